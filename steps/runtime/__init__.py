@@ -1,0 +1,1 @@
+"""What every step shares: config base, store, artifacts, outputs, logs, errors."""

@@ -1,0 +1,46 @@
+"""What a step kind's ``run`` function gets: who it is, where its inputs and output are."""
+
+from dataclasses import dataclass, field
+
+from steps.runtime.artifacts import ArtifactReader, ArtifactWriter
+from steps.runtime.errors import StepUsageError
+from steps.runtime.log import EventLog
+from steps.runtime.store import Location
+
+
+@dataclass
+class StepContext:
+    """The identity and the locations of one step invocation."""
+
+    pipeline: str
+    step: str
+    run_id: str
+    store: Location
+    log: EventLog
+    inputs: dict[str, Location] = field(default_factory=dict)
+    output: Location | None = None
+
+    def read_input(self, name: str) -> ArtifactReader:
+        """Open the committed artifact of upstream step ``name``."""
+        if name not in self.inputs:
+            known = ", ".join(sorted(self.inputs)) or "none"
+            raise StepUsageError(f"step {self.step!r} has no input {name!r} (inputs: {known})")
+        return ArtifactReader(self.inputs[name], name)
+
+    def only_input(self) -> ArtifactReader:
+        """The single input of a step that takes exactly one."""
+        if len(self.inputs) != 1:
+            raise StepUsageError(
+                f"step {self.step!r} takes exactly one --input, got {len(self.inputs)}"
+            )
+        return self.read_input(next(iter(self.inputs)))
+
+    def artifact_writer(self) -> ArtifactWriter:
+        """A writer for this step's own artifact at ``--output``."""
+        if self.output is None:
+            raise StepUsageError(f"step {self.step!r} needs --output ARTIFACT_URI")
+        return ArtifactWriter(self.output, pipeline=self.pipeline, step=self.step, run_id=self.run_id)
+
+    def state_location(self, source: str) -> Location:
+        """Where the incremental high-water mark of ``source`` is kept."""
+        return self.store.child("state", self.pipeline, f"{source}.json")

@@ -1,0 +1,118 @@
+"""The step harness: parse the command line, run the kind, account rows, report.
+
+Every kind goes through here, so each one gets the same arguments, logs, output
+parameters, row-accounting check, one-line failure message and exit code.
+"""
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from steps.registry import KINDS, StepKind
+from steps.runtime.context import StepContext
+from steps.runtime.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, StepError, StepUsageError
+from steps.runtime.log import EventLog
+from steps.runtime.outputs import write_output_parameters
+from steps.runtime.store import open_location
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m steps`` parser: one sub-command per step kind."""
+    parser = argparse.ArgumentParser(
+        prog="python -m steps",
+        description="Run one Ferry step. Exit codes: 0 ok, 1 step failed, 2 bad usage or config.",
+    )
+    sub = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind in KINDS.values():
+        p = sub.add_parser(
+            kind.name,
+            help=kind.summary,
+            description=kind.summary,
+            epilog=f"example:\n  python -m steps {kind.example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument("--pipeline", required=True, help="pipeline name")
+        p.add_argument("--step", required=True, help="step name within the pipeline")
+        p.add_argument("--run-id", required=True, help="run id (the Argo workflow name)")
+        p.add_argument("--store", required=True, help="store: a folder or s3://bucket/prefix")
+        p.add_argument("--config", required=True, help="the step's config as JSON")
+        p.add_argument(
+            "--input",
+            action="append",
+            default=[],
+            metavar="NAME=URI",
+            help="an upstream artifact (repeatable)",
+        )
+        p.add_argument("--output", help="where this step's artifact goes")
+    return parser
+
+
+def _parse_inputs(items: list[str]) -> dict[str, str]:
+    inputs: dict[str, str] = {}
+    for item in items:
+        name, sep, uri = item.partition("=")
+        if not sep or not name or not uri:
+            raise StepUsageError(f"--input {item!r} is not NAME=URI")
+        inputs[name] = uri
+    return inputs
+
+
+def _validation_message(kind: StepKind, err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(config)"
+    return f"invalid {kind.name} config at {where}: {first['msg']}"
+
+
+def run_step(argv: Sequence[str]) -> int:
+    """Run one step from its command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    kind = KINDS[args.kind]
+    log = EventLog(args.pipeline, args.step)
+    where = f"pipeline {args.pipeline!r}, step {args.step!r}"
+    try:
+        try:
+            config = kind.load_config_class().model_validate_json(args.config)
+        except ValidationError as err:
+            raise StepUsageError(_validation_message(kind, err)) from None
+        ctx = StepContext(
+            pipeline=args.pipeline,
+            step=args.step,
+            run_id=args.run_id,
+            store=open_location(args.store),
+            log=log,
+            inputs={n: open_location(u) for n, u in _parse_inputs(args.input).items()},
+            output=open_location(args.output) if args.output else None,
+        )
+        log.event("step_started", kind=kind.name, inputs=sorted(ctx.inputs))
+        counts = kind.load_run()(ctx, config)
+        counts.verify(args.step)
+        write_output_parameters(counts)
+        log.event(
+            "step_finished",
+            rows_in=counts.rows_in,
+            rows_out=counts.rows_out,
+            rows_rejected=counts.rows_rejected,
+            quality_score=round(counts.quality_score, 6),
+        )
+        return EXIT_OK
+    except StepError as err:
+        log.event("step_failed", level="error", reason=str(err), exit_code=err.exit_code)
+        print(f"ferry: {where}: {err}", file=sys.stderr)
+        return err.exit_code
+    except Exception as err:  # noqa: BLE001 - the last line must still be one clear reason
+        traceback.print_exc(file=sys.stderr)
+        reason = f"{type(err).__name__}: {err}".splitlines()[0]
+        log.event("step_failed", level="error", reason=reason, exit_code=EXIT_FAILED)
+        print(f"ferry: {where}: unexpected error: {reason}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def main(argv: Sequence[str]) -> int:
+    """Entry point of ``python -m steps``."""
+    try:
+        return run_step(argv)
+    except SystemExit as exc:  # argparse: --help exits 0, bad usage exits 2
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE

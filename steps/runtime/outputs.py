@@ -1,0 +1,34 @@
+"""Output parameters: small values Argo collects from files after the step ends.
+
+The rendered templates declare ``outputs.parameters[].valueFrom.path`` under
+``/tmp/ferry/outputs``; the local runner points ``FERRY_OUTPUTS_DIR`` at a folder of
+its own and reads the same names from there.
+"""
+
+import os
+from pathlib import Path
+
+from steps.runtime.accounting import RowCounts
+
+OUTPUTS_DIR_ENV = "FERRY_OUTPUTS_DIR"
+DEFAULT_OUTPUTS_DIR = "/tmp/ferry/outputs"
+OUTPUT_PARAMETERS = ("rows_in", "rows_out", "rows_rejected", "quality_score")
+
+
+def outputs_dir() -> Path:
+    """The folder output parameters are written to."""
+    return Path(os.environ.get(OUTPUTS_DIR_ENV, DEFAULT_OUTPUTS_DIR))
+
+
+def write_output_parameters(counts: RowCounts) -> None:
+    """Write the row counts and quality score where Argo (or the runner) collects them."""
+    folder = outputs_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    values = {
+        "rows_in": str(counts.rows_in),
+        "rows_out": str(counts.rows_out),
+        "rows_rejected": str(counts.rows_rejected),
+        "quality_score": f"{counts.quality_score:.6f}",
+    }
+    for name, value in values.items():
+        (folder / name).write_text(value)
