@@ -12,13 +12,13 @@ import click
 from workflows.errors import EXIT_USAGE, FerryError
 
 _COMMANDS = {
-    "render": "workflows.cli.render_cmd:render",
-    "run": "workflows.cli.run_cmd:run",
-    "runs": "workflows.cli.runs_cmd:runs",
-    "list": "workflows.cli.list_cmd:list_pipelines",
-    "submit": "workflows.cli.submit_cmd:submit",
-    "demo-data": "workflows.cli.demo_data_cmd:demo_data",
-    "demo-api": "workflows.cli.demo_api_cmd:demo_api",
+    "list": ("workflows.cli.list_cmd:list_pipelines", "List the pipelines Ferry finds."),
+    "render": ("workflows.cli.render_cmd:render", "Render pipelines to Argo manifests (YAML)."),
+    "run": ("workflows.cli.run_cmd:run", "Run a pipeline's rendered Workflow on this machine."),
+    "runs": ("workflows.cli.runs_cmd:runs", "List recorded local runs, newest first."),
+    "submit": ("workflows.cli.submit_cmd:submit", "Submit a pipeline run to Argo on Kubernetes."),
+    "demo-data": ("workflows.cli.demo_data_cmd:demo_data", "Generate the demo input data."),
+    "demo-api": ("workflows.cli.demo_api_cmd:demo_api", "Serve the demo orders HTTP API."),
 }
 
 
@@ -26,15 +26,19 @@ class LazyGroup(click.Group):
     """A click group whose sub-commands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
+        return list(_COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = _COMMANDS.get(cmd_name)
-        if target is None:
+        if cmd_name not in _COMMANDS:
             return None
-        module, _, attr = target.partition(":")
+        module, _, attr = _COMMANDS[cmd_name][0].partition(":")
         command: click.Command = getattr(importlib.import_module(module), attr)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List sub-commands from their stored summaries, importing none of them."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in _COMMANDS.items()])
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
