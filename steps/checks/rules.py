@@ -1,0 +1,99 @@
+"""Row rules as DuckDB SQL: each becomes a boolean that is true when a row fails.
+
+Every expression is null-safe (never null), so a row either fails a rule or it
+does not. Null handling: ``not_null`` fails a null; ``accepted_values``, ``range``
+and ``regex`` pass a null (leave nulls to ``not_null``); ``unique`` does not compare
+keys holding a null; ``sql`` fails a row unless the predicate is true.
+"""
+
+from dataclasses import dataclass
+
+from steps.checks.config import (
+    AcceptedValues,
+    NotNull,
+    Range,
+    Regex,
+    RuleBase,
+    Scalar,
+    SqlPredicate,
+    Unique,
+)
+from steps.transform.duckdb_session import quote_identifier, quote_literal
+
+ROW_COLUMN = "__ferry_row"
+"""Column added to each batch: the row's 0-based position in the whole input."""
+
+
+def unique_flag_column(index: int) -> str:
+    """Column added to each batch: whether the row repeats an earlier key of rule ``index``."""
+    return f"__ferry_unique_{index}"
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A row rule ready to evaluate: its label, its failure SQL, the columns to sample."""
+
+    rule: RuleBase
+    label: str
+    failure_sql: str
+    sample_columns: list[str]
+
+
+def sql_value(value: Scalar) -> str:
+    """A config value as a SQL literal (DuckDB casts it to the compared column's type)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str):
+        return quote_literal(value)
+    return repr(value)
+
+
+def _failure_sql(rule: RuleBase, index: int) -> str:
+    if isinstance(rule, NotNull):
+        return f"{quote_identifier(rule.column)} IS NULL"
+    if isinstance(rule, Unique):
+        return quote_identifier(unique_flag_column(index))
+    if isinstance(rule, AcceptedValues):
+        column = quote_identifier(rule.column)
+        values = ", ".join(sql_value(v) for v in rule.values)
+        return f"{column} IS NOT NULL AND {column} NOT IN ({values})"
+    if isinstance(rule, Range):
+        column = quote_identifier(rule.column)
+        low, high = (">=", "<=") if rule.inclusive else (">", "<")
+        bounds = [f"{column} {low} {sql_value(rule.min)}"] if rule.min is not None else []
+        bounds += [f"{column} {high} {sql_value(rule.max)}"] if rule.max is not None else []
+        return f"{column} IS NOT NULL AND NOT ({' AND '.join(bounds)})"
+    if isinstance(rule, Regex):
+        column = quote_identifier(rule.column)
+        pattern = quote_literal(rule.pattern)
+        return f"{column} IS NOT NULL AND NOT regexp_matches(CAST({column} AS VARCHAR), {pattern})"
+    if isinstance(rule, SqlPredicate):
+        return f"NOT coalesce(({rule.predicate}), FALSE)"
+    raise TypeError(f"{type(rule).__name__} is not a row rule")
+
+
+def compile_rules(rules: list[RuleBase]) -> list[CompiledRule]:
+    """The SQL of each row rule, in config order (the order of reasons)."""
+    return [
+        CompiledRule(
+            rule=rule,
+            label=rule.label(),
+            failure_sql=f"coalesce(({_failure_sql(rule, index)}), FALSE)",
+            sample_columns=rule.columns(),
+        )
+        for index, rule in enumerate(rules)
+    ]
+
+
+def evaluation_sql(rules: list[CompiledRule], table: str) -> str:
+    """One query over a batch: the ``"; "``-joined labels of failed rules, then one flag per rule.
+
+    The reason is null for a row that passes every rule. Rows come back in input
+    order (``ORDER BY`` the row position).
+    """
+    cases = ", ".join(f"CASE WHEN {r.failure_sql} THEN {quote_literal(r.label)} END" for r in rules)
+    flags = ", ".join(f"{r.failure_sql} AS f{i}" for i, r in enumerate(rules))
+    return (
+        f"SELECT NULLIF(concat_ws('; ', {cases}), '') AS reason, {flags} "
+        f"FROM {quote_identifier(table)} ORDER BY {quote_identifier(ROW_COLUMN)}"
+    )

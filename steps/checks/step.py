@@ -1,0 +1,82 @@
+"""The ``check`` step: route every row to data or quarantine, report, judge the score.
+
+Rows stream batch by batch; DuckDB evaluates the rules on each batch and the
+original Arrow batch is split by the result, so the data keeps its exact types.
+The artifact, its quarantine and ``report.json`` are written and committed even
+when the check fails, so the failing rows are there to look at.
+"""
+
+import tempfile
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from steps.checks.config import ChecksConfig, RowCount, RuleBase, Unique
+from steps.checks.duplicates import DuplicateRows
+from steps.checks.evaluate import BatchEvaluator
+from steps.checks.report import QualityReport
+from steps.checks.rules import compile_rules
+from steps.runtime.accounting import RowCounts
+from steps.runtime.artifacts import QUARANTINE, REASON_COLUMN
+from steps.runtime.context import StepContext
+from steps.runtime.errors import StepError, StepUsageError
+from steps.runtime.store import write_text_atomic
+from steps.transform.duckdb_session import connect
+
+DUCKDB_MEMORY_LIMIT = "1GB"
+"""DuckDB's budget while checking; beyond it (``unique`` over a large input) it spills."""
+
+REPORT = "report.json"
+
+
+def _check_columns(rules: list[RuleBase], schema: pa.Schema, input_name: str) -> None:
+    available = ", ".join(schema.names)
+    for rule in rules:
+        for column in rule.columns():
+            if column not in schema.names:
+                raise StepUsageError(
+                    f"rule {rule.label()} names column {column!r}, which input {input_name!r} "
+                    f"does not have (columns: {available}); fix the rule or the upstream step"
+                )
+
+
+def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
+    """Check every row of the single input against the rules; fail below the threshold."""
+    reader = ctx.only_input()
+    schema = reader.schema
+    row_rules: list[RuleBase] = [r for r in config.rules if not isinstance(r, RowCount)]
+    row_count_rules = [r for r in config.rules if isinstance(r, RowCount)]
+    _check_columns(row_rules, schema, reader.name)
+    compiled = compile_rules(row_rules)
+    report = QualityReport(compiled, row_count_rules, config.threshold)
+    rows_in = 0
+    with tempfile.TemporaryDirectory(prefix="ferry-check-") as spill:
+        con = connect(memory_limit=DUCKDB_MEMORY_LIMIT, temp_directory=spill)
+        try:
+            evaluator = BatchEvaluator(con, compiled)
+            evaluator.check_rules_bind(schema)
+            writer = ctx.artifact_writer()
+            uniques = {i: r for i, r in enumerate(row_rules) if isinstance(r, Unique)}
+            duplicates = DuplicateRows(con, reader, uniques, config.batch_size)
+            for batch in reader.batches(config.batch_size):
+                reason, flags = evaluator.evaluate(batch, rows_in, duplicates)
+                report.add(batch, rows_in, flags)
+                failed = reason.is_valid()
+                writer.write(batch.filter(pc.invert(failed)))
+                if reason.null_count < len(reason):
+                    writer.quarantine(
+                        batch.filter(failed).append_column(REASON_COLUMN, reason.filter(failed))
+                    )
+                rows_in += batch.num_rows
+        finally:
+            con.close()
+    counts = RowCounts(rows_in=rows_in, rows_out=writer.rows, rows_rejected=writer.rejected)
+    report_loc = writer.loc.child(REPORT)
+    write_text_atomic(report_loc, report.to_json(counts))
+    writer.commit(schema=schema)
+    passed = report.passed(counts)
+    ctx.log.event("check_report", passed=passed, report=report_loc.uri)
+    if not passed:
+        quarantine_uri = writer.loc.child(QUARANTINE).uri
+        raise StepError(report.failure_message(counts, quarantine_uri, report_loc.uri))
+    return counts

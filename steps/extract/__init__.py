@@ -1,0 +1,1 @@
+"""Source kinds: each sub-package reads one kind of source into a step artifact."""

@@ -1,0 +1,94 @@
+"""The typed config of ``extract-files``."""
+
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from steps.extract.files.types import TYPE_NAMES_HELP, arrow_type, check_type_name
+from steps.runtime.config import StepConfig
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class CsvOptions(BaseModel):
+    """How CSV files are split into fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    delimiter: str = Field(
+        default=",", min_length=1, max_length=1, description="Field separator, one character."
+    )
+    header: bool = Field(
+        default=True,
+        description="Whether the first line names the columns. Without a header, declare "
+        "`columns` (their order is the field order) or get f0, f1, ...",
+    )
+    null_values: list[str] = Field(
+        default_factory=lambda: [""],
+        description="Field texts read as null (in every column, strings included).",
+    )
+    quote_char: str = Field(
+        default='"', min_length=1, max_length=1, description="Quote character, one character."
+    )
+
+
+class FilesExtract(StepConfig):
+    """Read files (local or ``s3://``) in record batches into the step's artifact."""
+
+    KIND: ClassVar[str] = "extract-files"
+
+    path: str = Field(
+        min_length=1,
+        description="A file, a glob (`data/orders/*.csv`, `**` spans folders) or "
+        "`s3://bucket/prefix/*.parquet`. Relative local paths resolve against the working "
+        "directory. Files are read in sorted order; names starting with `.` or `_` are "
+        "skipped by globs.",
+    )
+    format: Literal["csv", "jsonl", "parquet"] = Field(
+        description="File format. CSV and JSON Lines may be gzip/bz2/zstd/lz4 compressed "
+        "(detected from the file extension)."
+    )
+    columns: dict[str, str] | None = Field(
+        default=None,
+        description=f"Declared schema, column -> type name ({TYPE_NAMES_HELP}). Files must have "
+        "exactly these columns; values are cast to these types. None infers the schema from "
+        "the first file and enforces it on the others.",
+    )
+    csv: CsvOptions = Field(
+        default_factory=CsvOptions, description="CSV parsing options (format csv only)."
+    )
+    on_bad_row: Literal["fail", "quarantine"] = Field(
+        default="fail",
+        description="What to do with a malformed row or a value that does not fit its type: "
+        "fail the step naming file and line, or move the row to the quarantine part.",
+    )
+    batch_size: int = Field(
+        default=65_536, gt=0, description="Rows per record batch (and per Parquet row group)."
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _known_types(cls, columns: dict[str, str] | None) -> dict[str, str] | None:
+        if columns is None:
+            return None
+        if not columns:
+            raise ValueError("columns is empty; declare at least one column or leave it out")
+        for column, type_name in columns.items():
+            try:
+                check_type_name(type_name)
+            except ValueError as err:
+                raise ValueError(f"column {column!r}: {err}") from None
+        return columns
+
+    def declared_columns(self) -> list[str] | None:
+        """The declared column names, in order, or None when the schema is inferred."""
+        return list(self.columns) if self.columns is not None else None
+
+    def declared_schema(self) -> "pa.Schema | None":
+        """The declared columns as an Arrow schema, or None when inferred."""
+        import pyarrow as pa
+
+        if self.columns is None:
+            return None
+        return pa.schema([(name, arrow_type(t)) for name, t in self.columns.items()])

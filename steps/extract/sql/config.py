@@ -1,0 +1,80 @@
+"""The typed config of ``extract-sql``."""
+
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import Field, field_validator, model_validator
+
+from steps.databases.config import DatabaseStepConfig
+from steps.extract.files.types import TYPE_NAMES_HELP, arrow_type, check_type_name
+from steps.runtime.config import Cursor
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class SqlExtract(DatabaseStepConfig):
+    """Stream a table or a query from PostgreSQL, MariaDB/MySQL or SQLite into an artifact."""
+
+    KIND: ClassVar[str] = "extract-sql"
+
+    table: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Table (or schema.table) to read whole; exactly one of table and query.",
+    )
+    query: str | None = Field(
+        default=None,
+        min_length=1,
+        description="SELECT to run; with a cursor it is wrapped as a subquery. "
+        "Exactly one of table and query.",
+    )
+    cursor: Cursor | None = Field(
+        default=None,
+        description="Incremental cursor: read only rows whose cursor.field is above the "
+        "stored high-water mark (or >= initial_value on the first run) and below end_value.",
+    )
+    batch_size: int = Field(
+        default=100_000, gt=0, description="Rows per record batch at most (bounds memory)."
+    )
+    columns: dict[str, str] | None = Field(
+        default=None,
+        description=f"Declared schema, column -> type name ({TYPE_NAMES_HELP}). The result "
+        "must have exactly these columns; values are cast to these types. None takes the "
+        "types the database reports.",
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _known_types(cls, columns: dict[str, str] | None) -> dict[str, str] | None:
+        if columns is None:
+            return None
+        if not columns:
+            raise ValueError("columns is empty; declare at least one column or leave it out")
+        for column, type_name in columns.items():
+            try:
+                check_type_name(type_name)
+            except ValueError as err:
+                raise ValueError(f"column {column!r}: {err}") from None
+        return columns
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> "SqlExtract":
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of table and query")
+        return self
+
+    def declared_columns(self) -> list[str] | None:
+        """The declared column names, in order, or None when the database decides."""
+        return list(self.columns) if self.columns is not None else None
+
+    def declared_schema(self) -> "pa.Schema | None":
+        """The declared columns as an Arrow schema, or None."""
+        import pyarrow as pa
+
+        if self.columns is None:
+            return None
+        return pa.schema([(name, arrow_type(t)) for name, t in self.columns.items()])
+
+    def incremental_cursor(self) -> Cursor | None:
+        """The incremental cursor, if the source has one."""
+        return self.cursor

@@ -1,0 +1,1 @@
+"""``load-parquet``: an artifact into a (Hive-partitioned) Parquet dataset, local or on S3."""

@@ -1,0 +1,48 @@
+"""The typed config of ``load-parquet``."""
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from steps.runtime.config import StepConfig
+
+
+class ParquetDatasetLoad(StepConfig):
+    """Load the single input artifact into a Parquet dataset folder, idempotently per run."""
+
+    KIND: ClassVar[str] = "load-parquet"
+
+    path: str = Field(
+        min_length=1,
+        description="The dataset: a local folder (relative to the working directory) or "
+        "`s3://bucket/prefix`.",
+    )
+    partition_by: list[str] = Field(
+        default_factory=list,
+        description="Columns to partition by, Hive style (`col=value/` folders, in this order). "
+        "Their values live in the folder names, not in the files.",
+    )
+    mode: Literal["append", "overwrite", "overwrite-partitions"] = Field(
+        default="append",
+        description="append: add this run's files (a retry of the same run replaces them); "
+        "overwrite: replace every data file of the dataset; overwrite-partitions: replace "
+        "only the partitions the new data has rows in (needs partition_by).",
+    )
+    batch_size: int = Field(
+        default=65_536, gt=0, description="Rows per record batch read from the input."
+    )
+    max_rows_per_file: int = Field(
+        default=1_000_000, gt=0, description="Most rows in one Parquet file of the dataset."
+    )
+
+    @model_validator(mode="after")
+    def _partitioning_fits_mode(self) -> "ParquetDatasetLoad":
+        duplicates = sorted({c for c in self.partition_by if self.partition_by.count(c) > 1})
+        if duplicates:
+            raise ValueError(f"partition_by names {', '.join(duplicates)} more than once")
+        if self.mode == "overwrite-partitions" and not self.partition_by:
+            raise ValueError(
+                "mode 'overwrite-partitions' needs partition_by; use 'overwrite' to replace "
+                "the whole dataset"
+            )
+        return self

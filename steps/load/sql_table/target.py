@@ -1,0 +1,176 @@
+"""What every SQL target does the same way: the load ledger, table DDL, introspection.
+
+The ledger ``_ferry_loads`` has one row per (pipeline, step, run_id, target_table),
+written in the same transaction as the data. A load that finds its row already
+there does nothing, so rerunning a step of the same run never duplicates rows.
+Each dialect subclass supplies its bulk path and the order of its commits.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import pyarrow as pa
+
+from steps.databases.sql import quote_name
+from steps.databases.url import DatabaseUrl, Dialect
+from steps.load.sql_table.types import sql_type
+
+LEDGER = "_ferry_loads"
+NEW_SUFFIX = "__ferry_new"
+OLD_SUFFIX = "__ferry_old"
+
+Mode = Literal["append", "replace", "upsert"]
+
+
+@dataclass(frozen=True)
+class LoadId:
+    """The identity of one load: its ledger row."""
+
+    pipeline: str
+    step: str
+    run_id: str
+    table: str
+
+    def params(self) -> tuple[str, str, str, str]:
+        """The ledger key as query parameters."""
+        return (self.pipeline, self.step, self.run_id, self.table)
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """Everything decided before the first row is sent."""
+
+    load: LoadId
+    table: str
+    mode: Mode
+    key: list[str]
+    schema: pa.Schema
+    existing: dict[str, str] | None
+    new_fields: list[pa.Field]
+
+
+def split_table(table: str) -> tuple[str | None, str]:
+    """``schema.table`` into its parts (schema None when not given)."""
+    schema, _, name = table.rpartition(".")
+    return (schema or None), name
+
+
+def sibling(table: str, suffix: str) -> str:
+    """``schema.table`` + suffix on the table part (the staging and retired tables)."""
+    schema, name = split_table(table)
+    return f"{schema}.{name}{suffix}" if schema else f"{name}{suffix}"
+
+
+class TargetDatabase(ABC):
+    """A connection to the target database with one open transaction."""
+
+    dialect: ClassVar[Dialect]
+    placeholder: ClassVar[str] = "%s"
+    errors: ClassVar[tuple[type[Exception], ...]] = ()
+    """Driver exceptions that mean the database refused or dropped the load."""
+
+    def __init__(self, conn: Any, url: DatabaseUrl) -> None:
+        self.conn = conn
+        self.url = url
+
+    def name(self, identifier: str) -> str:
+        """A quoted (possibly schema-qualified) identifier."""
+        return quote_name(self.dialect, identifier)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement in the current transaction."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params or None)
+        finally:
+            cur.close()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """All rows of a query."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params or None)
+            return [tuple(r) for r in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def commit(self) -> None:
+        """Commit the open transaction."""
+        self.conn.commit()
+
+    def rollback(self) -> None:
+        """Roll back whatever is uncommitted (best effort on a dropped connection)."""
+        try:
+            self.conn.rollback()
+        except Exception:  # a dead connection has nothing left to undo
+            return
+
+    def close(self) -> None:
+        """Close the connection."""
+        try:
+            self.conn.close()
+        except Exception:  # closing a dead connection may fail; nothing to do
+            return
+
+    @abstractmethod
+    def ledger_ddl(self) -> str:
+        """``CREATE TABLE IF NOT EXISTS _ferry_loads (...)`` in this dialect."""
+
+    def ensure_ledger(self) -> None:
+        """Create the ledger table when missing."""
+        self.execute(self.ledger_ddl())
+
+    def loaded_rows(self, load: LoadId) -> int | None:
+        """Rows recorded for ``load``, or None when it has not been committed."""
+        p = self.placeholder
+        rows = self.query(
+            f"SELECT {self.name('rows')} FROM {self.name(LEDGER)} WHERE pipeline = {p} "
+            f"AND step = {p} AND run_id = {p} AND target_table = {p}",
+            load.params(),
+        )
+        return int(rows[0][0]) if rows else None
+
+    def record_load(self, load: LoadId, rows: int) -> None:
+        """Write the ledger row of ``load`` in the current transaction."""
+        p = self.placeholder
+        self.execute(
+            f"INSERT INTO {self.name(LEDGER)} (pipeline, step, run_id, target_table, "
+            f"{self.name('rows')}, loaded_at) VALUES ({p}, {p}, {p}, {p}, {p}, {self.now_sql})",
+            (*load.params(), rows),
+        )
+
+    now_sql: ClassVar[str] = "CURRENT_TIMESTAMP"
+
+    @abstractmethod
+    def columns(self, table: str) -> dict[str, str] | None:
+        """Column name -> SQL type of ``table`` in order, or None when it does not exist."""
+
+    @abstractmethod
+    def unique_keys(self, table: str) -> list[frozenset[str]]:
+        """The column sets of the table's primary key and unique indexes."""
+
+    def create_table_sql(self, table: str, schema: pa.Schema, key: Sequence[str]) -> str:
+        """DDL for a new table holding ``schema``, with ``key`` as primary key."""
+        columns = [
+            f"{self.name(f.name)} {sql_type(self.dialect, f.type, is_key=f.name in key)}"
+            + (" NOT NULL" if f.name in key else "")
+            for f in schema
+        ]
+        if key:
+            columns.append(f"PRIMARY KEY ({', '.join(self.name(k) for k in key)})")
+        return f"CREATE TABLE {self.name(table)} ({', '.join(columns)}){self.table_options}"
+
+    table_options: ClassVar[str] = ""
+
+    def add_column_sql(self, table: str, field: pa.Field) -> str:
+        """DDL adding one (nullable) column."""
+        return (
+            f"ALTER TABLE {self.name(table)} ADD COLUMN {self.name(field.name)} "
+            f"{sql_type(self.dialect, field.type)}"
+        )
+
+    @abstractmethod
+    def write(self, plan: LoadPlan, batches: Iterator[pa.RecordBatch]) -> int:
+        """Create/alter the table, send the rows, record the load, commit; return rows sent."""

@@ -1,0 +1,1 @@
+"""Incremental high-water marks: the state file and the ``commit-state`` step."""

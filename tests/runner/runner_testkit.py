@@ -1,0 +1,142 @@
+"""Test kit for the runner tests: the renderer's Workflow shape around a stand-in task.
+
+Runner-logic tests cannot run real steps, so their containers are
+``python -c <run tasks/task.py>`` (accepted only with ``allow_inline_python=True``);
+everything else (parameters, env, resources, volumes, outputs) has the rendered shape.
+"""
+
+import copy
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from workflows.runner import LiveView, RunRecord, run_manifest
+
+HERE = Path(__file__).resolve().parent
+TASK_SCRIPT = HERE / "tasks" / "task.py"
+LAUNCH = (
+    "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+RUN_DATE_DEFAULT = (
+    "{{workflow.creationTimestamp.Y}}-{{workflow.creationTimestamp.m}}-"
+    "{{workflow.creationTimestamp.d}}"
+)
+ROW_OUTPUTS = ("rows_in", "rows_out", "rows_rejected", "quality_score")
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    return yaml.safe_load((HERE / "manifests" / name).read_text())
+
+
+def container(
+    name: str, *task_args: str, outputs: tuple[str, ...] = (), **extra: Any
+) -> dict[str, Any]:
+    """A container template shaped like the renderer's, running the stand-in task."""
+    template: dict[str, Any] = {
+        "name": name,
+        "container": {
+            "image": "ghcr.io/ferry/step:test",
+            "command": ["python", "-c"],
+            "args": [
+                LAUNCH,
+                str(TASK_SCRIPT),
+                "--marks",
+                "{{workflow.parameters.marks}}",
+                "--name",
+                name,
+                *task_args,
+            ],
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+            "securityContext": {"readOnlyRootFilesystem": True, "runAsNonRoot": True},
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        },
+        "metadata": {"labels": {"ferry.dev/step": name}},
+    }
+    if outputs:
+        template["outputs"] = {
+            "parameters": [
+                {"name": o, "valueFrom": {"path": f"/tmp/ferry/outputs/{o}"}} for o in outputs
+            ]
+        }
+    template.update(extra)
+    return template
+
+
+def workflow(
+    templates: list[dict[str, Any]],
+    dependencies: dict[str, list[str]] | None = None,
+    *,
+    pipeline: str = "demo",
+    parameters: list[dict[str, Any]] | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    """A Workflow with a DAG ``main`` of one task per template (task name = template name)."""
+    dependencies = dependencies or {}
+    tasks = []
+    for template in templates:
+        task: dict[str, Any] = {"name": template["name"], "template": template["name"]}
+        if dependencies.get(template["name"]):
+            task["dependencies"] = dependencies[template["name"]]
+        tasks.append(task)
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": f"{pipeline}-", "labels": {"ferry.dev/pipeline": pipeline}},
+        "spec": {
+            "entrypoint": "main",
+            "serviceAccountName": "ferry-step",
+            "arguments": {
+                "parameters": [
+                    {"name": "store", "value": "/data/store"},
+                    {
+                        "name": "run_date",
+                        "value": RUN_DATE_DEFAULT,
+                    },
+                    {"name": "marks", "value": "/tmp/unused"},
+                    *(parameters or []),
+                ]
+            },
+            "volumes": [{"name": "tmp", "emptyDir": {}}],
+            "podGC": {"strategy": "OnPodSuccess"},
+            "ttlStrategy": {"secondsAfterCompletion": 86400},
+            "templates": [{"name": "main", "dag": {"tasks": tasks}}, *copy.deepcopy(templates)],
+            **spec,
+        },
+    }
+
+
+def run(
+    manifest: dict[str, Any],
+    store: Path | str,
+    marks: Path,
+    parameters: dict[str, str] | None = None,
+    **options: Any,
+) -> tuple[RunRecord, str]:
+    """Run ``manifest`` with inline python allowed; returns the record and the live view text."""
+    out = io.StringIO()
+    view = LiveView(Console(file=out, width=200, highlight=False))
+    record = run_manifest(
+        manifest,
+        store=str(store),
+        parameters={"marks": str(marks), **(parameters or {})},
+        allow_inline_python=True,
+        view=view,
+        **options,
+    )
+    return record, out.getvalue()
+
+
+def mark(marks: Path, name: str, kind: str) -> float:
+    return float((marks / f"{name}.{kind}").read_text())
+
+
+def argv(marks: Path, name: str) -> list[str]:
+    return list(json.loads((marks / f"{name}.argv.json").read_text()))
+
+
+def statuses(record: RunRecord) -> dict[str, str]:
+    return {t.name: t.status.value for t in record.tasks}

@@ -1,0 +1,232 @@
+"""extract-sql against real PostgreSQL and MariaDB databases and a SQLite file."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_step
+from tests.targets.sqlhelp import (
+    DIALECTS,
+    database_url,
+    events,
+    execute,
+    last_error,
+    read_artifact,
+    step_args,
+)
+
+ORDERS = [
+    "CREATE TABLE orders (id INTEGER PRIMARY KEY, name VARCHAR(20), amount DOUBLE PRECISION, "
+    "updated INTEGER)",
+    "INSERT INTO orders VALUES (1, 'a', 1.5, 10), (2, 'b''s', 2.5, 20), (3, NULL, 3.5, 30), "
+    "(4, 'd', NULL, 40), (5, 'e', 5.5, 50), (6, 'f', 6.5, 60), (7, 'g', 7.5, 70)",
+]
+
+
+@pytest.fixture(params=DIALECTS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    url = database_url(request, request.param, tmp_path)
+    execute(url, *ORDERS)
+    return url
+
+
+def extract(tmp_path: Path, config: dict, *, step: str = "orders", run_id: str = "run-1", env=None):
+    out = tmp_path / "artifacts" / run_id / step
+    args = step_args("extract-sql", step, tmp_path / "store", config, run_id=run_id, output=out)
+    result = run_step(*args, env={"FERRY_OUTPUTS_DIR": str(tmp_path / "outputs"), **(env or {})})
+    return result, out
+
+
+def test_extract_table_streams_in_batches(db: str, tmp_path: Path) -> None:
+    result, out = extract(tmp_path, {"url": db, "table": "orders", "batch_size": 3})
+    assert result.returncode == 0, result.stderr
+    table, manifest = read_artifact(out)
+    assert sorted(table.column("id").to_pylist()) == [1, 2, 3, 4, 5, 6, 7]
+    assert "b's" in table.column("name").to_pylist()
+    assert [e["rows"] for e in events(result.stdout, "batch_extracted")] == [3, 3, 1]
+    assert manifest["rows"]["data"] == 7
+    assert "cursor" not in manifest
+    assert (tmp_path / "outputs" / "rows_out").read_text() == "7"
+
+
+def test_extract_query_with_declared_columns(db: str, tmp_path: Path) -> None:
+    config = {
+        "url": db,
+        "query": "SELECT id, name FROM orders WHERE id <= 2",
+        "columns": {"id": "int32", "name": "string"},
+    }
+    result, out = extract(tmp_path, config)
+    assert result.returncode == 0, result.stderr
+    table, _ = read_artifact(out)
+    assert str(table.schema.field("id").type) == "int32"
+    assert sorted(table.to_pylist(), key=lambda r: r["id"]) == [
+        {"id": 1, "name": "a"},
+        {"id": 2, "name": "b's"},
+    ]
+
+
+def test_incremental_windows_follow_the_state(db: str, tmp_path: Path) -> None:
+    cursor = {"field": "updated", "initial_value": 20, "end_value": 60}
+    config = {"url": db, "table": "orders", "cursor": cursor}
+    result, out = extract(tmp_path, config)
+    assert result.returncode == 0, result.stderr
+    table, manifest = read_artifact(out)
+    assert sorted(table.column("updated").to_pylist()) == [20, 30, 40, 50]
+    assert manifest["cursor"] == {"field": "updated", "value": 50}
+
+    commit = step_args(
+        "commit-state",
+        "commit-state",
+        tmp_path / "store",
+        {"sources": ["orders"]},
+        inputs=[f"orders={out}"],
+    )
+    assert run_step(*commit).returncode == 0
+    state = json.loads((tmp_path / "store" / "state" / "demo" / "orders.json").read_text())
+    assert (state["source"], state["field"], state["value"], state["run_id"]) == (
+        "orders",
+        "updated",
+        50,
+        "run-1",
+    )
+
+    open_end = {"url": db, "table": "orders", "cursor": {"field": "updated", "initial_value": 20}}
+    result, out = extract(tmp_path, open_end, run_id="run-2")
+    assert result.returncode == 0, result.stderr
+    table, manifest = read_artifact(out)
+    assert sorted(table.column("updated").to_pylist()) == [60, 70]
+    assert manifest["cursor"] == {"field": "updated", "value": 70}
+
+
+def test_incremental_query_with_nothing_new_keeps_the_mark(db: str, tmp_path: Path) -> None:
+    state = tmp_path / "store" / "state" / "demo" / "orders.json"
+    state.parent.mkdir(parents=True)
+    state.write_text(
+        json.dumps(
+            {
+                "source": "orders",
+                "field": "updated",
+                "value": 70,
+                "run_id": "run-0",
+                "updated_at": "2024-01-01T00:00:00+00:00",
+            }
+        )
+    )
+    config = {"url": db, "query": "SELECT id, updated FROM orders", "cursor": {"field": "updated"}}
+    result, out = extract(tmp_path, config)
+    assert result.returncode == 0, result.stderr
+    table, manifest = read_artifact(out)
+    assert table.num_rows == 0
+    assert table.schema.names == ["id", "updated"]
+    assert manifest["cursor"] == {"field": "updated", "value": 70}
+
+
+def test_state_of_another_field_fails(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'x.db'}"
+    execute(url, *ORDERS)
+    state = tmp_path / "store" / "state" / "demo" / "orders.json"
+    state.parent.mkdir(parents=True)
+    state.write_text(
+        json.dumps(
+            {
+                "source": "orders",
+                "field": "id",
+                "value": 1,
+                "run_id": "r",
+                "updated_at": "2024-01-01T00:00:00+00:00",
+            }
+        )
+    )
+    result, _ = extract(tmp_path, {"url": url, "table": "orders", "cursor": {"field": "updated"}})
+    assert result.returncode == 1
+    assert last_error(result.stderr) == (
+        f"ferry: pipeline 'demo', step 'orders': state file {state} tracks field 'id' but source "
+        "'orders' now uses cursor field 'updated'; delete the file to restart from "
+        "cursor.initial_value"
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"url": "postgresql://u@h/db", "table": "t", "query": "select 1"},
+            "invalid extract-sql config at (config): Value error, give exactly one of table and "
+            "query",
+        ),
+        (
+            {"url": "postgresql://u:secret@h/db", "table": "t"},
+            "invalid extract-sql config at url: Value error, the database URL contains a password; "
+            "remove it and name the environment variable that holds it in password_env",
+        ),
+        (
+            {"url": "oracle://h/db", "table": "t"},
+            "invalid extract-sql config at url: Value error, unsupported database URL scheme in "
+            "'oracle'; use postgresql://user@host:port/db, mysql://user@host:port/db or "
+            "sqlite:///path/file.db",
+        ),
+        (
+            {
+                "url": "postgresql://u@h/db",
+                "table": "t",
+                "password_secret": {"name": "s", "key": "k"},
+            },
+            "invalid extract-sql config at (config): Value error, password_secret needs "
+            "password_env: the variable name the secret is exposed as",
+        ),
+    ],
+)
+def test_bad_config_exits_2(tmp_path: Path, config: dict, message: str) -> None:
+    result, _ = extract(tmp_path, config)
+    assert result.returncode == 2
+    assert last_error(result.stderr) == f"ferry: pipeline 'demo', step 'orders': {message}"
+
+
+def test_missing_password_variable_exits_2(tmp_path: Path) -> None:
+    config = {
+        "url": "postgresql://app@127.0.0.1/test",
+        "table": "t",
+        "password_env": "NO_SUCH_PW_VAR",
+    }
+    result, _ = extract(tmp_path, config)
+    assert result.returncode == 2
+    assert last_error(result.stderr) == (
+        "ferry: pipeline 'demo', step 'orders': environment variable NO_SUCH_PW_VAR (password_env) "
+        "is not set; set it to the password for postgresql://app@127.0.0.1:5432/test"
+    )
+
+
+def test_wrong_password_names_url_without_password(pg_url: str, tmp_path: Path) -> None:
+    url = "postgresql://nosuchuser@127.0.0.1:5432/test"
+    config = {"url": url, "table": "t", "password_env": "PW"}
+    result, _ = extract(tmp_path, config, env={"PW": "hunter2"})
+    assert result.returncode == 1
+    line = last_error(result.stderr)
+    assert line.startswith(
+        "ferry: pipeline 'demo', step 'orders': cannot connect to "
+        "postgresql://nosuchuser@127.0.0.1:5432/test: "
+    )
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_unknown_table_fails_with_exit_1(db: str, tmp_path: Path) -> None:
+    result, out = extract(tmp_path, {"url": db, "table": "nope"})
+    assert result.returncode == 1
+    line = last_error(result.stderr)
+    assert line.startswith("ferry: pipeline 'demo', step 'orders': query on ")
+    assert line.endswith("; check the table or query")
+    assert "nope" in line
+    assert not (out / "_manifest.json").exists()
+
+
+def test_cursor_field_missing_from_result(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'x.db'}"
+    execute(url, *ORDERS)
+    config = {"url": url, "query": "SELECT id FROM orders", "cursor": {"field": "updated"}}
+    result, _ = extract(tmp_path, config)
+    assert result.returncode == 1
+    assert last_error(result.stderr) == (
+        "ferry: pipeline 'demo', step 'orders': cursor field 'updated' is not a column of the "
+        "result (columns: id); fix cursor.field or the query"
+    )

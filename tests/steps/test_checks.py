@@ -1,0 +1,410 @@
+"""The ``check`` step: every rule, quarantine, report.json, threshold, bad rules."""
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from conftest import run_step
+from pydantic import ValidationError
+
+from steps.checks.config import (
+    AcceptedValues,
+    ChecksConfig,
+    NotNull,
+    Range,
+    Regex,
+    RowCount,
+    SqlPredicate,
+    Unique,
+)
+from steps.runtime.artifacts import ArtifactReader, ArtifactWriter
+from steps.runtime.store import open_location
+
+
+def make_input(folder: Path, *batches: pa.RecordBatch) -> str:
+    """Commit an artifact of ``batches`` as upstream step ``orders`` would."""
+    uri = str(folder / "artifacts" / "r1" / "orders")
+    writer = ArtifactWriter(open_location(uri), pipeline="p", step="orders", run_id="r1")
+    for batch in batches:
+        writer.write(batch)
+    writer.commit()
+    return uri
+
+
+def check(tmp_path: Path, input_uri: str, rules: list[dict[str, Any]], **config: Any):
+    out = tmp_path / "artifacts" / "r1" / "orders-checked"
+    result = run_step(
+        "check",
+        *("--pipeline", "p", "--step", "orders-checked", "--run-id", "r1"),
+        *("--store", str(tmp_path), "--input", f"orders={input_uri}", "--output", str(out)),
+        "--config",
+        json.dumps({"rules": rules, **config}),
+        env={"FERRY_OUTPUTS_DIR": str(tmp_path / "outputs")},
+    )
+    return result, out
+
+
+def part(out: Path, name: str) -> list[dict[str, Any]]:
+    reader = ArtifactReader(open_location(str(out)), "orders-checked")
+    if not reader.paths(name):
+        return []
+    return reader.dataset(name).to_table().to_pylist()
+
+
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+RULE_CASES = [
+    pytest.param(
+        {"rule": "not_null", "column": "x"},
+        pa.record_batch({"x": [1, None, 3]}),
+        [None, "not_null(x)", None],
+        id="not_null",
+    ),
+    pytest.param(
+        {"rule": "accepted_values", "column": "x", "values": ["a", "b"]},
+        pa.record_batch({"x": ["a", "c", None, "b"]}),
+        [None, "accepted_values(x)", None, None],
+        id="accepted_values-text-null-passes",
+    ),
+    pytest.param(
+        {"rule": "accepted_values", "column": "x", "values": [1, 2]},
+        pa.record_batch({"x": [2, 3, None]}),
+        [None, "accepted_values(x)", None],
+        id="accepted_values-int",
+    ),
+    pytest.param(
+        {"rule": "range", "column": "x", "min": 0, "max": 10},
+        pa.record_batch({"x": [0.0, 10.0, -0.5, 10.5, None]}),
+        [None, None, "range(x)", "range(x)", None],
+        id="range-inclusive",
+    ),
+    pytest.param(
+        {"rule": "range", "column": "x", "min": 0, "max": 10, "inclusive": False},
+        pa.record_batch({"x": [0, 5, 10]}),
+        ["range(x)", None, "range(x)"],
+        id="range-exclusive",
+    ),
+    pytest.param(
+        {"rule": "range", "column": "d", "min": "2024-01-01"},
+        pa.record_batch({"d": [dt.date(2023, 12, 31), dt.date(2024, 1, 1), None]}),
+        ["range(d)", None, None],
+        id="range-date-bound",
+    ),
+    pytest.param(
+        {"rule": "regex", "column": "x", "pattern": "^[a-z]+@[a-z]+\\.com$"},
+        pa.record_batch({"x": ["a@b.com", "a@b.org", None, "xa@b.com!"]}),
+        [None, "regex(x)", None, "regex(x)"],
+        id="regex-null-passes",
+    ),
+    pytest.param(
+        {"rule": "regex", "column": "x", "pattern": "^[0-9]{3}$"},
+        pa.record_batch({"x": [123, 12]}),
+        [None, "regex(x)"],
+        id="regex-on-number-as-text",
+    ),
+    pytest.param(
+        {"rule": "sql", "name": "a_below_b", "predicate": "a < b"},
+        pa.record_batch({"a": [1, 5, None], "b": [2, 4, 1]}),
+        [None, "sql(a_below_b)", "sql(a_below_b)"],
+        id="sql-null-fails",
+    ),
+    pytest.param(
+        {"rule": "unique", "columns": ["a", "b"]},
+        pa.record_batch({"a": [1, 1, 1, None, None], "b": ["x", "y", "x", "x", "x"]}),
+        [None, None, "unique(a, b)", None, None],
+        id="unique-compound-null-keys-not-compared",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "batch", "reasons"), RULE_CASES)
+def test_each_rule_routes_rows(
+    tmp_path: Path, rule: dict[str, Any], batch: pa.RecordBatch, reasons: list[str | None]
+) -> None:
+    result, out = check(tmp_path, make_input(tmp_path, batch), [rule], threshold=0)
+    assert result.returncode == 0, result.stderr
+    rows = batch.to_pylist()
+    assert part(out, "data") == [r for r, why in zip(rows, reasons, strict=True) if why is None]
+    assert part(out, "quarantine") == [
+        {**r, "_ferry_reason": why} for r, why in zip(rows, reasons, strict=True) if why
+    ]
+
+
+ORDERS = pa.record_batch(
+    {
+        "order_id": [1, 2, 2, None, 5, 6],
+        "status": ["new", "lost", "new", "new", None, "paid"],
+        "amount": [10.0, -1.0, 5.0, 3.0, 4.0, 2.5],
+        "email": ["a@x.io", "b@x.io", "bad", "c@x.io", "d@x.io", "e@x.io"],
+    }
+)
+ORDER_RULES = [
+    {"rule": "not_null", "column": "order_id"},
+    {"rule": "unique", "columns": "order_id"},
+    {"rule": "accepted_values", "column": "status", "values": ["new", "paid"]},
+    {"rule": "range", "column": "amount", "min": 0},
+    {"rule": "regex", "column": "email", "pattern": "@"},
+    {"rule": "row_count", "min": 1, "max": 100},
+]
+
+
+def test_quarantine_rows_reasons_report_and_outputs(tmp_path: Path) -> None:
+    result, out = check(tmp_path, make_input(tmp_path, ORDERS), ORDER_RULES, threshold=0.5)
+    assert result.returncode == 0, result.stderr
+    rows = ORDERS.to_pylist()
+    assert part(out, "data") == [rows[0], rows[4], rows[5]]
+    assert part(out, "quarantine") == [
+        {**rows[1], "_ferry_reason": "accepted_values(status); range(amount)"},
+        {**rows[2], "_ferry_reason": "unique(order_id); regex(email)"},
+        {**rows[3], "_ferry_reason": "not_null(order_id)"},
+    ]
+    report = json.loads((out / "report.json").read_text())
+    assert report == {
+        "rows_in": 6,
+        "rows_out": 3,
+        "rows_rejected": 3,
+        "quality_score": 0.5,
+        "threshold": 0.5,
+        "unique_policy": "the first occurrence in input order passes; later ones are rejected",
+        "rules": [
+            {
+                "name": "not_null(order_id)",
+                "rule": ORDER_RULES[0],
+                "failed_rows": 1,
+                "sample": [{"row": 3, "value": None}],
+            },
+            {
+                "name": "unique(order_id)",
+                "rule": {"rule": "unique", "columns": ["order_id"]},
+                "failed_rows": 1,
+                "sample": [{"row": 2, "value": 2}],
+            },
+            {
+                "name": "accepted_values(status)",
+                "rule": ORDER_RULES[2],
+                "failed_rows": 1,
+                "sample": [{"row": 1, "value": "lost"}],
+            },
+            {
+                "name": "range(amount)",
+                "rule": {**ORDER_RULES[3], "max": None, "inclusive": True},
+                "failed_rows": 1,
+                "sample": [{"row": 1, "value": -1.0}],
+            },
+            {
+                "name": "regex(email)",
+                "rule": ORDER_RULES[4],
+                "failed_rows": 1,
+                "sample": [{"row": 2, "value": "bad"}],
+            },
+        ],
+        "row_count": [
+            {
+                "name": "row_count(min=1, max=100)",
+                "min": 1,
+                "max": 100,
+                "rows": 6,
+                "passed": True,
+                "note": "dataset-level rule: a violation fails the step, no row is rejected",
+            }
+        ],
+        "passed": True,
+    }
+    outputs = {p.name: p.read_text() for p in (tmp_path / "outputs").iterdir()}
+    assert outputs == {
+        "rows_in": "6",
+        "rows_out": "3",
+        "rows_rejected": "3",
+        "quality_score": "0.500000",
+    }
+
+
+def test_below_threshold_fails_after_committing_everything(tmp_path: Path) -> None:
+    result, out = check(tmp_path, make_input(tmp_path, ORDERS), ORDER_RULES, threshold=0.9)
+    assert result.returncode == 1
+    assert last_line(result.stderr) == (
+        "ferry: pipeline 'p', step 'orders-checked': quality score 0.5000 is below threshold "
+        "0.9000 (3/6 rows valid); worst rules: not_null(order_id) 1 row, unique(order_id) 1 row, "
+        f"accepted_values(status) 1 row; see quarantine at {out}/quarantine"
+    )
+    assert len(part(out, "data")) == 3
+    assert len(part(out, "quarantine")) == 3
+    assert json.loads((out / "report.json").read_text())["passed"] is False
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_worst_rules_are_ordered_by_failed_rows(tmp_path: Path) -> None:
+    batch = pa.record_batch({"x": [None, None, 5, 7, 1, 9], "y": ["a", "b", "c", "d", "a", "a"]})
+    rules = [
+        {"rule": "accepted_values", "column": "y", "values": ["a", "b", "c"]},
+        {"rule": "range", "column": "x", "max": 4},
+        {"rule": "not_null", "column": "x"},
+    ]
+    result, out = check(tmp_path, make_input(tmp_path, batch), rules, threshold=0.95)
+    assert result.returncode == 1
+    assert last_line(result.stderr).endswith(
+        "quality score 0.1667 is below threshold 0.9500 (1/6 rows valid); worst rules: "
+        "range(x) 3 rows, not_null(x) 2 rows, accepted_values(y) 1 row; "
+        f"see quarantine at {out}/quarantine"
+    )
+
+
+def test_unique_across_batches_keeps_the_first_occurrence(tmp_path: Path) -> None:
+    first = pa.record_batch({"id": [1, 2, 3], "v": ["a", "b", "c"]})
+    second = pa.record_batch({"id": [4, 2, 5], "v": ["d", "e", "f"]})
+    third = pa.record_batch({"id": [1, 6, 2], "v": ["g", "h", "i"]})
+    uri = make_input(tmp_path, first, second, third)
+    rules = [{"rule": "unique", "columns": ["id"]}]
+    result, out = check(tmp_path, uri, rules, threshold=0, batch_size=2)
+    assert result.returncode == 0, result.stderr
+    assert [r["v"] for r in part(out, "data")] == ["a", "b", "c", "d", "f", "h"]
+    assert part(out, "quarantine") == [
+        {"id": 2, "v": "e", "_ferry_reason": "unique(id)"},
+        {"id": 1, "v": "g", "_ferry_reason": "unique(id)"},
+        {"id": 2, "v": "i", "_ferry_reason": "unique(id)"},
+    ]
+    report = json.loads((out / "report.json").read_text())
+    assert report["rules"][0]["sample"] == [
+        {"row": 4, "value": 2},
+        {"row": 6, "value": 1},
+        {"row": 8, "value": 2},
+    ]
+
+
+def test_row_count_violation_fails_the_step(tmp_path: Path) -> None:
+    batch = pa.record_batch({"x": [1, 2, 3]})
+    rules = [{"rule": "not_null", "column": "x"}, {"rule": "row_count", "min": 5}]
+    result, out = check(tmp_path, make_input(tmp_path, batch), rules)
+    assert result.returncode == 1
+    assert last_line(result.stderr) == (
+        "ferry: pipeline 'p', step 'orders-checked': row_count(min=5) failed: the input has 3 "
+        f"rows; see {out}/report.json"
+    )
+    report = json.loads((out / "report.json").read_text())
+    assert report["row_count"][0]["passed"] is False
+    assert report["passed"] is False
+    assert report["quality_score"] == 1.0
+    assert len(part(out, "data")) == 3
+
+
+def test_empty_input_passes_and_keeps_the_schema(tmp_path: Path) -> None:
+    uri = make_input(tmp_path, pa.record_batch({"x": pa.array([], pa.int32())}))
+    result, out = check(tmp_path, uri, [{"rule": "not_null", "column": "x"}])
+    assert result.returncode == 0, result.stderr
+    reader = ArtifactReader(open_location(str(out)), "orders-checked")
+    assert reader.rows == 0
+    assert reader.schema == pa.schema([("x", pa.int32())])
+    assert json.loads((out / "report.json").read_text())["quality_score"] == 1.0
+
+
+def test_unknown_column_is_a_usage_error(tmp_path: Path) -> None:
+    uri = make_input(tmp_path, ORDERS)
+    result, out = check(tmp_path, uri, [{"rule": "range", "column": "total", "min": 0}])
+    assert result.returncode == 2
+    assert last_line(result.stderr) == (
+        "ferry: pipeline 'p', step 'orders-checked': rule range(total) names column 'total', "
+        "which input 'orders' does not have (columns: order_id, status, amount, email); "
+        "fix the rule or the upstream step"
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        pytest.param(
+            {"rule": "regex", "column": "email", "pattern": "(unclosed"},
+            "rule regex(email) is invalid: Invalid Input Error: missing ): (unclosed; fix the rule",
+            id="bad-regex",
+        ),
+        pytest.param(
+            {"rule": "regex", "column": "email", "pattern": "(?=a)"},
+            "rule regex(email) is invalid: Invalid Input Error: invalid perl operator: (?=; "
+            "fix the rule",
+            id="regex-outside-re2",
+        ),
+        pytest.param(
+            {"rule": "sql", "name": "broken", "predicate": "amount >"},
+            'rule sql(broken) is invalid: Parser Error: syntax error at or near ")"; fix the rule',
+            id="bad-sql",
+        ),
+        pytest.param(
+            {"rule": "sql", "name": "typo", "predicate": "amout > 0"},
+            'rule sql(typo) is invalid: Binder Error: Referenced column "amout" not found in '
+            'FROM clause! Candidate bindings: "amount", "status"; fix the rule',
+            id="sql-unknown-column",
+        ),
+        pytest.param(
+            {"rule": "accepted_values", "column": "amount", "values": ["lots"]},
+            "rule accepted_values(amount) is invalid: Conversion Error: Could not convert string "
+            "'lots' to DOUBLE; fix the rule",
+            id="value-of-the-wrong-type",
+        ),
+    ],
+)
+def test_invalid_rule_is_a_usage_error(tmp_path: Path, rule: dict[str, Any], message: str) -> None:
+    result, out = check(tmp_path, make_input(tmp_path, ORDERS), [rule])
+    assert result.returncode == 2
+    assert last_line(result.stderr) == f"ferry: pipeline 'p', step 'orders-checked': {message}"
+    assert not out.exists()
+
+
+def test_rule_models_parse_serialise_and_list_columns() -> None:
+    config = ChecksConfig.model_validate_json(
+        '{"rules": [{"rule": "unique", "columns": "id"}, {"rule": "row_count", "max": 9}]}'
+    )
+    assert config.rules == [Unique(columns=["id"]), RowCount(max=9)]
+    assert json.loads(config.model_dump_json())["rules"][0] == {
+        "rule": "unique",
+        "columns": ["id"],
+    }
+    rules = [
+        NotNull(column="a"),
+        Unique(columns=["a", "b"]),
+        AcceptedValues(column="c", values=["x", 1, True]),
+        Range(column="d", min="2024-01-01"),
+        Regex(column="e", pattern="^x"),
+        RowCount(min=1),
+        SqlPredicate(name="p", predicate="a < b"),
+    ]
+    assert [r.columns() for r in rules] == [["a"], ["a", "b"], ["c"], ["d"], ["e"], [], []]
+    assert [r.label() for r in rules] == [
+        "not_null(a)",
+        "unique(a, b)",
+        "accepted_values(c)",
+        "range(d)",
+        "regex(e)",
+        "row_count(min=1)",
+        "sql(p)",
+    ]
+    assert ChecksConfig(rules=rules).model_dump()["rules"][2]["values"] == ["x", 1, True]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"rules": [{"rule": "range", "column": "a"}]},
+            "Value error, range(a) needs min, max or both",
+        ),
+        ({"rules": [{"rule": "row_count"}]}, "Value error, row_count needs min, max or both"),
+        (
+            {"rules": [{"rule": "nope", "column": "a"}]},
+            "Input tag 'nope' found using 'rule' does not",
+        ),
+        (
+            {"rules": [{"rule": "not_null", "column": "a"}], "threshold": 1.5},
+            "less than or equal to 1",
+        ),
+        ({"rules": []}, "List should have at least 1 item"),
+    ],
+)
+def test_bad_config_is_rejected(config: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=None) as err:
+        ChecksConfig.model_validate(config)
+    assert message in str(err.value)

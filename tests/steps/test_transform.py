@@ -1,0 +1,192 @@
+"""The ``transform`` step: SQL over local and S3 artifacts, schema, errors, outputs."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from conftest import run_step
+
+from steps.runtime.artifacts import ArtifactReader, ArtifactWriter
+from steps.runtime.store import open_location
+
+ORDERS = pa.record_batch(
+    {
+        "order_id": [1, 2, 3, 4],
+        "customer_id": [10, 11, 10, 12],
+        "amount": [5.0, 7.5, 2.5, 1.0],
+    }
+)
+CUSTOMERS = pa.record_batch({"customer_id": [10, 11], "name": ["Ada", "Bo"]})
+
+
+def make_artifact(store: str, step: str, batch: pa.RecordBatch) -> str:
+    uri = f"{store}/artifacts/r1/{step}"
+    writer = ArtifactWriter(open_location(uri), pipeline="p", step=step, run_id="r1")
+    writer.write(batch)
+    writer.commit()
+    return uri
+
+
+def transform(
+    store: str, outputs: Path, inputs: dict[str, str], sql: str, **config: Any
+) -> tuple[Any, str]:
+    out = f"{store}/artifacts/r1/daily"
+    result = run_step(
+        "transform",
+        *("--pipeline", "p", "--step", "daily", "--run-id", "r1", "--store", store),
+        *(arg for name, uri in inputs.items() for arg in ("--input", f"{name}={uri}")),
+        *("--output", out, "--config", json.dumps({"sql": sql, **config})),
+        env={"FERRY_OUTPUTS_DIR": str(outputs)},
+    )
+    return result, out
+
+
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def two_inputs(tmp_path: Path) -> dict[str, str]:
+    store = str(tmp_path)
+    return {
+        "orders": make_artifact(store, "orders", ORDERS),
+        "customers-clean": make_artifact(store, "customers-clean", CUSTOMERS),
+    }
+
+
+JOIN_SQL = (
+    'SELECT c.name, sum(o.amount) AS total FROM orders o JOIN "customers-clean" c '
+    "USING (customer_id) GROUP BY c.name ORDER BY c.name"
+)
+
+
+@pytest.mark.parametrize(
+    "sql", [JOIN_SQL, JOIN_SQL.replace('"customers-clean"', "customers_clean")]
+)
+def test_joins_two_inputs_by_quoted_name_or_alias(
+    tmp_path: Path, two_inputs: dict[str, str], sql: str
+) -> None:
+    result, out = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql)
+    assert result.returncode == 0, result.stderr
+    reader = ArtifactReader(open_location(out), "daily")
+    assert reader.dataset().to_table().to_pylist() == [
+        {"name": "Ada", "total": 7.5},
+        {"name": "Bo", "total": 7.5},
+    ]
+    outputs = {p.name: p.read_text() for p in (tmp_path / "outputs").iterdir()}
+    assert outputs == {
+        "rows_in": "2",
+        "rows_out": "2",
+        "rows_rejected": "0",
+        "quality_score": "1.000000",
+    }
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    inputs_event = next(e for e in events if e["event"] == "transform_inputs")
+    assert inputs_event["rows"] == {"orders": 4, "customers-clean": 2}
+
+
+def test_empty_result_keeps_the_schema(tmp_path: Path, two_inputs: dict[str, str]) -> None:
+    sql = "SELECT order_id, amount * 2 AS doubled FROM orders WHERE amount > 100"
+    result, out = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql)
+    assert result.returncode == 0, result.stderr
+    reader = ArtifactReader(open_location(out), "daily")
+    assert reader.rows == 0
+    assert reader.schema == pa.schema([("order_id", pa.int64()), ("doubled", pa.float64())])
+    assert (tmp_path / "outputs" / "rows_out").read_text() == "0"
+    assert (tmp_path / "outputs" / "quality_score").read_text() == "1.000000"
+
+
+def test_streams_a_result_larger_than_a_batch(tmp_path: Path, two_inputs: dict[str, str]) -> None:
+    sql = "SELECT range AS n FROM range(25000)"
+    result, out = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql, batch_size=1000)
+    assert result.returncode == 0, result.stderr
+    reader = ArtifactReader(open_location(out), "daily")
+    assert reader.rows == 25000
+    assert reader.dataset().to_table().column("n").to_pylist() == list(range(25000))
+
+
+TABLES = '"orders", "customers-clean" (alias customers_clean)'
+
+
+@pytest.mark.parametrize(
+    ("sql", "code", "message"),
+    [
+        pytest.param(
+            "SELEC 1",
+            2,
+            f'the SQL is invalid: Parser Error: syntax error at or near "SELEC"; tables: {TABLES}; '
+            "fix the SQL",
+            id="syntax",
+        ),
+        pytest.param(
+            "SELECT total FROM orders",
+            2,
+            'the SQL is invalid: Binder Error: Referenced column "total" not found in FROM '
+            'clause! Candidate bindings: "order_id"; '
+            f"tables: {TABLES}; fix the SQL",
+            id="unknown-column",
+        ),
+        pytest.param(
+            "SELECT * FROM customers",
+            2,
+            "the SQL is invalid: Catalog Error: Table with name customers does not exist! "
+            f'Did you mean "customers_clean"?; tables: {TABLES}; fix the SQL',
+            id="unknown-table",
+        ),
+        pytest.param(
+            "CREATE TABLE x AS SELECT * FROM orders",
+            2,
+            "the SQL must end with a query (SELECT ...) whose rows are the output; its last "
+            "statement is CREATE; fix the SQL",
+            id="not-a-query",
+        ),
+        pytest.param(
+            "SELECT CAST(name AS INTEGER) FROM customers_clean",
+            1,
+            "the SQL failed while running: Conversion Error: Could not convert string 'Ada' to "
+            "INT32 when casting from source column name; fix the SQL or the data, or raise "
+            "memory_limit",
+            id="runtime",
+        ),
+    ],
+)
+def test_sql_errors_name_the_problem(
+    tmp_path: Path, two_inputs: dict[str, str], sql: str, code: int, message: str
+) -> None:
+    result, out = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql)
+    assert result.returncode == code
+    assert last_line(result.stderr) == f"ferry: pipeline 'p', step 'daily': {message}"
+    assert not Path(out, "_manifest.json").exists()
+
+
+def test_bad_memory_limit_is_a_usage_error(tmp_path: Path, two_inputs: dict[str, str]) -> None:
+    sql = "SELECT 1 AS one"
+    result, _ = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql, memory_limit="lots")
+    assert result.returncode == 2
+    assert last_line(result.stderr).startswith(
+        "ferry: pipeline 'p', step 'daily': DuckDB rejects the settings: "
+    )
+    assert last_line(result.stderr).endswith("; fix memory_limit, threads or temp_directory")
+
+
+def test_reads_and_writes_s3_artifacts(s3_bucket: str, tmp_path: Path) -> None:
+    store = f"{s3_bucket}/ferry"
+    inputs = {
+        "orders": make_artifact(store, "orders", ORDERS),
+        "customers-clean": make_artifact(store, "customers-clean", CUSTOMERS),
+    }
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    result, out = transform(
+        store, tmp_path / "outputs", inputs, JOIN_SQL, threads=1, temp_directory=str(spill)
+    )
+    assert result.returncode == 0, result.stderr
+    reader = ArtifactReader(open_location(out), "daily")
+    assert reader.dataset().to_table().to_pylist() == [
+        {"name": "Ada", "total": 7.5},
+        {"name": "Bo", "total": 7.5},
+    ]
+    assert reader.manifest["files"]["data"] == [reader.manifest["files"]["data"][0]]
+    assert (tmp_path / "outputs" / "rows_out").read_text() == "2"

@@ -1,0 +1,309 @@
+"""The shape of rendered manifests (docs/architecture.md, "Rendered manifests")."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pipeline_fakes import FakeExtract, FakeLoad, minimal
+
+from steps.checks.config import NotNull
+from workflows import Checks, Resources, RetryPolicy, Schedule, Source, Target, Transform
+from workflows.errors import DefinitionError
+from workflows.render import render_pipeline, write_rendered
+
+
+def templates(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for t in doc["spec"]["templates"]}
+
+
+def test_documents_of_an_unscheduled_pipeline() -> None:
+    rendered = render_pipeline(minimal())
+    assert sorted(rendered.documents) == ["workflow.yaml", "workflowtemplate.yaml"]
+    assert rendered.workflow["kind"] == "Workflow"
+    assert rendered.workflow["metadata"]["generateName"] == "p-"
+    assert rendered.documents["workflowtemplate.yaml"]["metadata"]["name"] == "p"
+    assert rendered.documents["workflowtemplate.yaml"]["spec"] == rendered.workflow["spec"]
+
+
+def test_dag_has_one_task_per_step_with_dependencies() -> None:
+    spec = render_pipeline(minimal()).workflow["spec"]
+    assert spec["entrypoint"] == "main"
+    main = spec["templates"][0]
+    assert main["name"] == "main"
+    assert main["dag"]["tasks"] == [
+        {"name": "orders", "template": "orders"},
+        {"name": "orders-checked", "template": "orders-checked", "dependencies": ["orders"]},
+        {"name": "out", "template": "out", "dependencies": ["orders-checked"]},
+    ]
+
+
+def test_step_args_follow_the_step_command_line() -> None:
+    tpl = templates(render_pipeline(minimal()).workflow)
+    store = "{{workflow.parameters.store}}/artifacts/{{workflow.name}}"
+    assert tpl["orders-checked"]["container"]["command"] == ["python", "-m", "steps"]
+    assert tpl["orders-checked"]["container"]["args"] == [
+        "check",
+        "--pipeline", "p",
+        "--step", "orders-checked",
+        "--run-id", "{{workflow.name}}",
+        "--store", "{{workflow.parameters.store}}",
+        "--config",
+        '{"rules":[{"rule":"not_null","column":"id"}],"threshold":0.95,"batch_size":65536}',
+        "--input", f"orders={store}/orders",
+        "--output", f"{store}/orders-checked",
+    ]  # fmt: skip
+    load_args = tpl["out"]["container"]["args"]
+    assert "--output" not in load_args
+    assert load_args[-2:] == ["--input", f"orders-checked={store}/orders-checked"]
+
+
+def test_config_is_compact_json_that_the_step_parses() -> None:
+    from steps.checks.config import ChecksConfig
+
+    args = templates(render_pipeline(minimal()).workflow)["orders-checked"]["container"]["args"]
+    text = args[args.index("--config") + 1]
+    assert text == json.dumps(json.loads(text), separators=(",", ":"))
+    assert ChecksConfig.model_validate_json(text).threshold == 0.95
+
+
+def test_config_keeps_the_order_of_mappings() -> None:
+    from steps.extract.files.config import FilesExtract
+
+    columns = {"z": "int64", "a": "string", "m": "float64"}
+    source = Source(name="orders", config=FilesExtract(path="x.csv", format="csv", columns=columns))
+    tpl = templates(render_pipeline(minimal(sources=[source], checks=[])).workflow)
+    args = tpl["orders"]["container"]["args"]
+    assert list(json.loads(args[args.index("--config") + 1])["columns"]) == ["z", "a", "m"]
+
+
+def test_check_threshold_falls_back_to_the_pipeline_one() -> None:
+    checks = [
+        Checks(name="a", input="orders", rules=[NotNull(column="id")]),
+        Checks(name="b", input="a", rules=[NotNull(column="id")], threshold=0.5),
+    ]
+    tpl = templates(render_pipeline(minimal(checks=checks, quality_threshold=0.8)).workflow)
+
+    def threshold(step: str) -> float:
+        args = tpl[step]["container"]["args"]
+        return float(json.loads(args[args.index("--config") + 1])["threshold"])
+
+    assert (threshold("a"), threshold("b")) == (0.8, 0.5)
+
+
+def test_arguments_are_store_run_date_and_params() -> None:
+    spec = render_pipeline(minimal(params={"data_dir": "data/demo"}, store="/tmp/s")).workflow[
+        "spec"
+    ]
+    assert spec["arguments"]["parameters"] == [
+        {"name": "store", "value": "/tmp/s"},
+        {
+            "name": "run_date",
+            "value": "{{workflow.creationTimestamp.Y}}-{{workflow.creationTimestamp.m}}"
+            "-{{workflow.creationTimestamp.d}}",
+        },
+        {"name": "data_dir", "value": "data/demo"},
+    ]
+
+
+def test_every_template_reports_row_counts_and_runs_hardened() -> None:
+    for name, tpl in templates(render_pipeline(minimal()).workflow).items():
+        if name == "main":
+            continue
+        assert tpl["outputs"]["parameters"] == [
+            {"name": n, "valueFrom": {"path": f"/tmp/ferry/outputs/{n}"}}
+            for n in ("rows_in", "rows_out", "rows_rejected", "quality_score")
+        ]
+        container = tpl["container"]
+        assert container["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+        assert container["volumeMounts"] == [{"mountPath": "/tmp", "name": "tmp"}]
+        assert tpl["volumes"] == [{"emptyDir": {}, "name": "tmp"}]
+        assert tpl["metadata"]["labels"] == {"ferry.dev/step": name}
+
+
+def test_retry_resources_and_deadline_defaults_and_overrides() -> None:
+    own_retry = RetryPolicy(limit=5, policy="Always", backoff_duration="1s", backoff_factor=3)
+    own_resources = Resources(
+        cpu_request="1", memory_request="1Gi", cpu_limit="4", memory_limit="8Gi"
+    )
+    sources = [
+        Source(
+            name="orders",
+            config=FakeExtract(path="in", columns=["id"]),
+            retry=own_retry,
+            resources=own_resources,
+            active_deadline_seconds=60,
+        )
+    ]
+    tpl = templates(
+        render_pipeline(minimal(sources=sources, active_deadline_seconds=3600)).workflow
+    )
+    assert tpl["orders"]["retryStrategy"] == {
+        "limit": 5,
+        "retryPolicy": "Always",
+        "backoff": {"duration": "1s", "factor": 3, "maxDuration": "5m"},
+    }
+    assert tpl["orders"]["container"]["resources"] == {
+        "requests": {"cpu": "1", "memory": "1Gi"},
+        "limits": {"cpu": "4", "memory": "8Gi"},
+    }
+    assert tpl["orders"]["activeDeadlineSeconds"] == 60
+    assert tpl["out"]["retryStrategy"] == {
+        "limit": 2,
+        "retryPolicy": "OnFailure",
+        "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"},
+    }
+    assert tpl["out"]["container"]["resources"] == {
+        "requests": {"cpu": "250m", "memory": "512Mi"},
+        "limits": {"cpu": "2", "memory": "2Gi"},
+    }
+    assert tpl["out"]["activeDeadlineSeconds"] == 3600
+
+
+def test_no_deadline_by_default() -> None:
+    assert "activeDeadlineSeconds" not in templates(render_pipeline(minimal()).workflow)["out"]
+
+
+def test_s3_settings_and_config_secrets_come_from_references_only() -> None:
+    sources = [Source(name="orders", config=FakeExtract(path="in", token_secret="orders-api"))]
+    tpl = templates(render_pipeline(minimal(sources=sources, checks=[])).workflow)
+    env = tpl["orders"]["container"]["env"]
+
+    def ref(kind: str, name: str, key: str, optional: bool = True) -> dict[str, Any]:
+        return {kind: {"name": name, "key": key, **({"optional": True} if optional else {})}}
+
+    assert env == [
+        {
+            "name": "AWS_ACCESS_KEY_ID",
+            "valueFrom": ref("secretKeyRef", "ferry-s3", "access-key-id"),
+        },
+        {
+            "name": "AWS_SECRET_ACCESS_KEY",
+            "valueFrom": ref("secretKeyRef", "ferry-s3", "secret-access-key"),
+        },
+        {"name": "AWS_ENDPOINT_URL", "valueFrom": ref("configMapKeyRef", "ferry-s3", "endpoint")},
+        {"name": "AWS_REGION", "valueFrom": ref("configMapKeyRef", "ferry-s3", "region")},
+        {"name": "FAKE_TOKEN", "valueFrom": ref("secretKeyRef", "orders-api", "token", False)},
+    ]
+    assert all("value" not in e for e in env)
+    assert [e["name"] for e in tpl["out"]["container"]["env"]][-1] == "AWS_REGION"
+
+
+def test_labels_on_resources_and_pods() -> None:
+    rendered = render_pipeline(
+        minimal(labels={"team": "data"}, schedule=Schedule(cron=["0 2 * * *"]))
+    )
+    expected = {
+        "app.kubernetes.io/name": "ferry",
+        "app.kubernetes.io/part-of": "ferry",
+        "ferry.dev/pipeline": "p",
+        "team": "data",
+    }
+    for doc in rendered.documents.values():
+        assert doc["metadata"]["labels"] == expected
+    assert rendered.workflow["spec"]["podMetadata"]["labels"] == expected
+    assert rendered.workflow["spec"]["serviceAccountName"] == "ferry-workflow"
+    cron = rendered.documents["cronworkflow.yaml"]
+    assert cron["spec"]["workflowMetadata"]["labels"] == expected
+
+
+def test_cron_workflow_runs_the_template_on_schedule() -> None:
+    schedule = Schedule(
+        cron=["0 2 * * *", "30 14 * * 1-5"],
+        timezone="Europe/Berlin",
+        concurrency_policy="Replace",
+        suspend=True,
+        starting_deadline_seconds=60,
+        successful_history_limit=5,
+        failed_history_limit=7,
+    )
+    cron = render_pipeline(minimal(schedule=schedule)).documents["cronworkflow.yaml"]
+    assert cron["kind"] == "CronWorkflow"
+    assert cron["metadata"]["name"] == "p"
+    spec = dict(cron["spec"])
+    spec.pop("workflowMetadata")
+    assert spec == {
+        "schedules": ["0 2 * * *", "30 14 * * 1-5"],
+        "timezone": "Europe/Berlin",
+        "concurrencyPolicy": "Replace",
+        "suspend": True,
+        "startingDeadlineSeconds": 60,
+        "successfulJobsHistoryLimit": 5,
+        "failedJobsHistoryLimit": 7,
+        "workflowSpec": {"workflowTemplateRef": {"name": "p"}},
+    }
+
+
+def test_incremental_source_adds_commit_state_after_every_target() -> None:
+    sources = [
+        Source(name="orders", config=FakeExtract(path="in", cursor="updated_at")),
+        Source(name="customers", config=FakeExtract(path="in")),
+    ]
+    targets = [
+        Target(name="out-a", input="orders", config=FakeLoad(path="a")),
+        Target(name="out-b", input="customers", config=FakeLoad(path="b")),
+    ]
+    workflow = render_pipeline(minimal(sources=sources, checks=[], targets=targets)).workflow
+    tasks = {t["name"]: t for t in workflow["spec"]["templates"][0]["dag"]["tasks"]}
+    assert tasks["commit-state"]["dependencies"] == ["out-a", "out-b"]
+    args = templates(workflow)["commit-state"]["container"]["args"]
+    assert args[0] == "commit-state"
+    assert args[args.index("--config") + 1] == '{"sources":["orders"]}'
+    assert args[args.index("--config") + 2 :] == [
+        "--input",
+        "orders={{workflow.parameters.store}}/artifacts/{{workflow.name}}/orders",
+    ]
+
+
+def test_no_commit_state_without_incremental_sources() -> None:
+    assert "commit-state" not in templates(render_pipeline(minimal()).workflow)
+
+
+def test_transform_reads_every_input() -> None:
+    transform = Transform(
+        name="t", inputs=["orders-checked", "orders"], sql="select 1 as x", memory_limit="2GB"
+    )
+    targets = [Target(name="out", input="t", config=FakeLoad(path="o"))]
+    tpl = templates(render_pipeline(minimal(transform=transform, targets=targets)).workflow)
+    args = tpl["t"]["container"]["args"]
+    assert args[0] == "transform"
+    config = json.loads(args[args.index("--config") + 1])
+    assert (config["sql"], config["memory_limit"]) == ("select 1 as x", "2GB")
+    inputs = [args[i + 1].split("=")[0] for i, a in enumerate(args) if a == "--input"]
+    assert inputs == ["orders-checked", "orders"]
+
+
+def test_render_validates_first() -> None:
+    with pytest.raises(DefinitionError):
+        render_pipeline(minimal(targets=[]))
+
+
+def test_rendering_is_deterministic() -> None:
+    assert render_pipeline(minimal()).files() == render_pipeline(minimal()).files()
+
+
+def test_write_rendered_writes_yaml_and_removes_a_stale_cron(tmp_path: Path) -> None:
+    scheduled = minimal(schedule=Schedule(cron=["0 2 * * *"]))
+    written = write_rendered(scheduled, tmp_path)
+    assert [p.name for p in written] == [
+        "cronworkflow.yaml",
+        "workflow.yaml",
+        "workflowtemplate.yaml",
+    ]
+    assert yaml.safe_load(written[1].read_text()) == render_pipeline(scheduled).workflow
+    assert [p.name for p in write_rendered(minimal(), tmp_path)] == [
+        "workflow.yaml",
+        "workflowtemplate.yaml",
+    ]
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
+        "workflow.yaml",
+        "workflowtemplate.yaml",
+    ]

@@ -1,0 +1,12 @@
+"""Render a pipeline to Argo Workflows manifests (WorkflowTemplate, Workflow, CronWorkflow).
+
+Example:
+    >>> from workflows.pipelines.orders_daily import pipeline
+    >>> rendered = render_pipeline(pipeline)
+    >>> sorted(rendered.documents)
+    ['cronworkflow.yaml', 'workflow.yaml', 'workflowtemplate.yaml']
+"""
+
+from workflows.render.output import RenderedPipeline, render_pipeline, to_yaml, write_rendered
+
+__all__ = ["RenderedPipeline", "render_pipeline", "to_yaml", "write_rendered"]

@@ -1,0 +1,236 @@
+"""Hera builders: a step plan -> WorkflowTemplate, Workflow and CronWorkflow dicts.
+
+Thin wrappers over Hera: each ``_build_*`` function makes one Hera object from
+the plan; nothing here decides *what* runs (that is ``workflows.render.plan``).
+The shape follows docs/architecture.md, "Rendered manifests".
+"""
+
+from typing import Any
+
+from hera.workflows import (
+    DAG,
+    ConfigMapEnv,
+    Container,
+    CronWorkflow,
+    EmptyDirVolume,
+    Parameter,
+    SecretEnv,
+    Task,
+    Workflow,
+    WorkflowTemplate,
+)
+from hera.workflows import Resources as HeraResources
+from hera.workflows import RetryStrategy as HeraRetryStrategy
+from hera.workflows import models as m
+
+from workflows.pipeline import Pipeline
+from workflows.render.plan import PlannedStep, plan_steps
+
+ENTRYPOINT = "main"
+"""Name of the DAG template every workflow starts at."""
+
+OUTPUTS_DIR = "/tmp/ferry/outputs"
+"""Where a step writes its output parameters (``$FERRY_OUTPUTS_DIR`` default)."""
+
+OUTPUT_PARAMETERS = ("rows_in", "rows_out", "rows_rejected", "quality_score")
+"""Output parameters of every step."""
+
+STORE_SETTINGS = "ferry-s3"
+"""Secret and ConfigMap with the S3 credentials and endpoint (both optional)."""
+
+RUN_ID = "{{workflow.name}}"
+STORE = "{{workflow.parameters.store}}"
+
+
+def artifact_uri(step: str) -> str:
+    """Where a step's artifact lives in the store, as rendered into the args."""
+    return f"{STORE}/artifacts/{RUN_ID}/{step}"
+
+
+def common_labels(pipeline: Pipeline) -> dict[str, str]:
+    """Labels on every rendered resource and pod of a pipeline."""
+    return {
+        "app.kubernetes.io/name": "ferry",
+        "app.kubernetes.io/part-of": "ferry",
+        "ferry.dev/pipeline": pipeline.name,
+        **pipeline.labels,
+    }
+
+
+def step_args(pipeline: Pipeline, step: PlannedStep) -> list[str]:
+    """The ``python -m steps`` arguments of one step (docs/architecture.md)."""
+    args = [
+        step.kind,
+        "--pipeline",
+        pipeline.name,
+        "--step",
+        step.name,
+        "--run-id",
+        RUN_ID,
+        "--store",
+        STORE,
+        "--config",
+        step.config_json,
+    ]
+    for name in step.inputs:
+        args += ["--input", f"{name}={artifact_uri(name)}"]
+    if step.writes_output:
+        args += ["--output", artifact_uri(step.name)]
+    return args
+
+
+def _build_env(step: PlannedStep) -> list[SecretEnv | ConfigMapEnv]:
+    env: list[SecretEnv | ConfigMapEnv] = [
+        SecretEnv(
+            name="AWS_ACCESS_KEY_ID",
+            secret_name=STORE_SETTINGS,
+            secret_key="access-key-id",
+            optional=True,
+        ),
+        SecretEnv(
+            name="AWS_SECRET_ACCESS_KEY",
+            secret_name=STORE_SETTINGS,
+            secret_key="secret-access-key",
+            optional=True,
+        ),
+        ConfigMapEnv(
+            name="AWS_ENDPOINT_URL",
+            config_map_name=STORE_SETTINGS,
+            config_map_key="endpoint",
+            optional=True,
+        ),
+        ConfigMapEnv(
+            name="AWS_REGION",
+            config_map_name=STORE_SETTINGS,
+            config_map_key="region",
+            optional=True,
+        ),
+    ]
+    builtin = {e.name for e in env}
+    secrets = {s.env: s for s in step.config.secret_envs() if s.env not in builtin}
+    env += [
+        SecretEnv(name=s.env, secret_name=s.secret_name, secret_key=s.secret_key)
+        for _, s in sorted(secrets.items())
+    ]
+    return env
+
+
+def _build_retry(step: PlannedStep) -> HeraRetryStrategy:
+    retry = step.retry
+    return HeraRetryStrategy(
+        limit=retry.limit,
+        retry_policy=retry.policy,
+        backoff=m.Backoff(
+            duration=retry.backoff_duration,
+            factor=m.IntOrString(root=retry.backoff_factor),
+            max_duration=retry.backoff_max_duration,
+        ),
+    )
+
+
+def _build_resources(step: PlannedStep) -> HeraResources:
+    res = step.resources
+    return HeraResources(
+        cpu_request=res.cpu_request,
+        memory_request=res.memory_request,
+        cpu_limit=res.cpu_limit,
+        memory_limit=res.memory_limit,
+    )
+
+
+def _build_security_context() -> m.SecurityContext:
+    return m.SecurityContext(
+        run_as_non_root=True,
+        run_as_user=10001,
+        read_only_root_filesystem=True,
+        allow_privilege_escalation=False,
+        capabilities=m.Capabilities(drop=["ALL"]),
+        seccomp_profile=m.SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def _build_outputs() -> list[Parameter]:
+    return [
+        Parameter(name=name, value_from=m.ValueFrom(path=f"{OUTPUTS_DIR}/{name}"))
+        for name in OUTPUT_PARAMETERS
+    ]
+
+
+def _build_container(pipeline: Pipeline, step: PlannedStep) -> Container:
+    return Container(
+        name=step.name,
+        image=pipeline.image,
+        image_pull_policy=pipeline.image_pull_policy,
+        command=["python", "-m", "steps"],
+        args=step_args(pipeline, step),
+        env=_build_env(step),
+        resources=_build_resources(step),
+        security_context=_build_security_context(),
+        volumes=[EmptyDirVolume(name="tmp", mount_path="/tmp")],
+        outputs=_build_outputs(),
+        retry_strategy=_build_retry(step),
+        active_deadline_seconds=step.active_deadline_seconds,
+        labels={"ferry.dev/step": step.name},
+    )
+
+
+def _build_dag(steps: list[PlannedStep], containers: dict[str, Container]) -> DAG:
+    tasks: list[Task | m.DAGTask] = [
+        Task(name=s.name, template=containers[s.name], dependencies=s.dependencies or None)
+        for s in steps
+    ]
+    return DAG(name=ENTRYPOINT, tasks=tasks)
+
+
+def _build_arguments(pipeline: Pipeline) -> list[Parameter]:
+    return [Parameter(name=k, value=v) for k, v in pipeline.parameter_defaults().items()]
+
+
+def _workflow_fields(pipeline: Pipeline) -> dict[str, Any]:
+    """Spec and labels shared by the WorkflowTemplate and the self-contained Workflow."""
+    steps = plan_steps(pipeline)
+    containers = {s.name: _build_container(pipeline, s) for s in steps}
+    labels = common_labels(pipeline)
+    return {
+        "labels": labels,
+        "entrypoint": ENTRYPOINT,
+        "arguments": _build_arguments(pipeline),
+        "service_account_name": pipeline.service_account,
+        "pod_metadata": m.Metadata(labels=labels),
+        "templates": [_build_dag(steps, containers), *containers.values()],
+    }
+
+
+def build_workflow_template(pipeline: Pipeline) -> dict[str, Any]:
+    """The WorkflowTemplate named after the pipeline, as a manifest dict."""
+    template = WorkflowTemplate(name=pipeline.name, **_workflow_fields(pipeline))
+    return template.to_dict()  # type: ignore[no-any-return]
+
+
+def build_workflow(pipeline: Pipeline) -> dict[str, Any]:
+    """A self-contained Workflow (``generateName: <pipeline>-``), as a manifest dict."""
+    workflow = Workflow(generate_name=f"{pipeline.name}-", **_workflow_fields(pipeline))
+    return workflow.to_dict()  # type: ignore[no-any-return]
+
+
+def build_cron_workflow(pipeline: Pipeline) -> dict[str, Any] | None:
+    """The CronWorkflow running the WorkflowTemplate on schedule, or None when unscheduled."""
+    schedule = pipeline.schedule
+    if schedule is None:
+        return None
+    labels = common_labels(pipeline)
+    cron = CronWorkflow(
+        name=pipeline.name,
+        labels=labels,
+        schedules=list(schedule.cron),
+        timezone=schedule.timezone,
+        concurrency_policy=schedule.concurrency_policy,
+        starting_deadline_seconds=schedule.starting_deadline_seconds,
+        successful_jobs_history_limit=schedule.successful_history_limit,
+        failed_jobs_history_limit=schedule.failed_history_limit,
+        cron_suspend=schedule.suspend,
+        workflow_template_ref=m.WorkflowTemplateRef(name=pipeline.name),
+    )
+    model = cron.build()
+    model.spec.workflow_metadata = m.ObjectMeta(labels=labels)  # type: ignore[union-attr]
+    return model.model_dump(exclude_none=True, by_alias=True)  # type: ignore[no-any-return]

@@ -1,0 +1,84 @@
+"""Rendered documents: validate, build, serialise to stable YAML, write to files."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workflows.pipeline import Pipeline
+from workflows.render.manifests import (
+    build_cron_workflow,
+    build_workflow,
+    build_workflow_template,
+)
+from workflows.validation import validate_pipeline
+
+HEADER = "# Rendered by `ferry render` from the pipeline definition; do not edit by hand.\n"
+
+WORKFLOW_TEMPLATE_FILE = "workflowtemplate.yaml"
+WORKFLOW_FILE = "workflow.yaml"
+CRON_WORKFLOW_FILE = "cronworkflow.yaml"
+
+
+@dataclass(frozen=True)
+class RenderedPipeline:
+    """A pipeline's manifests: file name -> manifest dict."""
+
+    pipeline: str
+    documents: dict[str, dict[str, Any]]
+
+    @property
+    def workflow(self) -> dict[str, Any]:
+        """The self-contained Workflow (what ``ferry run`` and ``argo submit`` take)."""
+        return self.documents[WORKFLOW_FILE]
+
+    def files(self) -> dict[str, str]:
+        """File name -> YAML text, exactly as written."""
+        return {name: to_yaml(doc) for name, doc in self.documents.items()}
+
+
+def to_yaml(document: dict[str, Any]) -> str:
+    """Stable YAML: sorted keys, block style, no line wrapping, a do-not-edit header."""
+    body = yaml.safe_dump(
+        document,
+        sort_keys=True,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1_000_000,
+    )
+    return HEADER + body
+
+
+def render_pipeline(pipeline: Pipeline) -> RenderedPipeline:
+    """Validate a pipeline and build its manifests; raise DefinitionError when invalid."""
+    validate_pipeline(pipeline)
+    documents = {
+        WORKFLOW_TEMPLATE_FILE: build_workflow_template(pipeline),
+        WORKFLOW_FILE: build_workflow(pipeline),
+    }
+    cron = build_cron_workflow(pipeline)
+    if cron is not None:
+        documents[CRON_WORKFLOW_FILE] = cron
+    return RenderedPipeline(pipeline=pipeline.name, documents=documents)
+
+
+def write_rendered(pipeline: Pipeline, out_dir: str | Path) -> list[Path]:
+    """Render a pipeline into ``<out_dir>/<pipeline>/``; return the files written.
+
+    Files of a previous render that the pipeline no longer produces (e.g. the
+    CronWorkflow after its schedule was removed) are deleted, so the folder always
+    matches the definition.
+    """
+    rendered = render_pipeline(pipeline)
+    folder = Path(out_dir) / pipeline.name
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in sorted(rendered.files().items()):
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    for stale in (WORKFLOW_TEMPLATE_FILE, WORKFLOW_FILE, CRON_WORKFLOW_FILE):
+        if stale not in rendered.documents:
+            (folder / stale).unlink(missing_ok=True)
+    return written

@@ -1,0 +1,94 @@
+"""The step plan: a validated pipeline as the list of steps the workflow runs.
+
+This is where pipeline nodes become step invocations: which kind, which config,
+which inputs, whether it writes an artifact, which retry/resources/deadline apply,
+and the ``commit-state`` step that incremental sources need. The manifest builders
+only translate the plan to Hera objects.
+"""
+
+import json
+from dataclasses import dataclass
+
+from steps.runtime.config import StepConfig
+from workflows.pipeline import Node, Pipeline, Resources, RetryPolicy, Target
+
+COMMIT_STATE_STEP = "commit-state"
+"""Name of the step that advances incremental high-water marks after all targets."""
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """One step of the workflow: one DAG task running one container template."""
+
+    name: str
+    kind: str
+    config_json: str
+    inputs: list[str]
+    dependencies: list[str]
+    writes_output: bool
+    retry: RetryPolicy
+    resources: Resources
+    active_deadline_seconds: int | None
+    config: StepConfig
+
+
+def config_json(config: StepConfig) -> str:
+    """The ``--config`` value: compact JSON, stable across renders.
+
+    Keys come in the model's field order and mappings in the order they were
+    defined; they are not sorted, because some mappings are ordered on purpose
+    (a CSV's declared ``columns`` are its field order).
+    """
+    return json.dumps(
+        config.model_dump(mode="json", by_alias=True),
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def _planned(pipeline: Pipeline, node: Node) -> PlannedStep:
+    config = pipeline.step_config(node)
+    inputs = node.upstream()
+    return PlannedStep(
+        name=node.name,
+        kind=config.KIND,
+        config_json=config_json(config),
+        inputs=inputs,
+        dependencies=inputs,
+        writes_output=not isinstance(node, Target),
+        retry=node.retry or pipeline.retry,
+        resources=node.resources or pipeline.resources,
+        active_deadline_seconds=(
+            pipeline.active_deadline_seconds
+            if node.active_deadline_seconds is None
+            else node.active_deadline_seconds
+        ),
+        config=config,
+    )
+
+
+def _commit_state(pipeline: Pipeline, cursor_sources: list[str]) -> PlannedStep:
+    from steps.state.config import CommitState
+
+    config = CommitState(sources=cursor_sources)
+    return PlannedStep(
+        name=COMMIT_STATE_STEP,
+        kind=config.KIND,
+        config_json=config_json(config),
+        inputs=cursor_sources,
+        dependencies=[t.name for t in pipeline.targets],
+        writes_output=False,
+        retry=pipeline.retry,
+        resources=pipeline.resources,
+        active_deadline_seconds=pipeline.active_deadline_seconds,
+        config=config,
+    )
+
+
+def plan_steps(pipeline: Pipeline) -> list[PlannedStep]:
+    """Every step in definition order, plus ``commit-state`` when a source is incremental."""
+    steps = [_planned(pipeline, node) for node in pipeline.nodes()]
+    cursor_sources = [s.name for s in pipeline.sources if s.config.incremental_cursor()]
+    if cursor_sources:
+        steps.append(_commit_state(pipeline, cursor_sources))
+    return steps

@@ -1,0 +1,127 @@
+"""What a person watching a local run sees: one line per event on stderr, then a summary.
+
+A progress bar is added only when stderr is a terminal, so logs and CI output stay
+plain lines.
+"""
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from workflows.runner.record import RunRecord, RunStatus, TaskRecord, TaskStatus
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+
+def format_duration(seconds: float | None) -> str:
+    """``1.2s``, ``2m03s``, ``1h02m``; empty when unknown."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def format_rows(task: TaskRecord) -> str:
+    """``rows 1,000,000 -> 999,500 (500 rejected)``; empty when the step reported no counts."""
+    if task.rows_in is None and task.rows_out is None:
+        return ""
+    text = f"rows {_count(task.rows_in) or '?'} -> {_count(task.rows_out) or '?'}"
+    if task.rows_rejected:
+        text += f" ({task.rows_rejected:,} rejected)"
+    return text
+
+
+class LiveView:
+    """Prints run events as they happen, on stderr."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True, highlight=False)
+        self._progress: Progress | None = None
+        self._bar: TaskID | None = None
+
+    def run_started(self, record: RunRecord) -> None:
+        """Announce the run and start the progress bar on a terminal."""
+        self._line(f"run {record.run_id} of {record.pipeline}: {len(record.tasks)} steps")
+        if self.console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._bar = self._progress.add_task(record.pipeline, total=len(record.tasks))
+            self._progress.start()
+
+    def task_started(self, task: TaskRecord) -> None:
+        """``▶ extract-orders started``."""
+        attempt = f" (attempt {task.attempts})" if task.attempts > 1 else ""
+        self._line(f"▶ {task.name} started{attempt}")
+
+    def task_retrying(self, task: TaskRecord, retry: int, limit: int, delay: float) -> None:
+        """``↻ extract-orders failed: <reason>; retry 2/3 in 10s``."""
+        wait = format_duration(delay)
+        self._line(f"↻ {task.name} failed: {task.reason}; retry {retry}/{limit} in {wait}")
+
+    def task_finished(self, task: TaskRecord) -> None:
+        """``✔ name 1.2s rows ...`` or ``✖ name failed after N attempts: reason``."""
+        if task.status is TaskStatus.SUCCEEDED:
+            parts = [f"✔ {task.name}", format_duration(task.duration_seconds), format_rows(task)]
+            self._line(" ".join(p for p in parts if p))
+        else:
+            attempts = "1 attempt" if task.attempts == 1 else f"{task.attempts} attempts"
+            self._line(f"✖ {task.name} {task.status.value.lower()} after {attempts}: {task.reason}")
+        if self._progress is not None and self._bar is not None:
+            self._progress.advance(self._bar)
+
+    def run_finished(self, record: RunRecord) -> None:
+        """Stop the progress bar and print the outcome line."""
+        if self._progress is not None:
+            self._progress.stop()
+        mark = "✔" if record.status is RunStatus.SUCCEEDED else "✖"
+        omitted = [t.name for t in record.tasks if t.status is TaskStatus.OMITTED]
+        tail = f"; not run: {', '.join(omitted)}" if omitted else ""
+        message = f" ({record.message})" if record.message else ""
+        self._line(
+            f"{mark} run {record.run_id} {record.status.value.lower()} in "
+            f"{format_duration(record.duration_seconds)}{message}{tail}"
+        )
+
+    def _line(self, text: str) -> None:
+        self.console.print(escape(text), soft_wrap=True)
+
+
+def summary_table(record: RunRecord) -> Table:
+    """The end-of-run table: one row per step."""
+    table = Table(title=f"{record.pipeline} {record.run_id}: {record.status.value}")
+    for column in ("step", "status", "attempts", "duration"):
+        table.add_column(column)
+    for column in ("rows in", "rows out", "rejected", "quality"):
+        table.add_column(column, justify="right")
+    for task in record.tasks:
+        quality = "" if task.quality_score is None else f"{task.quality_score:.4f}"
+        table.add_row(
+            task.name,
+            task.status.value,
+            str(task.attempts),
+            format_duration(task.duration_seconds),
+            _count(task.rows_in),
+            _count(task.rows_out),
+            _count(task.rows_rejected),
+            quality,
+        )
+    return table

@@ -1,0 +1,99 @@
+"""Argo ``retryStrategy`` as the local runner honours it: which attempts retry, how long to wait.
+
+Argo semantics kept here:
+
+- ``limit`` is the number of retries, so a task runs at most ``limit + 1`` times.
+- ``retryPolicy`` defaults to ``OnFailure``. Locally an attempt *fails* when the
+  process exits non-zero or is killed at its ``activeDeadlineSeconds``; it *errors*
+  when the process cannot be started or a declared output parameter was not written.
+- ``backoff``: the n-th retry waits ``duration * factor ** (n - 1)``; no retry is
+  made once waiting would pass ``maxDuration`` measured from the first attempt's start.
+"""
+
+import os
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+_UNIT_SECONDS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+TRANSIENT_ERROR_PATTERN_ENV = "TRANSIENT_ERROR_PATTERN"
+
+
+class AttemptPhase(StrEnum):
+    """How one attempt ended, in Argo's node phases."""
+
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    ERROR = "Error"
+
+
+class RetryPolicy(StrEnum):
+    """Argo's ``retryPolicy`` values."""
+
+    ALWAYS = "Always"
+    ON_FAILURE = "OnFailure"
+    ON_ERROR = "OnError"
+    ON_TRANSIENT_ERROR = "OnTransientError"
+
+
+def parse_duration(text: str | int | float) -> float:
+    """Seconds in an Argo backoff duration: a bare number of seconds or a Go duration.
+
+    Args:
+        text: ``"10"``, ``10``, ``"100ms"``, ``"1m30s"``, ...
+
+    Raises:
+        ValueError: ``text`` is neither (the caller names the field).
+    """
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return float(text)
+    value = str(text).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    if not value or _GO_DURATION.sub("", value) != "":
+        raise ValueError(f"{text!r} is not a duration like '10s', '100ms' or '1m30s'")
+    return sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _GO_DURATION.findall(value))
+
+
+@dataclass(frozen=True)
+class RetryStrategy:
+    """A template's ``retryStrategy`` with its values parsed."""
+
+    limit: int
+    policy: RetryPolicy
+    backoff_seconds: float
+    backoff_factor: float
+    max_duration_seconds: float | None
+
+    def should_retry(self, phase: AttemptPhase, reason: str) -> bool:
+        """Whether an attempt that ended in ``phase`` with ``reason`` is retried by policy."""
+        if phase is AttemptPhase.SUCCEEDED:
+            return False
+        if self.policy is RetryPolicy.ALWAYS:
+            return True
+        if self.policy is RetryPolicy.ON_FAILURE:
+            return phase is AttemptPhase.FAILED
+        if self.policy is RetryPolicy.ON_ERROR:
+            return phase is AttemptPhase.ERROR
+        pattern = os.environ.get(TRANSIENT_ERROR_PATTERN_ENV)
+        if not pattern:
+            return False
+        return re.search(pattern, reason) is not None
+
+    def delay_before_retry(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1 for the first retry)."""
+        return self.backoff_seconds * self.backoff_factor ** (retry - 1)
+
+    def within_max_duration(self, elapsed: float, delay: float) -> bool:
+        """Whether a retry after ``delay`` still starts within ``maxDuration``."""
+        return self.max_duration_seconds is None or elapsed + delay <= self.max_duration_seconds

@@ -1,0 +1,215 @@
+"""``run_manifest``: execute a rendered Workflow manifest on this machine.
+
+Everything that can be refused is refused before the first process starts:
+unsupported fields, unknown variables, unknown or missing parameters, secrets not
+exported. Then the DAG runs (see :mod:`workflows.runner.scheduler`) and the run
+record in the store says what happened.
+"""
+
+import os
+import tempfile
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from steps.runtime.store import is_s3
+from workflows.errors import UsageError
+from workflows.runner.errors import ManifestRefused
+from workflows.runner.live import LiveView
+from workflows.runner.plan import Plan, build_plan
+from workflows.runner.record import RunRecord, RunStatus, TaskRecord, TaskStatus
+from workflows.runner.run_store import RunFolder, open_store
+from workflows.runner.scheduler import Execution, default_parallelism, execute
+from workflows.runner.variables import creation_timestamp_variables, substitute, workflow_name
+
+STORE_PARAMETER = "store"
+NAMESPACE = "default"
+
+
+def load_manifest_file(path: str | Path) -> dict[str, Any]:
+    """Read a rendered ``workflow.yaml`` (or ``workflowtemplate.yaml``) as a dict.
+
+    Raises:
+        UsageError: the file is missing, not YAML, or not one manifest.
+    """
+    import yaml
+
+    try:
+        documents = [d for d in yaml.safe_load_all(Path(path).read_text(encoding="utf-8")) if d]
+    except OSError as err:
+        raise UsageError(f"--manifest {path}: cannot read it ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        raise UsageError(f"--manifest {path}: not valid YAML ({err})") from None
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        raise UsageError(f"--manifest {path}: expected exactly one Workflow document")
+    return documents[0]
+
+
+def run_manifest(
+    manifest: dict[str, Any],
+    *,
+    store: str = ".ferry",
+    parameters: Mapping[str, str] | None = None,
+    parallelism: int | None = None,
+    workdir: str | Path | None = None,
+    source: str = "manifest",
+    allow_inline_python: bool = False,
+    kill_grace_seconds: float = 5.0,
+    view: LiveView | None = None,
+) -> RunRecord:
+    """Run ``manifest`` as Argo would, with each task as a local subprocess.
+
+    Args:
+        manifest: the Workflow dict (what ``argo submit`` gets).
+        store: a folder or ``s3://bucket/prefix``; also the ``store`` workflow parameter.
+        parameters: ``-p`` values; they override ``spec.arguments.parameters``.
+        parallelism: most tasks at once; default one per CPU (capped by ``spec.parallelism``).
+        workdir: scratch folder for output parameters (and logs of an S3 store);
+            a temporary folder removed afterwards when not given.
+        source: how messages name the manifest (file path or pipeline name).
+        allow_inline_python: accept ``python -c`` containers too (tests only).
+        kill_grace_seconds: between SIGTERM and SIGKILL when a deadline passes.
+        view: where progress is shown; stderr lines by default.
+
+    Returns:
+        The final run record, also saved as ``STORE/runs/<pipeline>/<run-id>/run.json``.
+
+    Raises:
+        ManifestRefused: the manifest or the environment cannot be run locally (exit 2).
+        UsageError: bad parameters, parallelism or store (exit 2).
+    """
+    if parallelism is not None and parallelism < 1:
+        raise UsageError(f"--parallelism {parallelism}: must be 1 or more")
+    plan = build_plan(manifest, source=source, allow_inline_python=allow_inline_python)
+    location = open_store(store)
+    store_uri = location.uri if is_s3(store) else location.path
+    created = datetime.now(UTC).replace(microsecond=0)
+    run_id = workflow_name(plan.generate_name)
+    global_values = {
+        "workflow.name": run_id,
+        "workflow.namespace": NAMESPACE,
+        "workflow.uid": str(uuid.uuid4()),
+        **creation_timestamp_variables(created),
+    }
+    values = resolve_parameters(plan, dict(parameters or {}), store_uri, global_values)
+    missing = missing_environment(plan, os.environ)
+    if missing:
+        raise ManifestRefused(source, missing)
+    global_values.update({f"workflow.parameters.{k}": v for k, v in values.items()})
+    with tempfile.TemporaryDirectory(prefix="ferry-run-") as temporary:
+        scratch = Path(workdir) if workdir is not None else Path(temporary)
+        folder = RunFolder(location, plan.pipeline, run_id, scratch)
+        record = RunRecord(
+            run_id=run_id,
+            pipeline=plan.pipeline,
+            source=source,
+            store=store_uri,
+            parameters=values,
+            started=created,
+            tasks=[
+                TaskRecord(name=t.name, template=t.template, log=folder.log_uri(t.name))
+                for t in plan.tasks
+            ],
+        )
+        folder.save(record)
+        live = view or LiveView()
+        live.run_started(record)
+        limit = parallelism or default_parallelism()
+        try:
+            execute(
+                Execution(
+                    plan=plan,
+                    record=record,
+                    folder=folder,
+                    view=live,
+                    global_values=global_values,
+                    environ=dict(os.environ),
+                    scratch=scratch,
+                    parallelism=min(limit, plan.parallelism or limit),
+                    kill_grace_seconds=kill_grace_seconds,
+                )
+            )
+        finally:
+            _finish(record)
+            folder.save(record)
+            live.run_finished(record)
+    return record
+
+
+def _finish(record: RunRecord) -> None:
+    statuses = {t.status for t in record.tasks}
+    if TaskStatus.FAILED in statuses or TaskStatus.RUNNING in statuses:
+        record.status = RunStatus.FAILED
+    elif TaskStatus.ERROR in statuses:
+        record.status = RunStatus.ERROR
+    elif statuses <= {TaskStatus.SUCCEEDED}:
+        record.status = RunStatus.SUCCEEDED
+    else:
+        record.status = RunStatus.FAILED
+    if record.status is not RunStatus.SUCCEEDED and record.message is None:
+        failed = [t for t in record.tasks if t.status in (TaskStatus.FAILED, TaskStatus.ERROR)]
+        record.message = "; ".join(f"step {t.name!r}: {t.reason}" for t in failed) or None
+    record.finished = datetime.now(UTC)
+    record.duration_seconds = (record.finished - record.started).total_seconds()
+
+
+def resolve_parameters(
+    plan: Plan, overrides: dict[str, str], store_uri: str, global_values: Mapping[str, str]
+) -> dict[str, str]:
+    """The workflow parameters of this run: manifest values, ``-p`` overrides, the store.
+
+    Manifest values are substituted (``{{workflow.creationTimestamp.Y}}`` and friends);
+    ``-p`` values are taken literally.
+
+    Raises:
+        UsageError: an unknown name, ``-p store``, a missing value or a value outside ``enum``.
+    """
+    declared = {p.name: p for p in plan.parameters}
+    for name in overrides:
+        if name == STORE_PARAMETER and STORE_PARAMETER in declared:
+            raise UsageError(f"-p {name}: set the store with --store, not -p store=...")
+        if name not in declared:
+            known = ", ".join(declared) or "none"
+            raise UsageError(
+                f"-p {name}: pipeline {plan.pipeline!r} has no parameter {name!r}; known: {known}"
+            )
+    values: dict[str, str] = {}
+    for name, parameter in declared.items():
+        if name == STORE_PARAMETER:
+            value: str | None = store_uri
+        elif name in overrides:
+            value = overrides[name]
+        elif parameter.value is not None:
+            value = substitute(parameter.value, global_values)
+        else:
+            value = None
+        if value is None:
+            raise UsageError(
+                f"parameter {name!r} of pipeline {plan.pipeline!r} has no value; "
+                f"pass -p {name}=VALUE"
+            )
+        if parameter.enum is not None and value not in parameter.enum:
+            raise UsageError(
+                f"-p {name}={value}: not one of {', '.join(parameter.enum)} "
+                f"(pipeline {plan.pipeline!r})"
+            )
+        values[name] = value
+    return values
+
+
+def missing_environment(plan: Plan, environ: Mapping[str, str]) -> list[str]:
+    """One line per secret or config map variable a task needs that is not exported."""
+    used = {t.template for t in plan.tasks}
+    problems = []
+    for template in plan.templates.values():
+        if template.name not in used:
+            continue
+        for var in template.env:
+            if var.source and not var.optional and var.name not in environ:
+                problems.append(
+                    f"template {template.name}: env {var.name} ({var.source}) is not set; "
+                    "export it to run locally"
+                )
+    return list(dict.fromkeys(problems))

@@ -1,0 +1,264 @@
+"""Run the DAG: tasks in dependency order, independent ones in parallel, retries, deadlines.
+
+One thread per running task does that task's attempts and backoff waits; the main
+thread alone starts tasks, updates the run record and talks to the live view, driven
+by the events the task threads post. After a failure no new task starts (Argo's
+``failFast``); running ones finish; the rest end ``Omitted``.
+"""
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from steps.runtime.outputs import OUTPUTS_DIR_ENV
+from workflows.runner.attempt import AttemptResult, AttemptSpec, run_attempt
+from workflows.runner.live import LiveView
+from workflows.runner.plan import ContainerTemplate, Plan, Task
+from workflows.runner.record import RunRecord, TaskRecord, TaskStatus
+from workflows.runner.retry import AttemptPhase
+from workflows.runner.run_store import RunFolder
+from workflows.runner.variables import pod_name, substitute
+
+
+@dataclass(frozen=True)
+class _Started:
+    task: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class _Retrying:
+    task: str
+    retry: int
+    limit: int
+    delay: float
+    result: AttemptResult
+
+
+@dataclass(frozen=True)
+class _Finished:
+    task: str
+    result: AttemptResult
+
+
+_Event = _Started | _Retrying | _Finished
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What every attempt of this run shares."""
+
+    plan: Plan
+    record: RunRecord
+    folder: RunFolder
+    view: LiveView
+    global_values: Mapping[str, str]
+    environ: Mapping[str, str]
+    scratch: Path
+    parallelism: int
+    kill_grace_seconds: float
+
+
+def execute(run: Execution) -> None:
+    """Run every task of the plan, keeping ``run.record`` up to date and saved."""
+    events: queue.Queue[_Event] = queue.Queue()
+    cancel = threading.Event()
+    deadline = run.plan.deadline_seconds
+    cancel_reason = (
+        f"the workflow's activeDeadlineSeconds={deadline} passed; the attempt was killed"
+    )
+    start = time.monotonic()
+    pending = list(run.plan.tasks)
+    running: set[str] = set()
+    stopped = False
+    try:
+        while pending or running:
+            if not stopped:
+                for task in _ready(pending, running, run):
+                    pending.remove(task)
+                    running.add(task.name)
+                    worker = _TaskWorker(run, task, events.put, cancel, cancel_reason)
+                    threading.Thread(
+                        target=worker.run, name=f"task-{task.name}", daemon=True
+                    ).start()
+            if not running:
+                break
+            timeout = (
+                None
+                if deadline is None or cancel.is_set()
+                else max(0.0, start + deadline - time.monotonic())
+            )
+            try:
+                event = events.get(timeout=timeout)
+            except queue.Empty:
+                cancel.set()
+                stopped = True
+                run.record.message = f"activeDeadlineSeconds={deadline} of the workflow passed"
+                continue
+            if _handle(event, run):
+                running.discard(event.task)
+                stopped = stopped or run.record.task(event.task).status is not TaskStatus.SUCCEEDED
+    except KeyboardInterrupt:
+        cancel.set()
+        run.record.message = "interrupted"
+        raise
+    finally:
+        for task in pending:
+            run.record.task(task.name).status = TaskStatus.OMITTED
+        run.folder.save(run.record)
+
+
+def _ready(pending: list[Task], running: set[str], run: Execution) -> list[Task]:
+    ready: list[Task] = []
+    for task in pending:
+        if len(running) + len(ready) >= run.parallelism:
+            break
+        if all(run.record.task(d).status is TaskStatus.SUCCEEDED for d in task.dependencies):
+            ready.append(task)
+    return ready
+
+
+def _handle(event: _Event, run: Execution) -> bool:
+    """Apply ``event`` to the record and the view; True when the task is done."""
+    task = run.record.task(event.task)
+    now = datetime.now(UTC)
+    if isinstance(event, _Started):
+        task.status = TaskStatus.RUNNING
+        task.attempts = event.attempt + 1
+        task.started = task.started or now
+        run.view.task_started(task)
+    elif isinstance(event, _Retrying):
+        task.exit_code = event.result.exit_code
+        task.reason = event.result.reason
+        run.view.task_retrying(task, event.retry, event.limit, event.delay)
+    else:
+        _finish(task, event.result, now)
+        run.view.task_finished(task)
+    run.folder.save(run.record)
+    return isinstance(event, _Finished)
+
+
+def _finish(task: TaskRecord, result: AttemptResult, now: datetime) -> None:
+    task.status = {
+        AttemptPhase.SUCCEEDED: TaskStatus.SUCCEEDED,
+        AttemptPhase.FAILED: TaskStatus.FAILED,
+        AttemptPhase.ERROR: TaskStatus.ERROR,
+    }[result.phase]
+    task.finished = now
+    task.duration_seconds = (now - task.started).total_seconds() if task.started else None
+    task.exit_code = result.exit_code
+    task.reason = result.reason or None
+    task.outputs = result.outputs
+    task.rows_in = _count(result.outputs.get("rows_in"))
+    task.rows_out = _count(result.outputs.get("rows_out"))
+    task.rows_rejected = _count(result.outputs.get("rows_rejected"))
+    score = result.outputs.get("quality_score")
+    try:
+        task.quality_score = None if score is None else float(score)
+    except ValueError:
+        task.quality_score = None
+
+
+def _count(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isdigit() else None
+
+
+class _TaskWorker:
+    """The attempts of one task, in its own thread."""
+
+    def __init__(
+        self,
+        run: Execution,
+        task: Task,
+        post: Callable[[_Event], None],
+        cancel: threading.Event,
+        cancel_reason: str,
+    ) -> None:
+        self.run_ = run
+        self.task = task
+        self.template: ContainerTemplate = run.plan.templates[task.template]
+        self.post = post
+        self.cancel = cancel
+        self.cancel_reason = cancel_reason
+
+    def run(self) -> None:
+        """Attempt the task until it succeeds, its retries are spent or the run is cancelled."""
+        retry = self.template.retry
+        limit = retry.limit if retry else 0
+        inputs = self._inputs()
+        first_start = time.monotonic()
+        attempt = 0
+        while True:
+            self.post(_Started(self.task.name, attempt))
+            result = run_attempt(
+                self._spec(attempt, inputs, limit), self.cancel, self.cancel_reason
+            )
+            self.run_.folder.publish_log(self.task.name)
+            if result.phase is AttemptPhase.SUCCEEDED or self.cancel.is_set() or retry is None:
+                break
+            delay = retry.delay_before_retry(attempt + 1)
+            elapsed = time.monotonic() - first_start
+            if attempt >= limit or not retry.should_retry(result.phase, result.reason):
+                break
+            if not retry.within_max_duration(elapsed, delay):
+                result = AttemptResult(
+                    result.phase,
+                    result.exit_code,
+                    f"{result.reason} (no retry: backoff maxDuration reached)",
+                    result.duration_seconds,
+                )
+                break
+            self.post(_Retrying(self.task.name, attempt + 1, limit, delay, result))
+            if self.cancel.wait(delay):
+                break
+            attempt += 1
+        self.post(_Finished(self.task.name, result))
+
+    def _inputs(self) -> dict[str, str]:
+        """The template's input parameters: task arguments, else the input's value/default."""
+        values = dict(self.run_.global_values)
+        for done in self.run_.record.tasks:
+            for name, value in done.outputs.items():
+                values[f"tasks.{done.name}.outputs.parameters.{name}"] = value
+        inputs = {}
+        for name, default in self.template.inputs.items():
+            raw = self.task.arguments.get(name, default)
+            inputs[name] = substitute(raw or "", values)
+        return inputs
+
+    def _spec(self, attempt: int, inputs: dict[str, str], limit: int) -> AttemptSpec:
+        workflow = self.run_.record.run_id
+        pod = pod_name(workflow, self.template.name, self.task.name, attempt)
+        values = {
+            **self.run_.global_values,
+            **{f"inputs.parameters.{k}": v for k, v in inputs.items()},
+            "pod.name": pod,
+            "retries": str(attempt),
+        }
+        outputs_dir = self.run_.scratch / workflow / self.task.name / f"attempt-{attempt}"
+        env = dict(self.run_.environ)
+        env[OUTPUTS_DIR_ENV] = str(outputs_dir)
+        for var in self.template.env:
+            if var.value is not None:
+                env[var.name] = substitute(var.value, values)
+        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return AttemptSpec(
+            argv=tuple(substitute(arg, values) for arg in self.template.argv),
+            env=env,
+            outputs_dir=outputs_dir,
+            outputs=self.template.outputs,
+            log_file=self.run_.folder.log_file(self.task.name),
+            header=f"==> {self.task.name} attempt {attempt + 1}/{limit + 1} pod {pod} at {started}",
+            deadline_seconds=self.template.deadline_seconds,
+            kill_grace_seconds=self.run_.kill_grace_seconds,
+        )
+
+
+def default_parallelism() -> int:
+    """One task per CPU."""
+    return os.cpu_count() or 1

@@ -1,0 +1,322 @@
+"""Definition-time checks of a pipeline, so a bad pipeline fails at ``ferry render``.
+
+Each check raises :class:`workflows.errors.DefinitionError` naming the pipeline, the
+step and the field; the first problem found is reported. Checks run in an order
+where each may rely on the previous ones (e.g. inputs exist before cycles are
+searched).
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from functools import partial
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+
+from steps.runtime.config import StepConfig
+from workflows.errors import DefinitionError
+from workflows.pipeline import BUILTIN_PARAMS, Checks, Node, Pipeline, Source, Target, Transform
+
+MAX_PIPELINE_NAME = 52
+"""Argo appends ``-<unix time>`` (11 characters) to a CronWorkflow's runs; 52 + 11 = 63."""
+
+MAX_STEP_NAME = 63
+"""A DNS-1123 label."""
+
+RESERVED_STEP_NAMES = ("main", "commit-state")
+"""``main`` is the DAG template; ``commit-state`` is added for incremental sources."""
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PARAM_REF = re.compile(r"\{\{\s*workflow\.parameters\.([^}\s]+)\s*\}\}")
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+
+
+def validate_pipeline(pipeline: Pipeline) -> None:
+    """Check a pipeline definition; raise DefinitionError on the first problem."""
+    _check_names(pipeline)
+    _check_not_empty(pipeline)
+    _check_kinds(pipeline)
+    _check_inputs(pipeline)
+    _check_cycles(pipeline)
+    _check_thresholds(pipeline)
+    _check_step_configs(pipeline)
+    _check_rule_columns(pipeline)
+    _check_schedule(pipeline)
+    _check_params(pipeline)
+    _check_labels(pipeline)
+
+
+def _check_names(pipeline: Pipeline) -> None:
+    p = pipeline.name
+    if not _DNS_LABEL.match(p) or len(p) > MAX_PIPELINE_NAME:
+        raise DefinitionError(
+            p,
+            None,
+            "name",
+            f"{p!r} is not a valid pipeline name; use lowercase letters, digits and '-', "
+            f"starting and ending with a letter or digit, at most {MAX_PIPELINE_NAME} characters",
+        )
+    seen: set[str] = set()
+    for node in pipeline.nodes():
+        name = node.name
+        if not _DNS_LABEL.match(name) or len(name) > MAX_STEP_NAME:
+            raise DefinitionError(
+                p,
+                name,
+                "name",
+                f"{name!r} is not a valid step name; use lowercase letters, digits and '-', "
+                f"starting and ending with a letter or digit, at most {MAX_STEP_NAME} characters",
+            )
+        if name in RESERVED_STEP_NAMES:
+            raise DefinitionError(
+                p, name, "name", f"step name {name!r} is reserved by Ferry; choose another name"
+            )
+        if name in seen:
+            raise DefinitionError(
+                p, name, "name", f"step name {name!r} is used twice; step names must be unique"
+            )
+        seen.add(name)
+
+
+def _check_not_empty(pipeline: Pipeline) -> None:
+    if not pipeline.sources:
+        raise DefinitionError(
+            pipeline.name, None, "sources", "the pipeline has no sources; add at least one Source"
+        )
+    if not pipeline.targets:
+        raise DefinitionError(
+            pipeline.name, None, "targets", "the pipeline has no targets; add at least one Target"
+        )
+
+
+def _check_kinds(pipeline: Pipeline) -> None:
+    for node in pipeline.nodes():
+        if isinstance(node, Source) and not node.config.KIND.startswith("extract-"):
+            raise DefinitionError(
+                pipeline.name,
+                node.name,
+                "config",
+                f"a Source needs an extract config, got {type(node.config).__name__} "
+                f"(kind {node.config.KIND!r})",
+            )
+        if isinstance(node, Target) and not node.config.KIND.startswith("load-"):
+            raise DefinitionError(
+                pipeline.name,
+                node.name,
+                "config",
+                f"a Target needs a load config, got {type(node.config).__name__} "
+                f"(kind {node.config.KIND!r})",
+            )
+
+
+def _input_field(node: Node) -> str:
+    return "inputs" if isinstance(node, Transform) else "input"
+
+
+def _check_inputs(pipeline: Pipeline) -> None:
+    nodes = {n.name: n for n in pipeline.nodes()}
+    for node in pipeline.nodes():
+        upstream = node.upstream()
+        if isinstance(node, Transform) and not upstream:
+            raise DefinitionError(
+                pipeline.name, node.name, "inputs", "a Transform needs at least one input"
+            )
+        for name in upstream:
+            if name not in nodes:
+                known = ", ".join(sorted(n for n, v in nodes.items() if not isinstance(v, Target)))
+                raise DefinitionError(
+                    pipeline.name,
+                    node.name,
+                    _input_field(node),
+                    f"unknown input {name!r}; known steps: {known}",
+                )
+            if isinstance(nodes[name], Target):
+                raise DefinitionError(
+                    pipeline.name,
+                    node.name,
+                    _input_field(node),
+                    f"input {name!r} is a Target, which has no output to read",
+                )
+        if len(set(upstream)) != len(upstream):
+            raise DefinitionError(
+                pipeline.name, node.name, _input_field(node), "an input is listed twice"
+            )
+
+
+def _check_cycles(pipeline: Pipeline) -> None:
+    graph = {n.name: n.upstream() for n in pipeline.nodes()}
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            cycle = [*path[path.index(name) :], name]
+            raise DefinitionError(
+                pipeline.name,
+                cycle[0],
+                "input",
+                "steps form a cycle: " + " -> ".join(reversed(cycle)) + "; break it",
+            )
+        if name in done:
+            return
+        for upstream in graph[name]:
+            visit(upstream, [*path, name])
+        done.add(name)
+
+    for name in graph:
+        visit(name, [])
+
+
+def _check_thresholds(pipeline: Pipeline) -> None:
+    if not 0.0 <= pipeline.quality_threshold <= 1.0:
+        raise DefinitionError(
+            pipeline.name,
+            None,
+            "quality_threshold",
+            f"{pipeline.quality_threshold} is outside 0..1; use a share such as 0.95",
+        )
+    for check in pipeline.checks:
+        if check.threshold is not None and not 0.0 <= check.threshold <= 1.0:
+            raise DefinitionError(
+                pipeline.name,
+                check.name,
+                "threshold",
+                f"{check.threshold} is outside 0..1; use a share such as 0.95",
+            )
+
+
+def _check_step_configs(pipeline: Pipeline) -> None:
+    """Build the Checks and Transform step configs, so the step would accept them."""
+    for check in pipeline.checks:
+        _built(pipeline, check.name, "rules", partial(check.step_config, 0.0))
+    if pipeline.transform is not None:
+        _built(pipeline, pipeline.transform.name, "sql", pipeline.transform.step_config)
+
+
+def _built(pipeline: Pipeline, step: str, field: str, build: Callable[[], StepConfig]) -> None:
+    try:
+        build()
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise DefinitionError(
+            pipeline.name, step, field, f"invalid step config at {where}: {first['msg']}"
+        ) from None
+
+
+def _declared_columns(nodes: dict[str, Node], name: str) -> list[str] | None:
+    """Columns a step's output is known to have: a source's declared ones, through checks."""
+    node = nodes[name]
+    if isinstance(node, Source):
+        return node.config.declared_columns()
+    if isinstance(node, Checks):
+        return _declared_columns(nodes, node.input)
+    return None
+
+
+def _check_rule_columns(pipeline: Pipeline) -> None:
+    nodes = {n.name: n for n in pipeline.nodes()}
+    for check in pipeline.checks:
+        declared = _declared_columns(nodes, check.input)
+        if declared is None:
+            continue
+        for index, rule in enumerate(check.rules):
+            for column in rule.columns():
+                if column not in declared:
+                    raise DefinitionError(
+                        pipeline.name,
+                        check.name,
+                        f"rules[{index}]",
+                        f"column {column!r} is not among the columns of {check.input!r}: "
+                        f"{', '.join(declared)}",
+                    )
+
+
+def _check_schedule(pipeline: Pipeline) -> None:
+    schedule = pipeline.schedule
+    if schedule is None:
+        return
+    from croniter import croniter
+
+    if not schedule.cron:
+        raise DefinitionError(
+            pipeline.name, None, "schedule.cron", "no cron expression; give at least one"
+        )
+    for index, expression in enumerate(schedule.cron):
+        if len(expression.split()) != 5 or not croniter.is_valid(expression):
+            raise DefinitionError(
+                pipeline.name,
+                None,
+                f"schedule.cron[{index}]",
+                f"{expression!r} is not a 5-field cron expression, e.g. '0 2 * * *'",
+            )
+    try:
+        ZoneInfo(schedule.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DefinitionError(
+            pipeline.name,
+            None,
+            "schedule.timezone",
+            f"{schedule.timezone!r} is not an IANA timezone, e.g. 'Europe/Berlin' or 'UTC'",
+        ) from None
+
+
+def _config_strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _config_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _config_strings(item)
+
+
+def _check_params(pipeline: Pipeline) -> None:
+    for name in pipeline.params:
+        if name in BUILTIN_PARAMS:
+            raise DefinitionError(
+                pipeline.name,
+                None,
+                "params",
+                f"parameter {name!r} is built in; set Pipeline.{name} instead"
+                if name == "store"
+                else f"parameter {name!r} is built in; pass it at run time instead",
+            )
+        if not _PARAM_NAME.match(name):
+            raise DefinitionError(
+                pipeline.name,
+                None,
+                "params",
+                f"parameter name {name!r} is not an identifier; use letters, digits and '_'",
+            )
+    known = set(pipeline.parameter_defaults())
+    for node in pipeline.nodes():
+        for text in _config_strings(pipeline.step_config(node).model_dump(mode="json")):
+            for ref in _PARAM_REF.findall(text):
+                if ref not in known:
+                    raise DefinitionError(
+                        pipeline.name,
+                        node.name,
+                        "config",
+                        f"unknown parameter {ref!r} in {{{{workflow.parameters.{ref}}}}}; "
+                        f"known: {', '.join(sorted(known))}; declare it in Pipeline.params",
+                    )
+
+
+def _check_labels(pipeline: Pipeline) -> None:
+    for key, value in pipeline.labels.items():
+        if not _LABEL_KEY.match(key) or len(key.rpartition("/")[2]) > 63:
+            raise DefinitionError(
+                pipeline.name, None, "labels", f"{key!r} is not a valid Kubernetes label key"
+            )
+        if not _LABEL_VALUE.match(value) or len(value) > 63:
+            raise DefinitionError(
+                pipeline.name,
+                None,
+                "labels",
+                f"value {value!r} of label {key!r} is not a valid Kubernetes label value",
+            )
