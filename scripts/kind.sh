@@ -46,7 +46,7 @@ demo() {
   forward_pid=$!
   trap 'kill "$forward_pid"' EXIT
   for _ in $(seq 1 30); do (exec 3<>/dev/tcp/127.0.0.1/19000) 2>/dev/null && break; sleep 1; done
-  AWS_ENDPOINT_URL=http://127.0.0.1:19000 AWS_ACCESS_KEY_ID=ferry-dev \
+  AWS_ENDPOINT_URL=http://127.0.0.1:19000 AWS_ACCESS_KEY_ID=minio-dev-user \
     AWS_SECRET_ACCESS_KEY=ferry-dev-password AWS_REGION=us-east-1 \
     .venv/bin/python scripts/s3_upload.py "$data" "$BUCKET/demo-input"
   .venv/bin/ferry submit orders-daily --context "$CONTEXT" -n "$NAMESPACE" --wait \

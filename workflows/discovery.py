@@ -88,8 +88,7 @@ def _modules(location: str | Path) -> list[tuple[str, ModuleType]]:
 def _shipped_modules() -> list[tuple[str, ModuleType]]:
     names = sorted(p.stem for p in SHIPPED.glob("*.py") if not p.name.startswith("_"))
     return [
-        (f"workflows/pipelines/{n}.py", importlib.import_module(f"workflows.pipelines.{n}"))
-        for n in names
+        (f"workflows/pipelines/{n}.py", _import_dotted(f"workflows.pipelines.{n}")) for n in names
     ]
 
 

@@ -148,7 +148,8 @@ def _check_inputs(pipeline: Pipeline) -> None:
 
 
 def _check_cycles(pipeline: Pipeline) -> None:
-    graph = {n.name: n.upstream() for n in pipeline.nodes()}
+    nodes = {n.name: n for n in pipeline.nodes()}
+    graph = {name: node.upstream() for name, node in nodes.items()}
     done: set[str] = set()
 
     def visit(name: str, path: list[str]) -> None:
@@ -157,7 +158,7 @@ def _check_cycles(pipeline: Pipeline) -> None:
             raise DefinitionError(
                 pipeline.name,
                 cycle[0],
-                "input",
+                _input_field(nodes[cycle[0]]),
                 "steps form a cycle: " + " -> ".join(reversed(cycle)) + "; break it",
             )
         if name in done:
@@ -292,6 +293,15 @@ def _check_params(pipeline: Pipeline) -> None:
                 None,
                 "params",
                 f"parameter name {name!r} is not an identifier; use letters, digits and '_'",
+            )
+    for name, default in pipeline.params.items():
+        if _PARAM_REF.search(default):
+            raise DefinitionError(
+                pipeline.name,
+                None,
+                "params",
+                f"the default of parameter {name!r} references another parameter, which Argo "
+                "does not resolve reliably; write the value itself",
             )
     known = set(pipeline.parameter_defaults())
     for node in pipeline.nodes():

@@ -19,6 +19,9 @@ MYSQL_SQL_MODE = (
     "NO_ENGINE_SUBSTITUTION"
 )
 
+# How long a SQLite statement waits for another connection's lock before failing.
+_SQLITE_BUSY_TIMEOUT_MS = 60_000
+
 
 def _unreachable(url: DatabaseUrl, err: Exception) -> StepError:
     reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
@@ -36,7 +39,10 @@ def adbc_connect(url: DatabaseUrl, password: str | None) -> Any:
 
             if not Path(url.path).parent.exists():
                 raise FileNotFoundError(f"folder {Path(url.path).parent} does not exist")
-            return sqlite_dbapi.connect(url.path)
+            conn = sqlite_dbapi.connect(url.path)
+            with conn.cursor() as cur:
+                cur.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
+            return conn
         import adbc_driver_postgresql.dbapi as pg_dbapi
 
         return pg_dbapi.connect(url.libpq_uri(password))

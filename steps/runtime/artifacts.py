@@ -38,6 +38,7 @@ class _PartWriter:
         self._part = part
         self._token = token
         self._writer: pq.ParquetWriter | None = None
+        self._sink: pa.NativeFile | None = None
         self._final_path = ""
         self._open_path = ""
         self._rows_in_file = 0
@@ -75,8 +76,8 @@ class _PartWriter:
         )
         self._loc.fs.create_dir(f"{self._loc.path}/{self._part}", recursive=True)
         assert self.schema is not None
-        sink = self._loc.fs.open_output_stream(self._open_path)
-        self._writer = pq.ParquetWriter(sink, self.schema)
+        self._sink = self._loc.fs.open_output_stream(self._open_path)
+        self._writer = pq.ParquetWriter(self._sink, self.schema)
         self._rows_in_file = 0
 
     def _close_file(self) -> None:
@@ -84,6 +85,9 @@ class _PartWriter:
             return
         self._writer.close()
         self._writer = None
+        assert self._sink is not None
+        self._sink.close()  # ParquetWriter does not close a sink it was given
+        self._sink = None
         if self._open_path != self._final_path:
             os.replace(self._open_path, self._final_path)
         self.files.append(self._final_path.rsplit("/", 2)[-2] + "/" + self._final_path.rsplit("/", 1)[-1])

@@ -172,8 +172,8 @@ def test_outputs_volumes_and_mounts_outside_the_contract_are_refused(
         [
             "spec.templates[1].outputs.parameters[0].valueFrom.path: '/var/out/rows_in' is not "
             "supported by the local runner; use a file under /tmp/ferry/outputs/",
-            "spec.templates[1].container.volumeMounts[0].mountPath: '/data' is not supported by the "
-            "local runner; only an emptyDir at /tmp",
+            "spec.templates[1].container.volumeMounts[0].mountPath: '/data' is not supported "
+            "by the local runner; only an emptyDir at /tmp",
         ]
     )
 
@@ -186,8 +186,8 @@ def test_dag_problems_are_refused(store: Path, marks: Path) -> None:
 
     assert message == PREFIX + "; ".join(
         [
-            "spec.templates[0].dag.tasks[2].depends: 'a || b' is not supported by the local runner; "
-            "use 'a && b' of task names (each optionally .Succeeded)",
+            "spec.templates[0].dag.tasks[2].depends: 'a || b' is not supported by the local "
+            "runner; use 'a && b' of task names (each optionally .Succeeded)",
             "spec.templates[0].dag: tasks a, b depend on each other in a cycle",
         ]
     )

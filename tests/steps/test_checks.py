@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import run_step
+from tests.conftest import run_step
 from pydantic import ValidationError
 
 from steps.checks.config import (

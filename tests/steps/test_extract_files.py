@@ -1,5 +1,382 @@
+"""``extract-files`` end to end: real files (local and S3), the step as a subprocess."""
+
+import datetime as dt
+import json
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 from tests.conftest import run_step
 
+from steps.runtime.artifacts import ArtifactReader
+from steps.runtime.store import open_location
 
-def test_import() -> None:
-    assert run_step
+
+def extract(
+    tmp_path: Path, config: dict[str, Any]
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    output = tmp_path / "store" / "artifacts" / "r1" / "orders"
+    result = run_step(
+        "extract-files",
+        *("--pipeline", "demo", "--step", "orders", "--run-id", "r1"),
+        *("--store", str(tmp_path / "store"), "--output", str(output)),
+        *("--config", json.dumps(config)),
+        env={"FERRY_OUTPUTS_DIR": str(tmp_path / "outputs")},
+    )
+    return result, output
+
+
+def ok(tmp_path: Path, config: dict[str, Any]) -> ArtifactReader:
+    result, output = extract(tmp_path, config)
+    assert result.returncode == 0, result.stderr
+    return ArtifactReader(open_location(str(output)), "orders")
+
+
+def rows(reader: ArtifactReader, part: str = "data") -> list[dict[str, Any]]:
+    return [row for batch in reader.batches(part=part) for row in batch.to_pylist()]
+
+
+def failure(tmp_path: Path, config: dict[str, Any], exit_code: int = 1) -> str:
+    result, output = extract(tmp_path, config)
+    assert result.returncode == exit_code, result.stderr
+    assert not (output / "_manifest.json").exists()
+    return result.stderr.strip().splitlines()[-1]
+
+
+def outputs(tmp_path: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in (tmp_path / "outputs").iterdir()}
+
+
+WHERE = "ferry: pipeline 'demo', step 'orders': "
+
+
+def test_csv_with_inferred_schema_and_output_parameters(tmp_path: Path) -> None:
+    (tmp_path / "orders.csv").write_text("id,status,amount\n1,new,9.5\n2,paid,\n")
+
+    reader = ok(tmp_path, {"path": str(tmp_path / "orders.csv"), "format": "csv"})
+
+    assert reader.schema == pa.schema(
+        [("id", pa.int64()), ("status", pa.string()), ("amount", pa.float64())]
+    )
+    assert rows(reader) == [
+        {"id": 1, "status": "new", "amount": 9.5},
+        {"id": 2, "status": "paid", "amount": None},
+    ]
+    assert outputs(tmp_path) == {
+        "rows_in": "2",
+        "rows_out": "2",
+        "rows_rejected": "0",
+        "quality_score": "1.000000",
+    }
+
+
+def test_relative_glob_of_several_files_reads_in_sorted_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "in" / "2024").mkdir(parents=True)
+    (tmp_path / "in" / "b.csv").write_text("id\n2\n")
+    (tmp_path / "in" / "a.csv").write_text("id\n1\n")
+    (tmp_path / "in" / "2024" / "c.csv").write_text("id\n3\n")
+    (tmp_path / "in" / "_skipped.csv").write_text("id\n99\n")
+    monkeypatch.chdir(tmp_path)
+
+    result, output = extract(tmp_path, {"path": "in/**/*.csv", "format": "csv"})
+
+    assert result.returncode == 0, result.stderr
+    reader = ArtifactReader(open_location(str(output)), "orders")
+    assert [r["id"] for r in rows(reader)] == [3, 1, 2]
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["file"], e["rows"]) for e in events if e["event"] == "file_read"] == [
+        (str(tmp_path / "in" / "2024" / "c.csv"), 1),
+        (str(tmp_path / "in" / "a.csv"), 1),
+        (str(tmp_path / "in" / "b.csv"), 1),
+    ]
+
+
+def test_jsonl(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text('{"id": 1, "tags": ["x"]}\n\n{"id": 2}\n')
+
+    reader = ok(tmp_path, {"path": str(tmp_path / "a.jsonl"), "format": "jsonl"})
+
+    assert rows(reader) == [{"id": 1, "tags": ["x"]}, {"id": 2, "tags": None}]
+
+
+def test_parquet_glob(tmp_path: Path) -> None:
+    for n in (1, 2):
+        pq.write_table(pa.table({"id": [n], "v": [f"v{n}"]}), tmp_path / f"p{n}.parquet")
+
+    reader = ok(tmp_path, {"path": str(tmp_path / "*.parquet"), "format": "parquet"})
+
+    assert rows(reader) == [{"id": 1, "v": "v1"}, {"id": 2, "v": "v2"}]
+
+
+def test_s3_glob(tmp_path: Path, s3_bucket: str, s3_env: dict[str, str]) -> None:
+    s3 = boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"])
+    bucket = s3_bucket.removeprefix("s3://")
+    s3.put_object(Bucket=bucket, Key="in/2024-01-02.csv", Body=b"id\n2\n")
+    s3.put_object(Bucket=bucket, Key="in/2024-01-01.csv", Body=b"id\n1\n")
+    s3.put_object(Bucket=bucket, Key="in/notes.txt", Body=b"not csv")
+
+    reader = ok(tmp_path, {"path": f"{s3_bucket}/in/*.csv", "format": "csv"})
+
+    assert [r["id"] for r in rows(reader)] == [1, 2]
+
+
+def test_declared_schema_casts_every_type(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text(
+        "s,i32,i64,f,b,d,ts,tsz,dec\n"
+        "x,1,10000000000,1.5,true,2024-01-02,2024-01-02 03:04:05,2024-01-02T03:04:05Z,12.34\n"
+    )
+    columns = {
+        "s": "string",
+        "i32": "int32",
+        "i64": "int64",
+        "f": "float64",
+        "b": "bool",
+        "d": "date",
+        "ts": "timestamp",
+        "tsz": "timestamp[tz=UTC]",
+        "dec": "decimal(10,2)",
+    }
+
+    reader = ok(tmp_path, {"path": str(tmp_path / "t.csv"), "format": "csv", "columns": columns})
+
+    assert reader.schema == pa.schema(
+        [
+            ("s", pa.string()),
+            ("i32", pa.int32()),
+            ("i64", pa.int64()),
+            ("f", pa.float64()),
+            ("b", pa.bool_()),
+            ("d", pa.date32()),
+            ("ts", pa.timestamp("us")),
+            ("tsz", pa.timestamp("us", "UTC")),
+            ("dec", pa.decimal128(10, 2)),
+        ]
+    )
+    assert rows(reader) == [
+        {
+            "s": "x",
+            "i32": 1,
+            "i64": 10_000_000_000,
+            "f": 1.5,
+            "b": True,
+            "d": dt.date(2024, 1, 2),
+            "ts": dt.datetime(2024, 1, 2, 3, 4, 5),
+            "tsz": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+            "dec": Decimal("12.34"),
+        }
+    ]
+
+
+def test_declared_order_wins_over_file_order(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("b,a\n2,1\n")
+
+    reader = ok(
+        tmp_path,
+        {"path": str(tmp_path / "t.csv"), "format": "csv", "columns": {"a": "int64", "b": "int64"}},
+    )
+
+    assert rows(reader) == [{"a": 1, "b": 2}]
+
+
+def test_null_markers_and_delimiter(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("id;name\n1;NA\n2;\n3;x\n")
+    config = {
+        "path": str(tmp_path / "t.csv"),
+        "format": "csv",
+        "columns": {"id": "int64", "name": "string"},
+        "csv": {"delimiter": ";", "null_values": ["NA"]},
+    }
+
+    assert rows(ok(tmp_path, config)) == [
+        {"id": 1, "name": None},
+        {"id": 2, "name": ""},
+        {"id": 3, "name": "x"},
+    ]
+
+
+def test_headerless_csv_with_declared_columns(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("1,a\n2,b\n")
+    config = {
+        "path": str(tmp_path / "t.csv"),
+        "format": "csv",
+        "columns": {"id": "int32", "name": "string"},
+        "csv": {"header": False},
+    }
+
+    assert rows(ok(tmp_path, config)) == [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+
+
+def test_empty_csv_keeps_the_declared_schema(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("id\n")
+
+    reader = ok(
+        tmp_path, {"path": str(tmp_path / "t.csv"), "format": "csv", "columns": {"id": "int64"}}
+    )
+
+    assert reader.schema == pa.schema([("id", pa.int64())])
+    assert reader.rows == 0
+
+
+BAD_CSV = "id,amount\n1,1.5\n2,1.5,x\n3,oops\n\n4,2\n"
+
+
+def test_malformed_csv_row_fails_with_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text(BAD_CSV)
+
+    message = failure(tmp_path, {"path": str(tmp_path / "t.csv"), "format": "csv"})
+
+    assert message == (
+        f"{WHERE}{tmp_path / 't.csv'} line 3: expected 2 fields, got 3; "
+        "fix the file or set on_bad_row to 'quarantine'"
+    )
+
+
+def test_uncastable_value_fails_with_file_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("id,amount\n1,1.5\n2,\n3,oops\n")
+    config = {
+        "path": str(tmp_path / "t.csv"),
+        "format": "csv",
+        "columns": {"id": "int64", "amount": "float64"},
+    }
+
+    assert failure(tmp_path, config) == (
+        f"{WHERE}{tmp_path / 't.csv'} line 4: column 'amount': 'oops' is not a valid float64; "
+        "fix the file or set on_bad_row to 'quarantine'"
+    )
+
+
+def test_quarantine_keeps_bad_rows_with_reasons(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(BAD_CSV)
+    config = {
+        "path": str(path),
+        "format": "csv",
+        "columns": {"id": "int64", "amount": "float64"},
+        "on_bad_row": "quarantine",
+    }
+
+    reader = ok(tmp_path, config)
+
+    assert rows(reader) == [{"id": 1, "amount": 1.5}, {"id": 4, "amount": 2.0}]
+    assert rows(reader, "quarantine") == [
+        {
+            "_ferry_reason": f"{path} line 3: expected 2 fields, got 3",
+            "_ferry_source_file": str(path),
+            "_ferry_line": 3,
+            "_ferry_raw": "2,1.5,x",
+        },
+        {
+            "_ferry_reason": f"{path} line 4: column 'amount': 'oops' is not a valid float64",
+            "_ferry_source_file": str(path),
+            "_ferry_line": 4,
+            "_ferry_raw": "3,oops",
+        },
+    ]
+    assert outputs(tmp_path) == {
+        "rows_in": "4",
+        "rows_out": "2",
+        "rows_rejected": "2",
+        "quality_score": "0.500000",
+    }
+
+
+def test_jsonl_quarantine_of_broken_lines_and_values(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id": 1}\n{"id": 2,\n{"id": "x"}\n[3]\n{"id": 4}\n')
+    config = {
+        "path": str(path),
+        "format": "jsonl",
+        "columns": {"id": "int64"},
+        "on_bad_row": "quarantine",
+    }
+
+    reader = ok(tmp_path, config)
+
+    assert rows(reader) == [{"id": 1}, {"id": 4}]
+    assert [(r["_ferry_line"], r["_ferry_reason"]) for r in rows(reader, "quarantine")] == [
+        (
+            2,
+            f"{path} line 2: invalid JSON: Expecting property name enclosed in double quotes: "
+            "line 1 column 10 (char 9)",
+        ),
+        (4, f"{path} line 4: not a JSON object"),
+        (3, f"{path} line 3: column 'id': 'x' is not a valid int64"),
+    ]
+
+
+def test_parquet_value_that_does_not_fit_the_declared_type(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"id": [1, 2**40]}), tmp_path / "p.parquet")
+    config = {"path": str(tmp_path / "p.parquet"), "format": "parquet", "columns": {"id": "int32"}}
+
+    assert failure(tmp_path, config) == (
+        f"{WHERE}{tmp_path / 'p.parquet'} row 2: column 'id': 1099511627776 is not a valid "
+        "int32; fix the file or set on_bad_row to 'quarantine'"
+    )
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    assert failure(tmp_path, {"path": str(tmp_path / "nope.csv"), "format": "csv"}) == (
+        f"{WHERE}file not found: {tmp_path / 'nope.csv'}; check the path"
+    )
+
+
+def test_glob_matching_nothing(tmp_path: Path) -> None:
+    assert failure(tmp_path, {"path": str(tmp_path / "*.csv"), "format": "csv"}) == (
+        f"{WHERE}no files match {tmp_path / '*.csv'}; check the path and the glob pattern"
+    )
+
+
+def test_schema_mismatch_between_files(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id,name\n1,x\n")
+    (tmp_path / "b.csv").write_text("id,title\n2,y\n")
+
+    assert failure(tmp_path, {"path": str(tmp_path / "*.csv"), "format": "csv"}) == (
+        f"{WHERE}{tmp_path / 'b.csv'} does not match the schema inferred from "
+        f"{tmp_path / 'a.csv'} (the first file): column 'name' is missing; make the files "
+        "agree or declare columns in the config"
+    )
+
+
+def test_undeclared_extra_column(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id,name,secret\n1,x,s\n")
+    config = {
+        "path": str(tmp_path / "a.csv"),
+        "format": "csv",
+        "columns": {"id": "int64", "name": "string"},
+    }
+
+    assert failure(tmp_path, config) == (
+        f"{WHERE}{tmp_path / 'a.csv'}: undeclared columns 'secret'; add them to columns in "
+        "the config or remove them from the file"
+    )
+
+
+def test_missing_declared_column(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id\n1\n")
+    config = {
+        "path": str(tmp_path / "a.csv"),
+        "format": "csv",
+        "columns": {"id": "int64", "name": "string"},
+    }
+
+    assert failure(tmp_path, config) == (
+        f"{WHERE}{tmp_path / 'a.csv'}: declared column 'name' is missing (the file has "
+        "'id'); fix the file or the columns in the config"
+    )
+
+
+def test_bad_type_name_is_a_config_error(tmp_path: Path) -> None:
+    config = {"path": "x.csv", "format": "csv", "columns": {"id": "integer"}}
+
+    assert failure(tmp_path, config, exit_code=2) == (
+        f"{WHERE}invalid extract-files config at columns: Value error, column 'id': unknown "
+        "type 'integer'; use one of: string, int32, int64, float32, float64, bool, date, "
+        "timestamp, timestamp[tz=UTC] (or another IANA zone), decimal(precision,scale)"
+    )

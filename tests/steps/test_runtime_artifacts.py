@@ -76,7 +76,7 @@ def test_a_new_attempt_uncommits_the_old_artifact_first(tmp_path: Path) -> None:
     _write(str(tmp_path))
     ArtifactWriter(open_location(str(tmp_path)), pipeline="demo", step="orders", run_id="r1")
 
-    with pytest.raises(StepError, match="is incomplete: no _manifest.json"):
+    with pytest.raises(StepError, match=r"is incomplete: no _manifest\.json"):
         ArtifactReader(open_location(str(tmp_path)), "orders")
 
 

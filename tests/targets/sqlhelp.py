@@ -124,3 +124,17 @@ def step_args(
     if output is not None:
         args += ["--output", str(output)]
     return args
+
+
+def ledger(url: str) -> list[tuple[Any, ...]]:
+    """The load ledger's (pipeline, step, run_id, target_table, rows); [] before it exists."""
+    try:
+        return sorted(
+            fetch(url, 'SELECT pipeline, step, run_id, target_table, "rows" FROM _ferry_loads')
+            if not url.startswith("mysql")
+            else fetch(url, "SELECT pipeline, step, run_id, target_table, `rows` FROM _ferry_loads")
+        )
+    except Exception as err:  # noqa: BLE001 - only a missing ledger table means "no loads"
+        if "exist" in str(err) or "no such table" in str(err):
+            return []
+        raise

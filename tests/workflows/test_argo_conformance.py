@@ -5,15 +5,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SHARED
 from pipeline_fakes import FakeExtract, FakeLoad, minimal
 
 from workflows import Resources, RetryPolicy, Schedule, Source, Target
 from workflows.discovery import load_pipelines
 from workflows.render import write_rendered
 
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"  # as tests/conftest.py's SHARED (not importable by name here)
 TOOL = SHARED / "tools" / "argo-conformance"
-GOLDEN = Path(__file__).resolve().parents[2] / "workflows" / "pipelines" / "rendered"
+GOLDEN = REPO / "workflows" / "pipelines" / "rendered"
 
 pytestmark = pytest.mark.skipif(
     not TOOL.is_file(), reason=f"{TOOL} is absent (../shared is not checked out next to the repo)"

@@ -314,3 +314,23 @@ def test_bad_label_value() -> None:
         "pipeline 'p', field 'labels': value 'data eng' of label 'team' is not a valid "
         "Kubernetes label value"
     )
+
+
+def test_parameter_default_referencing_a_parameter() -> None:
+    err = error_of(minimal(params={"out": f"{param('run_date')}/out"}))
+    assert str(err) == (
+        "pipeline 'p', field 'params': the default of parameter 'out' references another "
+        "parameter, which Argo does not resolve reliably; write the value itself"
+    )
+
+
+def test_cycle_through_the_transform_names_its_inputs() -> None:
+    transform = Transform(name="t", inputs=["a"], sql="select 1")
+    checks = [
+        Checks(name="x", input="t", rules=[NotNull(column="id")]),
+        Checks(name="a", input="t", rules=[NotNull(column="id")]),
+    ]
+    err = error_of(minimal(checks=checks, transform=transform))
+    assert str(err) == (
+        "pipeline 'p', step 't', field 'inputs': steps form a cycle: t -> a -> t; break it"
+    )

@@ -57,7 +57,7 @@ def cli() -> None:
 def main() -> None:
     """Console entry point: run the group, turn Ferry errors into one line + exit code."""
     try:
-        cli.main(standalone_mode=False)
+        sys.exit(cli.main(standalone_mode=False) or 0)
     except FerryError as err:
         click.echo(f"ferry: {err}", err=True)
         sys.exit(err.exit_code)

@@ -109,11 +109,12 @@ def run(
 
     from workflows.runner import RunStatus, run_manifest, summary_table
 
+    values = parse_parameters(params)
     document, source = _manifest_for(pipeline, manifest, paths)
     record = run_manifest(
         document,
         store=store,
-        parameters=parse_parameters(params),
+        parameters=values,
         parallelism=parallelism,
         source=source,
     )

@@ -16,6 +16,27 @@ from workflows.runner.retry import AttemptPhase
 _POLL_SECONDS = 0.05
 
 
+class Cancellation:
+    """A run-wide stop signal with the reason every stopped attempt reports."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reason = ""
+
+    def cancel(self, reason: str) -> None:
+        """Stop every attempt (and backoff wait) of the run, for ``reason``."""
+        self.reason = reason
+        self.event.set()
+
+    def is_set(self) -> bool:
+        """Whether the run was cancelled."""
+        return self.event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds`` unless cancelled first; True when cancelled."""
+        return self.event.wait(seconds)
+
+
 @dataclass(frozen=True)
 class AttemptResult:
     """How an attempt ended."""
@@ -41,7 +62,7 @@ class AttemptSpec:
     kill_grace_seconds: float
 
 
-def run_attempt(spec: AttemptSpec, cancel: threading.Event, cancel_reason: str) -> AttemptResult:
+def run_attempt(spec: AttemptSpec, cancel: Cancellation) -> AttemptResult:
     """Run ``python <argv>`` with the current interpreter until it ends, times out or is cancelled.
 
     stdout goes straight to the log file; stderr is copied there line by line and its
@@ -80,7 +101,7 @@ def run_attempt(spec: AttemptSpec, cancel: threading.Event, cancel_reason: str) 
         )
         return AttemptResult(AttemptPhase.FAILED, code, reason, elapsed)
     if stopped_by == "cancel":
-        return AttemptResult(AttemptPhase.FAILED, code, cancel_reason, elapsed)
+        return AttemptResult(AttemptPhase.FAILED, code, cancel.reason, elapsed)
     if code != 0:
         reason = last_line[0] if last_line else _exit_description(code)
         return AttemptResult(AttemptPhase.FAILED, code, reason, elapsed)
@@ -98,7 +119,7 @@ def _copy_stderr(stream: IO[bytes], log: IO[bytes], last_line: list[str]) -> Non
 
 
 def _wait(
-    process: subprocess.Popen[bytes], spec: AttemptSpec, started: float, cancel: threading.Event
+    process: subprocess.Popen[bytes], spec: AttemptSpec, started: float, cancel: Cancellation
 ) -> str | None:
     """Wait for the process; kill it at its deadline or on cancel. Returns what stopped it."""
     while True:

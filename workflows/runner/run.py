@@ -85,7 +85,8 @@ def run_manifest(
     plan = build_plan(manifest, source=source, allow_inline_python=allow_inline_python)
     location = open_store(store)
     store_uri = location.uri if is_s3(store) else location.path
-    created = datetime.now(UTC).replace(microsecond=0)
+    started = datetime.now(UTC)
+    created = started.replace(microsecond=0)
     run_id = workflow_name(plan.generate_name)
     global_values = {
         "workflow.name": run_id,
@@ -107,7 +108,7 @@ def run_manifest(
             source=source,
             store=store_uri,
             parameters=values,
-            started=created,
+            started=started,
             tasks=[
                 TaskRecord(name=t.name, template=t.template, log=folder.log_uri(t.name))
                 for t in plan.tasks

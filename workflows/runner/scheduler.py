@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from steps.runtime.outputs import OUTPUTS_DIR_ENV
-from workflows.runner.attempt import AttemptResult, AttemptSpec, run_attempt
+from workflows.runner.attempt import AttemptResult, AttemptSpec, Cancellation, run_attempt
 from workflows.runner.live import LiveView
 from workflows.runner.plan import ContainerTemplate, Plan, Task
 from workflows.runner.record import RunRecord, TaskRecord, TaskStatus
@@ -67,9 +67,9 @@ class Execution:
 def execute(run: Execution) -> None:
     """Run every task of the plan, keeping ``run.record`` up to date and saved."""
     events: queue.Queue[_Event] = queue.Queue()
-    cancel = threading.Event()
+    cancel = Cancellation()
     deadline = run.plan.deadline_seconds
-    cancel_reason = (
+    deadline_reason = (
         f"the workflow's activeDeadlineSeconds={deadline} passed; the attempt was killed"
     )
     start = time.monotonic()
@@ -82,7 +82,7 @@ def execute(run: Execution) -> None:
                 for task in _ready(pending, running, run):
                     pending.remove(task)
                     running.add(task.name)
-                    worker = _TaskWorker(run, task, events.put, cancel, cancel_reason)
+                    worker = _TaskWorker(run, task, events.put, cancel)
                     threading.Thread(
                         target=worker.run, name=f"task-{task.name}", daemon=True
                     ).start()
@@ -96,7 +96,7 @@ def execute(run: Execution) -> None:
             try:
                 event = events.get(timeout=timeout)
             except queue.Empty:
-                cancel.set()
+                cancel.cancel(deadline_reason)
                 stopped = True
                 run.record.message = f"activeDeadlineSeconds={deadline} of the workflow passed"
                 continue
@@ -104,8 +104,12 @@ def execute(run: Execution) -> None:
                 running.discard(event.task)
                 stopped = stopped or run.record.task(event.task).status is not TaskStatus.SUCCEEDED
     except KeyboardInterrupt:
-        cancel.set()
+        cancel.cancel("the run was interrupted; the attempt was killed")
         run.record.message = "interrupted"
+        while running:
+            event = events.get()
+            if _handle(event, run):
+                running.discard(event.task)
         raise
     finally:
         for task in pending:
@@ -176,15 +180,13 @@ class _TaskWorker:
         run: Execution,
         task: Task,
         post: Callable[[_Event], None],
-        cancel: threading.Event,
-        cancel_reason: str,
+        cancel: Cancellation,
     ) -> None:
         self.run_ = run
         self.task = task
         self.template: ContainerTemplate = run.plan.templates[task.template]
         self.post = post
         self.cancel = cancel
-        self.cancel_reason = cancel_reason
 
     def run(self) -> None:
         """Attempt the task until it succeeds, its retries are spent or the run is cancelled."""
@@ -195,9 +197,7 @@ class _TaskWorker:
         attempt = 0
         while True:
             self.post(_Started(self.task.name, attempt))
-            result = run_attempt(
-                self._spec(attempt, inputs, limit), self.cancel, self.cancel_reason
-            )
+            result = run_attempt(self._spec(attempt, inputs, limit), self.cancel)
             self.run_.folder.publish_log(self.task.name)
             if result.phase is AttemptPhase.SUCCEEDED or self.cancel.is_set() or retry is None:
                 break

@@ -1,6 +1,6 @@
 """One HTTP request with retries, backoff, rate limiting and readable failures.
 
-Retried: 429 (honouring ``Retry-After``, seconds or an HTTP date), 5xx, timeouts and
+Retried: 429 and 503 (honouring ``Retry-After``, seconds or an HTTP date), 5xx, timeouts and
 connection errors, with exponential backoff and full jitter. Not retried: other 4xx
 and bodies that are not JSON. Every message shows the URL through
 :func:`~steps.extract.http.urls.safe_url`, so credentials never reach a log.
@@ -168,7 +168,7 @@ class HttpClient:
                 if status != 429 and status < 500:
                     raise self._client_error(url, status, err.reason, err.read()) from None
                 last = f"last status {status} {_phrase(status, err.reason)}"
-                wait = _retry_after(err.headers) if status == 429 else None
+                wait = _retry_after(err.headers) if status in (429, 503) else None
             except TimeoutError:
                 last = f"last error: timed out after {cfg.timeout_s:g} s"
             except URLError as err:

@@ -26,7 +26,7 @@ from steps.runtime.store import Location, write_text_atomic
 STAGING = "_staging"
 COMMITS = "_ferry_commits"
 COMMIT_FORMAT = "ferry-load/1"
-MAX_ROWS_PER_GROUP = 1 << 20
+MAX_ROWS_PER_GROUP = 1 << 18
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Benchmarks behind ``make bench``: throughput and peak memory of the steps."""

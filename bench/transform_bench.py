@@ -1,0 +1,170 @@
+"""Benchmark: the transform step against DuckDB alone, plus peak memory of other steps.
+
+``python -m bench.transform_bench --rows 10000000`` generates that many orders as an
+artifact, runs one aggregation through ``python -m steps transform`` and the same
+SQL through DuckDB directly (``COPY ... TO`` Parquet, same memory limit), and
+reports rows/s of each, their ratio, and the peak RSS of every subprocess,
+including the ``check`` and ``extract-files`` steps over the same rows.
+"""
+
+import argparse
+import importlib
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.common import Measured, measure, step_command
+
+MEMORY_LIMIT = "1GB"
+
+SQL = """
+SELECT CAST(ordered_at AS DATE) AS day, status,
+       count(*) AS orders, sum(amount) AS revenue, avg(amount) AS avg_amount,
+       max(amount) AS max_amount, count(DISTINCT country) AS countries
+FROM orders
+WHERE amount > 0 AND status <> 'cancelled'
+GROUP BY ALL
+"""
+
+CHECK_RULES = [
+    {"rule": "not_null", "column": "order_id"},
+    {"rule": "unique", "columns": ["order_id"]},
+    {"rule": "accepted_values", "column": "status", "values": ["new", "paid", "shipped"]},
+    {"rule": "range", "column": "amount", "min": 0},
+]
+
+GENERATE = """
+import sys
+from bench.common import write_orders_artifact
+write_orders_artifact(sys.argv[1], int(sys.argv[2]))
+"""
+
+DUCKDB_DIRECT = """
+import json, sys, duckdb
+files, sql, out, memory_limit = sys.argv[1:5]
+con = duckdb.connect(config={"memory_limit": memory_limit})
+listed = ", ".join("'" + f + "'" for f in json.loads(files))
+con.execute(f"CREATE VIEW orders AS SELECT * FROM read_parquet([{listed}])")
+con.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet)")
+"""
+
+
+def _data_files(artifact: Path) -> list[str]:
+    manifest = json.loads((artifact / "_manifest.json").read_text())
+    return [str(artifact / name) for name in manifest["files"]["data"]]
+
+
+def _extract_files_command(store: Path, artifact: Path) -> list[str] | str:
+    """The extract-files run over the generated Parquet, or why it is skipped."""
+    try:
+        importlib.import_module("steps.extract.files.step")
+    except ImportError as err:
+        return f"skipped: not available ({err})"
+    config = json.dumps({"path": str(artifact / "data" / "*.parquet"), "format": "parquet"})
+    output = str(store / "artifacts" / "bench" / "orders-copy")
+    return step_command("extract-files", "orders-copy", str(store), config, "--output", output)
+
+
+def _summary(rows: int, run: Measured | str) -> dict[str, Any]:
+    if isinstance(run, str):
+        return {"status": run}
+    ok = run.exit_code == 0
+    return {
+        "status": "ok" if ok else f"failed: {run.error}",
+        "rows_per_s": round(rows / run.seconds) if ok and run.seconds else None,
+        **run.to_dict(),
+    }
+
+
+def main(rows: int, workdir: str | None = None) -> dict[str, Any]:
+    """Generate ``rows`` orders, run every measured command over them, return the results."""
+    store = Path(tempfile.mkdtemp(prefix="ferry-bench-", dir=workdir))
+    artifacts = store / "artifacts" / "bench"
+    orders = artifacts / "orders"
+    try:
+        runs: dict[str, Measured | str] = {
+            "generate": measure([sys.executable, "-c", GENERATE, str(orders), str(rows)])
+        }
+        transform_config = json.dumps({"sql": SQL, "memory_limit": MEMORY_LIMIT})
+        runs["transform"] = measure(
+            step_command(
+                "transform",
+                "daily",
+                str(store),
+                transform_config,
+                *("--input", f"orders={orders}", "--output", str(artifacts / "daily")),
+            )
+        )
+        files = json.dumps(_data_files(orders))
+        duckdb_out = str(store / "duckdb-direct.parquet")
+        runs["duckdb-direct"] = measure(
+            [sys.executable, "-c", DUCKDB_DIRECT, files, SQL, duckdb_out, MEMORY_LIMIT]
+        )
+        check_config = json.dumps({"rules": CHECK_RULES, "threshold": 0})
+        runs["check"] = measure(
+            step_command(
+                "check",
+                "orders-checked",
+                str(store),
+                check_config,
+                *("--input", f"orders={orders}", "--output", str(artifacts / "orders-checked")),
+            )
+        )
+        extract = _extract_files_command(store, orders)
+        runs["extract-files"] = extract if isinstance(extract, str) else measure(extract)
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
+    results = {name: _summary(rows, run) for name, run in runs.items()}
+    ferry_rate = results["transform"].get("rows_per_s")
+    duckdb_rate = results["duckdb-direct"].get("rows_per_s")
+    return {
+        "rows": rows,
+        "memory_limit": MEMORY_LIMIT,
+        "sql": " ".join(SQL.split()),
+        "runs": results,
+        "ferry_over_duckdb": round(ferry_rate / duckdb_rate, 3)
+        if ferry_rate and duckdb_rate
+        else None,
+    }
+
+
+def table(result: dict[str, Any]) -> str:
+    """The results as a fixed-width text table."""
+    lines = [
+        f"{result['rows']:,} rows, DuckDB memory_limit {result['memory_limit']}",
+        f"{'run':<15}{'seconds':>10}{'rows/s':>14}{'peak RSS MB':>14}  status",
+    ]
+    for name, run in result["runs"].items():
+        seconds = f"{run['seconds']:.2f}" if "seconds" in run else "-"
+        rate = f"{run['rows_per_s']:,}" if run.get("rows_per_s") else "-"
+        rss = f"{run['peak_rss_mb']:.0f}" if "peak_rss_mb" in run else "-"
+        lines.append(f"{name:<15}{seconds:>10}{rate:>14}{rss:>14}  {run['status']}")
+    lines.append(f"transform throughput / DuckDB alone: {result['ferry_over_duckdb']}")
+    return "\n".join(lines)
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m bench.transform_bench --rows N [--workdir DIR] [--json FILE]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.transform_bench",
+        description="Time the transform step against DuckDB alone and measure step peak RSS.",
+        epilog="example: python -m bench.transform_bench --rows 10000000 --json bench.json",
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="orders to generate")
+    parser.add_argument("--workdir", help="folder for the generated data (default: $TMPDIR)")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+    result = main(args.rows, args.workdir)
+    print(table(result))
+    print(json.dumps(result, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    failed = [name for name, run in result["runs"].items() if run["status"].startswith("failed")]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

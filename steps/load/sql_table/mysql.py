@@ -1,0 +1,195 @@
+"""MariaDB/MySQL target: multi-row INSERT statements built column-wise with Arrow.
+
+Each batch becomes SQL literals per column with Arrow compute (escaping, quoting,
+NULLs), rows are joined element-wise and packed into INSERT statements of a few
+MB, so no value passes through Python one at a time (binary values excepted).
+
+DDL commits implicitly in MariaDB, so table creation and new columns run before the
+data transaction; the rows and the ledger row commit together. Replace loads a
+copy of the table, then ``RENAME TABLE t TO t_old, t_new TO t`` swaps both names
+atomically, and only then records the load (a rerun after a crash in between
+repeats the swap with the same rows, which is harmless).
+"""
+
+import re
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pymysql
+
+from steps.load.sql_table.target import (
+    LEDGER,
+    NEW_SUFFIX,
+    OLD_SUFFIX,
+    LoadPlan,
+    TargetDatabase,
+    sibling,
+    split_table,
+)
+from steps.load.sql_table.values import common_shape, reshape_columns
+from steps.runtime.errors import StepError
+
+_STATEMENT_BYTES = 4 * 1024 * 1024
+_AT_ROW = re.compile(r" at row (\d+)")
+
+
+class MysqlTarget(TargetDatabase):
+    """A PyMySQL connection; the data and the ledger row commit together."""
+
+    dialect = "mysql"
+    errors = (pymysql.Error,)
+    now_sql = "CURRENT_TIMESTAMP(6)"
+    table_options = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+
+    def ledger_ddl(self) -> str:
+        """The ledger table; 4 x 190 utf8mb4 characters fit InnoDB's key length."""
+        return (
+            f"CREATE TABLE IF NOT EXISTS {self.name(LEDGER)} (pipeline VARCHAR(190) NOT NULL, "
+            "step VARCHAR(190) NOT NULL, run_id VARCHAR(190) NOT NULL, "
+            "target_table VARCHAR(190) NOT NULL, `rows` BIGINT NOT NULL, "
+            "loaded_at DATETIME(6) NOT NULL, PRIMARY KEY (pipeline, step, run_id, target_table))"
+            f"{self.table_options}"
+        )
+
+    def columns(self, table: str) -> dict[str, str] | None:
+        """Columns from information_schema (the URL's database unless schema-qualified)."""
+        schema, name = split_table(table)
+        rows = self.query(
+            "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s "
+            "ORDER BY ORDINAL_POSITION",
+            (schema, name),
+        )
+        return {str(c): str(t) for c, t in rows} or None
+
+    def unique_keys(self, table: str) -> list[frozenset[str]]:
+        """Column sets of the primary key and unique indexes."""
+        schema, name = split_table(table)
+        rows = self.query(
+            "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+            "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s AND NON_UNIQUE = 0",
+            (schema, name),
+        )
+        indexes: dict[str, set[str]] = {}
+        for index, column in rows:
+            indexes.setdefault(str(index), set()).add(str(column))
+        return [frozenset(c) for c in indexes.values()]
+
+    def write(self, plan: LoadPlan, batches: Iterator[pa.RecordBatch]) -> int:
+        """DDL first (it commits implicitly), then rows + ledger row in one transaction."""
+        table, names = plan.table, plan.schema.names
+        if plan.existing is not None and plan.mode == "replace":
+            return self._replace(plan, batches)
+        if plan.existing is None:
+            self.execute(self.create_table_sql(table, plan.schema, plan.key))
+        for field in plan.new_fields:
+            self.execute(self.add_column_sql(table, field))
+        suffix = ""
+        if plan.mode == "upsert":
+            updates = [
+                f"{self.name(n)} = VALUES({self.name(n)})" for n in names if n not in plan.key
+            ]
+            first = self.name(plan.key[0])
+            suffix = f" ON DUPLICATE KEY UPDATE {', '.join(updates) or f'{first} = {first}'}"
+        self.execute("START TRANSACTION")
+        rows = self._insert(table, names, batches, suffix)
+        self.record_load(plan.load, rows)
+        self.commit()
+        return rows
+
+    def _replace(self, plan: LoadPlan, batches: Iterator[pa.RecordBatch]) -> int:
+        new, old = sibling(plan.table, NEW_SUFFIX), sibling(plan.table, OLD_SUFFIX)
+        self.execute(f"DROP TABLE IF EXISTS {self.name(new)}, {self.name(old)}")
+        self.execute(f"CREATE TABLE {self.name(new)} LIKE {self.name(plan.table)}")
+        for field in plan.new_fields:
+            self.execute(self.add_column_sql(new, field))
+        self.execute("START TRANSACTION")
+        rows = self._insert(new, plan.schema.names, batches, "")
+        self.commit()
+        self.execute(
+            f"RENAME TABLE {self.name(plan.table)} TO {self.name(old)}, "
+            f"{self.name(new)} TO {self.name(plan.table)}"
+        )
+        self.execute("START TRANSACTION")
+        self.record_load(plan.load, rows)
+        self.commit()
+        self.execute(f"DROP TABLE {self.name(old)}")
+        return rows
+
+    def _insert(
+        self, table: str, names: Sequence[str], batches: Iterator[pa.RecordBatch], suffix: str
+    ) -> int:
+        head = f"INSERT INTO {self.name(table)} ({', '.join(self.name(n) for n in names)}) VALUES "
+        rows = 0
+        cur = self.conn.cursor()
+        try:
+            for batch in batches:
+                for start, values in _statements(batch):
+                    try:
+                        cur.execute(head + values + suffix)
+                    except pymysql.Error as err:
+                        raise _at_load_row(err, table, rows + start) from None
+                rows += batch.num_rows
+        finally:
+            cur.close()
+        return rows
+
+
+def _at_load_row(err: pymysql.Error, table: str, first_row: int) -> StepError:
+    """The server's error with its statement-relative row turned into the load's row."""
+    message = str(err.args[1]) if len(err.args) > 1 else str(err)
+    match = _AT_ROW.search(message)
+    if match is None:
+        return StepError(f"loading table {table!r} failed: {message}; nothing was committed")
+    row = first_row + int(match[1])
+    return StepError(
+        f"row {row} does not fit table {table!r}: {message[: match.start()]}; fix the value "
+        "upstream or the column type (nothing was loaded)"
+    )
+
+
+def _statements(batch: pa.RecordBatch) -> Iterator[tuple[int, str]]:
+    """(index of the first row, ``(..),(..)`` text) per statement of at most a few MB."""
+    if batch.num_rows == 0:
+        return
+    shaped = reshape_columns(batch, common_shape)
+    literals = [_literals(column) for column in shaped.columns]
+    rows = pc.binary_join_element_wise("(", pc.binary_join_element_wise(*literals, ","), ")", "")
+    ends = np.cumsum(pc.binary_length(rows).to_numpy() + 1)
+    start = 0
+    while start < len(rows):
+        base = ends[start - 1] if start else 0
+        stop = max(start + 1, int(np.searchsorted(ends, base + _STATEMENT_BYTES, side="right")))
+        chunk = rows.slice(start, stop - start)
+        offsets = pa.array([0, len(chunk)], pa.int32())
+        yield start, pc.binary_join(pa.ListArray.from_arrays(offsets, chunk), ",")[0].as_py()
+        start = stop
+
+
+def _literals(column: pa.Array) -> pa.Array:
+    """Each value as a MariaDB literal (strings escaped and quoted), NULL for nulls."""
+    t = column.type
+    if pa.types.is_null(t):
+        return pa.array(["NULL"] * len(column), pa.string())
+    if pa.types.is_boolean(t):
+        text = column.cast(pa.int8()).cast(pa.string())
+    elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        text = column.cast(pa.string())
+    elif pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        text = pa.array(
+            [None if v is None else ("0x" + v.hex() if v else "''") for v in column.to_pylist()],
+            pa.string(),
+        )
+    else:
+        if pa.types.is_timestamp(t) and t.tz is not None:
+            column = column.cast(pa.timestamp(t.unit))
+        text = _quoted(column.cast(pa.string()))
+    return pc.fill_null(text, "NULL")
+
+
+def _quoted(text: pa.Array) -> pa.Array:
+    for plain, escaped in (("\\", "\\\\"), ("'", "\\'"), ("\x00", "\\0")):
+        text = pc.replace_substring(text, plain, escaped)
+    return pc.binary_join_element_wise("'", text, "'", "")

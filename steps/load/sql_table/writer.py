@@ -1,0 +1,141 @@
+"""The load of one artifact into one table: checks first, then one transaction.
+
+Order: make sure the ledger exists; if this (pipeline, step, run, table) is already
+in it, stop (a retry of a committed load); compare the data's columns with the
+table's; then stream the batches, each checked against the column types, through
+the dialect's bulk path, which records the ledger row and commits.
+"""
+
+from collections.abc import Iterator
+
+import pyarrow as pa
+
+from steps.databases.connect import adbc_connect, psycopg_connect, pymysql_connect
+from steps.databases.url import DatabaseUrl
+from steps.load.sql_table.config import SqlTableLoad
+from steps.load.sql_table.target import LoadId, LoadPlan, TargetDatabase
+from steps.load.sql_table.types import Kind, kind_of
+from steps.load.sql_table.values import BadValueError, convert_batch
+from steps.runtime.artifacts import ArtifactReader
+from steps.runtime.errors import StepError
+from steps.runtime.log import EventLog
+
+
+def open_target(url: DatabaseUrl, password: str | None) -> TargetDatabase:
+    """A connection to the target with the dialect's bulk path."""
+    if url.dialect == "postgresql":
+        from steps.load.sql_table.postgres import PostgresTarget
+
+        return PostgresTarget(psycopg_connect(url, password), url)
+    if url.dialect == "mysql":
+        from steps.load.sql_table.mysql import MysqlTarget
+
+        return MysqlTarget(pymysql_connect(url, password), url)
+    from steps.load.sql_table.sqlite import SqliteTarget
+
+    return SqliteTarget(adbc_connect(url, password), url)
+
+
+def load_artifact(
+    artifact: ArtifactReader, config: SqlTableLoad, load: LoadId, log: EventLog
+) -> int:
+    """Load ``artifact`` into ``config.table`` once; return the rows the table got."""
+    url = config.database_url()
+    db = open_target(url, config.password())
+    try:
+        db.ensure_ledger()
+        done = db.loaded_rows(load)
+        if done is not None:
+            db.rollback()
+            log.event("already_loaded", table=config.table, run_id=load.run_id, rows=done)
+            return done
+        plan = _plan(db, artifact.schema, config, load)
+        log.event(
+            "load_started",
+            url=url.redacted(),
+            table=config.table,
+            mode=config.mode,
+            creates_table=plan.existing is None,
+            new_columns=[f.name for f in plan.new_fields],
+        )
+        rows = db.write(plan, _checked_batches(db, artifact, config, plan, log))
+    except BadValueError:
+        db.rollback()
+        raise
+    except db.errors as err:
+        db.rollback()
+        reason = " ".join(str(err).split())
+        raise StepError(
+            f"loading table {config.table!r} on {url.redacted()} failed: {reason}; nothing "
+            "was committed, rerun the step once the cause is fixed"
+        ) from None
+    finally:
+        db.close()
+    log.event("load_committed", table=config.table, mode=config.mode, rows=rows)
+    return rows
+
+
+def _same(db: TargetDatabase, name: str) -> str:
+    """Column names compare case-insensitively on MariaDB/MySQL, exactly elsewhere."""
+    return name.lower() if db.dialect == "mysql" else name
+
+
+def _plan(db: TargetDatabase, schema: pa.Schema, config: SqlTableLoad, load: LoadId) -> LoadPlan:
+    names = {_same(db, n) for n in schema.names}
+    missing_key = [k for k in config.key if _same(db, k) not in names]
+    if missing_key:
+        raise StepError(
+            f"key column(s) {', '.join(missing_key)} of table {config.table!r} are not in the "
+            f"input columns ({', '.join(schema.names)}); fix key or the upstream step"
+        )
+    existing = db.columns(config.table)
+    new_fields: list[pa.Field] = []
+    if existing is not None:
+        known = {_same(db, c) for c in existing}
+        new_fields = [f for f in schema if _same(db, f.name) not in known]
+        if new_fields and not config.allow_new_columns:
+            raise StepError(
+                f"table {config.table!r} has no column(s) {', '.join(f.name for f in new_fields)} "
+                "that the input has; set allow_new_columns=True to add them, or drop them upstream"
+            )
+        if config.mode == "upsert":
+            wanted = frozenset(_same(db, k) for k in config.key)
+            keys = [frozenset(_same(db, c) for c in k) for k in db.unique_keys(config.table)]
+            if wanted not in keys:
+                raise StepError(
+                    f"table {config.table!r} has no primary key or unique index on "
+                    f"({', '.join(config.key)}), which upsert needs; add one or load into a "
+                    "new table (Ferry creates it with that primary key)"
+                )
+    return LoadPlan(
+        load=load,
+        table=config.table,
+        mode=config.mode,
+        key=list(config.key),
+        schema=schema,
+        existing=existing,
+        new_fields=new_fields,
+    )
+
+
+def _checked_batches(
+    db: TargetDatabase,
+    artifact: ArtifactReader,
+    config: SqlTableLoad,
+    plan: LoadPlan,
+    log: EventLog,
+) -> Iterator[pa.RecordBatch]:
+    """The artifact's batches, converted to the existing columns' types, logged as sent."""
+    targets: dict[str, tuple[Kind, str]] = {}
+    if plan.existing is not None:
+        declared = {_same(db, c): t for c, t in plan.existing.items()}
+        for name in plan.schema.names:
+            sql_type = declared.get(_same(db, name))
+            if sql_type is not None:
+                targets[name] = (kind_of(db.dialect, sql_type), sql_type)
+    sent = 0
+    for batch in artifact.batches(config.batch_size):
+        checked = convert_batch(batch, targets, table=config.table, first_row=sent + 1)
+        yield checked
+        sent += checked.num_rows
+        log.event("batch_sent", table=config.table, rows=checked.num_rows, rows_total=sent)
