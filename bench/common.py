@@ -33,7 +33,9 @@ def order_chunks(rows: int, seed: int = 7) -> Iterator[pa.RecordBatch]:
                 "status": STATUSES.take(pa.array(rng.integers(0, len(STATUSES), n))),
                 "country": COUNTRIES.take(pa.array(rng.integers(0, len(COUNTRIES), n))),
                 "amount": pa.array(np.round(rng.gamma(2.0, 40.0, n) - 5.0, 2)),
-                "ordered_at": pa.array(START + rng.integers(0, YEAR_US, n).astype("timedelta64[us]")),
+                "ordered_at": pa.array(
+                    START + rng.integers(0, YEAR_US, n).astype("timedelta64[us]")
+                ),
             }
         )
 

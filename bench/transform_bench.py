@@ -32,7 +32,11 @@ GROUP BY ALL
 CHECK_RULES = [
     {"rule": "not_null", "column": "order_id"},
     {"rule": "unique", "columns": ["order_id"]},
-    {"rule": "accepted_values", "column": "status", "values": ["new", "paid", "shipped"]},
+    {
+        "rule": "accepted_values",
+        "column": "status",
+        "values": ["new", "paid", "shipped", "delivered"],
+    },
     {"rule": "range", "column": "amount", "min": 0},
 ]
 

@@ -1,17 +1,18 @@
 """Evaluate the row rules on one Arrow batch with one DuckDB query.
 
-The batch is registered zero-copy together with each row's input position and
-the ``unique`` flags; the query returns, per row and in input order, the failed
-rules' labels joined with ``"; "`` (null when the row passes) and one flag per rule.
+The batch is registered zero-copy together with the ``unique`` flags; the query
+returns one flag per rule for every row, in input order. The ``_ferry_reason`` of
+a failing row, the failed rules' labels joined with ``"; "``, is then built in
+Arrow for the failing rows only.
 """
 
+from functools import reduce
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from steps.checks.config import Unique
-from steps.checks.duplicates import DuplicateRows
 from steps.checks.rules import ROW_COLUMN, CompiledRule, evaluation_sql, unique_flag_column
 from steps.runtime.errors import StepError, StepUsageError
 from steps.transform.duckdb_session import one_line, quote_identifier
@@ -35,6 +36,9 @@ class BatchEvaluator:
 
     def check_rules_bind(self, schema: pa.Schema) -> None:
         """Evaluate each rule on one all-null row, so a bad rule fails before any row is read.
+
+        The row's position is selected too, so an aggregate in a ``sql`` rule
+        (which would collapse the batch to one row) is refused here as well.
 
         Raises:
             StepUsageError: a rule's SQL does not parse or bind (bad regex, unknown
@@ -61,18 +65,17 @@ class BatchEvaluator:
         finally:
             self._con.unregister(_BATCH)
 
-    def evaluate(
-        self, batch: pa.RecordBatch, start: int, duplicates: DuplicateRows
-    ) -> tuple[pa.Array, list[pa.Array]]:
-        """The reason per row (null = passes) and, per rule, which rows fail it."""
+    def flags(
+        self, batch: pa.RecordBatch, start: int, unique_flags: dict[str, pa.Array]
+    ) -> list[pa.Array]:
+        """Per rule, which rows of the batch (at input position ``start``) fail it."""
         import duckdb
 
         if not self._rules:
-            return pa.nulls(batch.num_rows, pa.string()), []
-        positions = np.arange(start, start + batch.num_rows, dtype=np.int64)
-        table = pa.Table.from_batches([batch]).append_column(ROW_COLUMN, pa.array(positions))
-        for name, flags in duplicates.flag_columns(start, batch.num_rows).items():
-            table = table.append_column(name, flags)
+            return []
+        table = pa.Table.from_batches([batch])
+        for name, column in unique_flags.items():
+            table = table.append_column(name, column)
         self._con.register(_BATCH, table)
         try:
             result = self._con.sql(self._query).to_arrow_table()
@@ -83,6 +86,17 @@ class BatchEvaluator:
             ) from None
         finally:
             self._con.unregister(_BATCH)
-        reason = result.column("reason").combine_chunks().cast(pa.string())
-        flags = [result.column(f"f{i}").combine_chunks() for i in range(len(self._rules))]
-        return reason, flags
+        return [result.column(i).combine_chunks() for i in range(len(self._rules))]
+
+    def reasons(self, flags: list[pa.Array], rows: int) -> tuple[pa.Array, pa.Array]:
+        """Which rows failed any rule, and for those rows the ``"; "``-joined rule labels."""
+        if not flags:
+            return pa.array([False] * rows), pa.array([], pa.string())
+        failed = reduce(pc.or_, flags)
+        indices = pc.indices_nonzero(failed)
+        no_label = pa.scalar(None, pa.string())
+        labels = [
+            pc.if_else(rule_flags.take(indices), pa.scalar(rule.label), no_label)
+            for rule, rule_flags in zip(self._rules, flags, strict=True)
+        ]
+        return failed, pc.binary_join_element_wise(*labels, "; ", null_handling="skip")

@@ -21,7 +21,7 @@ from steps.checks.config import (
 from steps.transform.duckdb_session import quote_identifier, quote_literal
 
 ROW_COLUMN = "__ferry_row"
-"""Column added to each batch: the row's 0-based position in the whole input."""
+"""The row's 0-based position in the whole input, in key scans and the rule probe."""
 
 
 def unique_flag_column(index: int) -> str:
@@ -86,14 +86,10 @@ def compile_rules(rules: list[RuleBase]) -> list[CompiledRule]:
 
 
 def evaluation_sql(rules: list[CompiledRule], table: str) -> str:
-    """One query over a batch: the ``"; "``-joined labels of failed rules, then one flag per rule.
+    """One query over a batch: one flag column per rule, ``f0``, ``f1``, ...
 
-    The reason is null for a row that passes every rule. Rows come back in input
-    order (``ORDER BY`` the row position).
+    A ``SELECT`` over a single table keeps the table's row order (DuckDB's
+    documented order preservation), so flag ``i`` of row ``n`` belongs to row ``n``.
     """
-    cases = ", ".join(f"CASE WHEN {r.failure_sql} THEN {quote_literal(r.label)} END" for r in rules)
     flags = ", ".join(f"{r.failure_sql} AS f{i}" for i, r in enumerate(rules))
-    return (
-        f"SELECT NULLIF(concat_ws('; ', {cases}), '') AS reason, {flags} "
-        f"FROM {quote_identifier(table)} ORDER BY {quote_identifier(ROW_COLUMN)}"
-    )
+    return f"SELECT {flags} FROM {quote_identifier(table)}"

@@ -23,7 +23,7 @@ from steps.runtime.errors import StepError, StepUsageError
 from steps.runtime.store import write_text_atomic
 from steps.transform.duckdb_session import connect
 
-DUCKDB_MEMORY_LIMIT = "1GB"
+DUCKDB_MEMORY_LIMIT = "512MB"
 """DuckDB's budget while checking; beyond it (``unique`` over a large input) it spills."""
 
 REPORT = "report.json"
@@ -59,14 +59,14 @@ def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
             uniques = {i: r for i, r in enumerate(row_rules) if isinstance(r, Unique)}
             duplicates = DuplicateRows(con, reader, uniques, config.batch_size)
             for batch in reader.batches(config.batch_size):
-                reason, flags = evaluator.evaluate(batch, rows_in, duplicates)
+                unique_flags = duplicates.flag_columns(rows_in, batch.num_rows)
+                flags = evaluator.flags(batch, rows_in, unique_flags)
                 report.add(batch, rows_in, flags)
-                failed = reason.is_valid()
+                failed, reasons = evaluator.reasons(flags, batch.num_rows)
                 writer.write(batch.filter(pc.invert(failed)))
-                if reason.null_count < len(reason):
-                    writer.quarantine(
-                        batch.filter(failed).append_column(REASON_COLUMN, reason.filter(failed))
-                    )
+                if len(reasons):
+                    rejected = batch.filter(failed).append_column(REASON_COLUMN, reasons)
+                    writer.quarantine(rejected)
                 rows_in += batch.num_rows
         finally:
             con.close()

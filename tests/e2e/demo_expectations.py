@@ -78,7 +78,12 @@ def expected_outcome(data_dir: Path) -> Expected:
                 seen.add(order_id)
                 out.good_rows += 1
                 day = datetime.fromisoformat(row["order_ts"]).date().isoformat()
-                key = (day, countries.get(int(row["customer_id"]), "unknown"), row["status"], row["currency"])
+                key = (
+                    day,
+                    countries.get(int(row["customer_id"]), "unknown"),
+                    row["status"],
+                    row["currency"],
+                )
                 sums[key][0] += 1
                 sums[key][1] += float(row["amount"])
     out.revenue = {k: (int(v[0]), v[1]) for k, v in sums.items()}

@@ -53,10 +53,15 @@ def _assert_run_matches(record: dict, store: str, revenue_uri: str, expected: Ex
     got_lines = {(Path(r["_ferry_source_file"]).name, r["_ferry_line"]) for r in quarantined}
     assert got_lines == expected.extract_rejected_lines
     assert tasks["orders"]["rows_rejected"] == len(expected.extract_rejected_lines)
-    assert tasks["orders"]["rows_in"] == tasks["orders"]["rows_out"] + tasks["orders"]["rows_rejected"]
+    assert (
+        tasks["orders"]["rows_in"] == tasks["orders"]["rows_out"] + tasks["orders"]["rows_rejected"]
+    )
 
     checked = ArtifactReader(artifacts.child("orders-checked"), "orders-checked")
-    rejected = {r["order_id"]: r["_ferry_reason"] for r in checked.dataset("quarantine").to_table().to_pylist()}
+    rejected = {
+        r["order_id"]: r["_ferry_reason"]
+        for r in checked.dataset("quarantine").to_table().to_pylist()
+    }
     assert rejected == expected.check_rejected_ids
     assert checked.rows == expected.good_rows
     assert tasks["orders-checked"]["rows_rejected"] == len(expected.check_rejected_ids)
@@ -68,7 +73,10 @@ def _assert_run_matches(record: dict, store: str, revenue_uri: str, expected: Ex
         filesystem=open_location(revenue_uri).fs,
     ).to_table()
     got = {
-        (str(r["order_date"]), r["country"], r["status"], r["currency"]): (r["orders"], r["revenue"])
+        (str(r["order_date"]), r["country"], r["status"], r["currency"]): (
+            r["orders"],
+            r["revenue"],
+        )
         for r in loaded.to_pylist()
     }
     assert loaded.num_rows == len(expected.revenue)
@@ -93,8 +101,17 @@ def test_demo_pipeline_on_a_local_store(demo: tuple[Path, Expected], tmp_path: P
     data_dir, expected = demo
     store, out = tmp_path / "store", tmp_path / "out"
     result = ferry(
-        "run", "orders-daily", "-p", f"data_dir={data_dir}", "-p", f"output_dir={out}",
-        "--store", str(store), "--output", "json", cwd=tmp_path,
+        "run",
+        "orders-daily",
+        "-p",
+        f"data_dir={data_dir}",
+        "-p",
+        f"output_dir={out}",
+        "--store",
+        str(store),
+        "--output",
+        "json",
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
@@ -104,7 +121,9 @@ def test_demo_pipeline_on_a_local_store(demo: tuple[Path, Expected], tmp_path: P
     assert [r["run_id"] for r in json.loads(listed.stdout)] == [record["run_id"]]
 
 
-def test_demo_pipeline_on_an_s3_store(demo: tuple[Path, Expected], tmp_path: Path, s3_bucket: str, s3_env: dict[str, str]) -> None:
+def test_demo_pipeline_on_an_s3_store(
+    demo: tuple[Path, Expected], tmp_path: Path, s3_bucket: str, s3_env: dict[str, str]
+) -> None:
     import boto3
 
     data_dir, expected = demo
@@ -115,24 +134,46 @@ def test_demo_pipeline_on_an_s3_store(demo: tuple[Path, Expected], tmp_path: Pat
             client.upload_file(str(path), bucket, f"input/{path.relative_to(data_dir)}")
     store = f"{s3_bucket}/store"
     result = ferry(
-        "run", "orders-daily", "-p", f"data_dir={s3_bucket}/input", "-p", f"output_dir={s3_bucket}/out",
-        "--store", store, "--output", "json", cwd=tmp_path,
+        "run",
+        "orders-daily",
+        "-p",
+        f"data_dir={s3_bucket}/input",
+        "-p",
+        f"output_dir={s3_bucket}/out",
+        "--store",
+        store,
+        "--output",
+        "json",
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     _assert_run_matches(record, store, f"{s3_bucket}/out/daily_revenue", expected)
-    keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="store/runs/")["Contents"]}
+    keys = {
+        o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="store/runs/")["Contents"]
+    }
     assert f"store/runs/orders-daily/{record['run_id']}/run.json" in keys
     assert not (tmp_path / ".ferry").exists()
 
 
-def test_rerun_of_the_demo_replaces_partitions_without_duplicates(demo: tuple[Path, Expected], tmp_path: Path) -> None:
+def test_rerun_of_the_demo_replaces_partitions_without_duplicates(
+    demo: tuple[Path, Expected], tmp_path: Path
+) -> None:
     data_dir, expected = demo
     out = tmp_path / "out"
     for _ in range(2):
         result = ferry(
-            "run", "orders-daily", "-p", f"data_dir={data_dir}", "-p", f"output_dir={out}",
-            "--store", str(tmp_path / "store"), "--output", "json", cwd=tmp_path,
+            "run",
+            "orders-daily",
+            "-p",
+            f"data_dir={data_dir}",
+            "-p",
+            f"output_dir={out}",
+            "--store",
+            str(tmp_path / "store"),
+            "--output",
+            "json",
+            cwd=tmp_path,
         )
         assert result.returncode == 0, result.stderr
     table = pq.read_table(out / "daily_revenue", partitioning="hive")

@@ -7,7 +7,6 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from tests.conftest import run_step
 from pydantic import ValidationError
 
 from steps.checks.config import (
@@ -22,6 +21,7 @@ from steps.checks.config import (
 )
 from steps.runtime.artifacts import ArtifactReader, ArtifactWriter
 from steps.runtime.store import open_location
+from tests.conftest import run_step
 
 
 def make_input(folder: Path, *batches: pa.RecordBatch) -> str:

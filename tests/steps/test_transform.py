@@ -7,10 +7,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pytest
-from tests.conftest import run_step
 
 from steps.runtime.artifacts import ArtifactReader, ArtifactWriter
 from steps.runtime.store import open_location
+from tests.conftest import run_step
 
 ORDERS = pa.record_batch(
     {

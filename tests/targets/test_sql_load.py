@@ -27,10 +27,17 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return database_url(request, request.param, tmp_path)
 
 
-def load(tmp_path: Path, artifact: str, config: dict[str, Any], *, run_id: str = "run-1",
-         step: str = "to-db"):
-    args = step_args("load-sql", step, tmp_path / "store", config, run_id=run_id,
-                     inputs=[f"src={artifact}"])
+def load(
+    tmp_path: Path,
+    artifact: str,
+    config: dict[str, Any],
+    *,
+    run_id: str = "run-1",
+    step: str = "to-db",
+):
+    args = step_args(
+        "load-sql", step, tmp_path / "store", config, run_id=run_id, inputs=[f"src={artifact}"]
+    )
     return run_step(*args, env={"FERRY_OUTPUTS_DIR": str(tmp_path / "outputs")})
 
 
@@ -94,9 +101,12 @@ def test_upsert_inserts_and_updates_by_key(db: str, tmp_path: Path) -> None:
 
 def test_replace_swaps_content(db: str, tmp_path: Path) -> None:
     config = {"url": db, "table": "orders", "mode": "replace", "key": ["id"]}
-    assert load(tmp_path, write_artifact(tmp_path / "a1", orders([1, 2, 3])), config).returncode == 0
-    result = load(tmp_path, write_artifact(tmp_path / "a2", orders([7, 8], "v2")), config,
-                  run_id="run-2")
+    assert (
+        load(tmp_path, write_artifact(tmp_path / "a1", orders([1, 2, 3])), config).returncode == 0
+    )
+    result = load(
+        tmp_path, write_artifact(tmp_path / "a2", orders([7, 8], "v2")), config, run_id="run-2"
+    )
     assert result.returncode == 0, result.stderr
     assert rows(db) == [(7, "v2-7"), (8, "v2-8")]
     upsert = {"url": db, "table": "orders", "mode": "upsert", "key": ["id"]}
@@ -107,7 +117,10 @@ def test_replace_swaps_content(db: str, tmp_path: Path) -> None:
 
 def test_replace_never_shows_an_empty_table(db: str, tmp_path: Path) -> None:
     config = {"url": db, "table": "orders", "mode": "replace", "batch_size": 500}
-    assert load(tmp_path, write_artifact(tmp_path / "a1", orders(list(range(100)))), config).returncode == 0
+    assert (
+        load(tmp_path, write_artifact(tmp_path / "a1", orders(list(range(100)))), config).returncode
+        == 0
+    )
     artifact = write_artifact(tmp_path / "a2", orders(list(range(20_000))))
     seen: set[int] = set()
     errors: list[str] = []
@@ -134,8 +147,14 @@ def test_replace_never_shows_an_empty_table(db: str, tmp_path: Path) -> None:
 
 
 def test_new_columns_fail_unless_allowed(db: str, tmp_path: Path) -> None:
-    execute(db, "CREATE TABLE orders (id BIGINT, name VARCHAR(50))", "INSERT INTO orders VALUES (1, 'a')")
-    artifact = write_artifact(tmp_path / "a1", pa.table({"id": [2], "name": ["b"], "extra": [1.5], "more": ["x"]}))
+    execute(
+        db,
+        "CREATE TABLE orders (id BIGINT, name VARCHAR(50))",
+        "INSERT INTO orders VALUES (1, 'a')",
+    )
+    artifact = write_artifact(
+        tmp_path / "a1", pa.table({"id": [2], "name": ["b"], "extra": [1.5], "more": ["x"]})
+    )
     result = load(tmp_path, artifact, {"url": db, "table": "orders"})
     assert result.returncode == 1
     assert last_error(result.stderr) == (
@@ -151,7 +170,11 @@ def test_new_columns_fail_unless_allowed(db: str, tmp_path: Path) -> None:
 
 
 def test_bad_value_names_row_and_commits_nothing(db: str, tmp_path: Path) -> None:
-    execute(db, "CREATE TABLE orders (id INTEGER, name VARCHAR(50))", "INSERT INTO orders VALUES (1, 'a')")
+    execute(
+        db,
+        "CREATE TABLE orders (id INTEGER, name VARCHAR(50))",
+        "INSERT INTO orders VALUES (1, 'a')",
+    )
     artifact = write_artifact(
         tmp_path / "a1", pa.table({"id": ["2", "3", "4", "x4", "5"], "name": list("bcdef")})
     )
@@ -170,7 +193,9 @@ def test_bad_value_names_row_and_commits_nothing(db: str, tmp_path: Path) -> Non
 def test_upsert_needs_a_unique_key_on_existing_table(db: str, tmp_path: Path) -> None:
     execute(db, "CREATE TABLE orders (id BIGINT, name VARCHAR(50))")
     artifact = write_artifact(tmp_path / "a1", pa.table({"id": [1], "name": ["a"]}))
-    result = load(tmp_path, artifact, {"url": db, "table": "orders", "mode": "upsert", "key": ["id"]})
+    result = load(
+        tmp_path, artifact, {"url": db, "table": "orders", "mode": "upsert", "key": ["id"]}
+    )
     assert result.returncode == 1
     assert last_error(result.stderr) == (
         "ferry: pipeline 'demo', step 'to-db': table 'orders' has no primary key or unique index "
@@ -182,10 +207,15 @@ def test_upsert_needs_a_unique_key_on_existing_table(db: str, tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"mode": "upsert"}, "invalid load-sql config at (config): Value error, mode 'upsert' "
-         "needs key: the columns that identify a row"),
-        ({"mode": "merge"}, "invalid load-sql config at mode: Input should be 'append', "
-         "'replace' or 'upsert'"),
+        (
+            {"mode": "upsert"},
+            "invalid load-sql config at (config): Value error, mode 'upsert' "
+            "needs key: the columns that identify a row",
+        ),
+        (
+            {"mode": "merge"},
+            "invalid load-sql config at mode: Input should be 'append', 'replace' or 'upsert'",
+        ),
     ],
 )
 def test_bad_config_exits_2(tmp_path: Path, config: dict[str, Any], message: str) -> None:
@@ -204,3 +234,17 @@ def test_key_missing_from_input(tmp_path: Path) -> None:
         "ferry: pipeline 'demo', step 'to-db': key column(s) code of table 't' are not in the "
         "input columns (id); fix key or the upstream step"
     )
+
+
+def test_mariadb_range_error_names_the_load_row(mysql_url: str, tmp_path: Path) -> None:
+    execute(mysql_url, "CREATE TABLE small (id INT, n TINYINT)")
+    artifact = write_artifact(
+        tmp_path / "a1", pa.table({"id": [1, 2, 3, 4, 5], "n": [1, 2, 3, 300, 5]})
+    )
+    result = load(tmp_path, artifact, {"url": mysql_url, "table": "small", "batch_size": 2})
+    assert result.returncode == 1
+    assert last_error(result.stderr) == (
+        "ferry: pipeline 'demo', step 'to-db': row 4 does not fit table 'small': Out of range "
+        "value for column 'n'; fix the value upstream or the column type (nothing was loaded)"
+    )
+    assert fetch(mysql_url, "SELECT count(*) FROM small") == [(0,)]

@@ -28,8 +28,7 @@ from steps.load.sql_table.target import (
     sibling,
     split_table,
 )
-from steps.load.sql_table.values import common_shape, reshape_columns
-from steps.runtime.errors import StepError
+from steps.load.sql_table.values import BadValueError, common_shape, reshape_columns
 
 _STATEMENT_BYTES = 4 * 1024 * 1024
 _AT_ROW = re.compile(r" at row (\d+)")
@@ -130,21 +129,24 @@ class MysqlTarget(TargetDatabase):
                     try:
                         cur.execute(head + values + suffix)
                     except pymysql.Error as err:
-                        raise _at_load_row(err, table, rows + start) from None
+                        bad_row = _bad_row(err, table, rows + start)
+                        if bad_row is None:
+                            raise
+                        raise bad_row from None
                 rows += batch.num_rows
         finally:
             cur.close()
         return rows
 
 
-def _at_load_row(err: pymysql.Error, table: str, first_row: int) -> StepError:
-    """The server's error with its statement-relative row turned into the load's row."""
+def _bad_row(err: pymysql.Error, table: str, first_row: int) -> BadValueError | None:
+    """A value error with the statement's row number turned into the load's; else None."""
     message = str(err.args[1]) if len(err.args) > 1 else str(err)
     match = _AT_ROW.search(message)
     if match is None:
-        return StepError(f"loading table {table!r} failed: {message}; nothing was committed")
+        return None
     row = first_row + int(match[1])
-    return StepError(
+    return BadValueError(
         f"row {row} does not fit table {table!r}: {message[: match.start()]}; fix the value "
         "upstream or the column type (nothing was loaded)"
     )

@@ -1,0 +1,1 @@
+"""Tests of the incremental state and the commit-state step."""

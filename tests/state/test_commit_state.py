@@ -1,0 +1,77 @@
+"""commit-state: the high-water mark moves to what the source's manifest says, atomically."""
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+
+from tests.conftest import run_step
+from tests.targets.sqlhelp import events, last_error, step_args, write_artifact
+
+
+def commit(tmp_path: Path, sources: list[str], inputs: list[str]):
+    args = step_args(
+        "commit-state",
+        "commit-state",
+        tmp_path / "store",
+        {"sources": sources},
+        run_id="run-7",
+        inputs=inputs,
+    )
+    return run_step(*args, env={"FERRY_OUTPUTS_DIR": str(tmp_path / "outputs")})
+
+
+def test_writes_each_source_state(tmp_path: Path) -> None:
+    a = write_artifact(
+        tmp_path / "a",
+        pa.table({"x": [1]}),
+        step="orders",
+        cursor={"field": "updated_at", "value": "2024-05-01 10:00:00"},
+    )
+    b = write_artifact(
+        tmp_path / "b", pa.table({"x": [1]}), step="users", cursor={"field": "id", "value": 42}
+    )
+    result = commit(tmp_path, ["orders", "users"], [f"orders={a}", f"users={b}"])
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "store" / "state" / "demo"
+    orders = json.loads((folder / "orders.json").read_text())
+    assert {k: orders[k] for k in ("source", "field", "value", "run_id")} == {
+        "source": "orders",
+        "field": "updated_at",
+        "value": "2024-05-01 10:00:00",
+        "run_id": "run-7",
+    }
+    assert json.loads((folder / "users.json").read_text())["value"] == 42
+    assert sorted(p.name for p in folder.iterdir()) == ["orders.json", "users.json"]
+    assert [(tmp_path / "outputs" / n).read_text() for n in ("rows_in", "rows_out")] == ["0", "0"]
+
+
+def test_no_value_yet_leaves_no_state(tmp_path: Path) -> None:
+    a = write_artifact(
+        tmp_path / "a",
+        pa.table({"x": pa.array([], pa.int64())}),
+        cursor={"field": "id", "value": None},
+    )
+    result = commit(tmp_path, ["orders"], [f"orders={a}"])
+    assert result.returncode == 0, result.stderr
+    assert events(result.stdout, "state_unchanged")[0]["source"] == "orders"
+    assert not (tmp_path / "store" / "state").exists()
+
+
+def test_source_without_cursor_fails(tmp_path: Path) -> None:
+    a = write_artifact(tmp_path / "a", pa.table({"x": [1]}))
+    result = commit(tmp_path, ["orders"], [f"orders={a}"])
+    assert result.returncode == 1
+    assert last_error(result.stderr) == (
+        f"ferry: pipeline 'demo', step 'commit-state': input 'orders' at {a} carries no cursor in "
+        "its manifest; only incremental sources (with a cursor) belong in commit-state sources"
+    )
+
+
+def test_source_not_passed_as_input_exits_2(tmp_path: Path) -> None:
+    result = commit(tmp_path, ["orders"], [])
+    assert result.returncode == 2
+    assert last_error(result.stderr) == (
+        "ferry: pipeline 'demo', step 'commit-state': step 'commit-state' has no input 'orders' "
+        "(inputs: none)"
+    )
