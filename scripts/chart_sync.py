@@ -32,7 +32,10 @@ def sync(rendered: Path, chart: Path) -> list[str]:
     )
     for stale in target_root.iterdir():
         if stale.name not in pipelines:
-            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
     for name in pipelines:
         target = target_root / name
         target.mkdir(exist_ok=True)

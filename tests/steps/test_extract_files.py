@@ -11,10 +11,10 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tests.conftest import run_step
 
 from steps.runtime.artifacts import ArtifactReader
 from steps.runtime.store import open_location
+from tests.conftest import run_step
 
 
 def extract(

@@ -10,10 +10,10 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
-from tests.conftest import run_step
 
 from steps.runtime.artifacts import ArtifactWriter
 from steps.runtime.store import open_location, s3_filesystem
+from tests.conftest import run_step
 
 WHERE = "ferry: pipeline 'demo', step 'publish': "
 
