@@ -34,7 +34,7 @@ lint: install ## ruff check + format check
 typecheck: install ## mypy over steps/ and workflows/
 	$(BIN)/mypy
 
-test: install ## Run the whole test suite (lint included)
+test: install tools ## Run the whole test suite (lint included; installs helm first)
 	$(BIN)/ruff check steps workflows tests bench
 	$(BIN)/python -m pytest -q
 

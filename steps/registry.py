@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 class RunFunction(Protocol):
     """A step kind's body: do the work, return the row counts."""
 
-    def __call__(self, ctx: "StepContext", config: "StepConfig") -> "RowCounts": ...
+    def __call__(self, ctx: "StepContext", config: "StepConfig") -> "RowCounts":
+        """Run the step; return rows in, out and rejected."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class StepKind:
 
 
 _COMMON = "--pipeline demo --step {step} --run-id demo-x1 --store .ferry"
+_ART = ".ferry/artifacts/demo-x1"
 
 KINDS: dict[str, StepKind] = {
     k.name: k
@@ -51,7 +54,7 @@ KINDS: dict[str, StepKind] = {
             "Read CSV, JSON Lines or Parquet files (local or s3://) into an artifact.",
             "steps.extract.files.config:FilesExtract",
             "steps.extract.files.step:run",
-            f"extract-files {_COMMON.format(step='orders')} --output .ferry/artifacts/demo-x1/orders "
+            f"extract-files {_COMMON.format(step='orders')} --output {_ART}/orders "
             """--config '{"path": "data/orders/*.csv", "format": "csv"}'""",
         ),
         StepKind(
@@ -59,7 +62,7 @@ KINDS: dict[str, StepKind] = {
             "Page through a JSON HTTP API into an artifact.",
             "steps.extract.http.config:HttpExtract",
             "steps.extract.http.step:run",
-            f"extract-http {_COMMON.format(step='orders')} --output .ferry/artifacts/demo-x1/orders "
+            f"extract-http {_COMMON.format(step='orders')} --output {_ART}/orders "
             """--config '{"url": "http://127.0.0.1:8080/orders", "records_path": "data"}'""",
         ),
         StepKind(
@@ -67,7 +70,7 @@ KINDS: dict[str, StepKind] = {
             "Stream a table or query from PostgreSQL, MariaDB/MySQL or SQLite into an artifact.",
             "steps.extract.sql.config:SqlExtract",
             "steps.extract.sql.step:run",
-            f"extract-sql {_COMMON.format(step='customers')} --output .ferry/artifacts/demo-x1/customers "
+            f"extract-sql {_COMMON.format(step='customers')} --output {_ART}/customers "
             """--config '{"url": "postgresql://127.0.0.1/test", "table": "customers"}'""",
         ),
         StepKind(
@@ -75,8 +78,8 @@ KINDS: dict[str, StepKind] = {
             "Apply data-quality rules; quarantine failing rows; fail below the threshold.",
             "steps.checks.config:ChecksConfig",
             "steps.checks.step:run",
-            f"check {_COMMON.format(step='orders-checked')} --input orders=.ferry/artifacts/demo-x1/orders "
-            "--output .ferry/artifacts/demo-x1/orders-checked "
+            f"check {_COMMON.format(step='orders-checked')} --input orders={_ART}/orders "
+            f"--output {_ART}/orders-checked "
             """--config '{"rules": [{"rule": "not_null", "column": "order_id"}]}'""",
         ),
         StepKind(
@@ -84,8 +87,8 @@ KINDS: dict[str, StepKind] = {
             "Run SQL over upstream artifacts with DuckDB, streaming Parquet in and out.",
             "steps.transform.config:TransformConfig",
             "steps.transform.step:run",
-            f"transform {_COMMON.format(step='daily')} --input orders=.ferry/artifacts/demo-x1/orders "
-            "--output .ferry/artifacts/demo-x1/daily "
+            f"transform {_COMMON.format(step='daily')} --input orders={_ART}/orders "
+            f"--output {_ART}/daily "
             """--config '{"sql": "select status, count(*) as n from orders group by status"}'""",
         ),
         StepKind(
@@ -93,7 +96,7 @@ KINDS: dict[str, StepKind] = {
             "Load an artifact into a (Hive-partitioned) Parquet dataset, local or s3://.",
             "steps.load.parquet_dataset.config:ParquetDatasetLoad",
             "steps.load.parquet_dataset.step:run",
-            f"load-parquet {_COMMON.format(step='publish')} --input daily=.ferry/artifacts/demo-x1/daily "
+            f"load-parquet {_COMMON.format(step='publish')} --input daily={_ART}/daily "
             """--config '{"path": "out/daily", "mode": "append"}'""",
         ),
         StepKind(
@@ -101,8 +104,8 @@ KINDS: dict[str, StepKind] = {
             "Load an artifact into a PostgreSQL, MariaDB/MySQL or SQLite table, idempotently.",
             "steps.load.sql_table.config:SqlTableLoad",
             "steps.load.sql_table.step:run",
-            f"load-sql {_COMMON.format(step='to-pg')} --input daily=.ferry/artifacts/demo-x1/daily "
-            """--config '{"url": "postgresql://127.0.0.1/test", "table": "daily", "mode": "append"}'""",
+            f"load-sql {_COMMON.format(step='to-pg')} --input daily={_ART}/daily "
+            """--config '{"url": "postgresql://127.0.0.1/test", "table": "daily"}'""",
         ),
         StepKind(
             "commit-state",
@@ -110,7 +113,7 @@ KINDS: dict[str, StepKind] = {
             "steps.state.config:CommitState",
             "steps.state.step:run",
             f"commit-state {_COMMON.format(step='commit-state')} "
-            "--input orders=.ferry/artifacts/demo-x1/orders "
+            f"--input orders={_ART}/orders "
             """--config '{"sources": ["orders"]}'""",
         ),
     ]

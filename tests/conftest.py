@@ -111,7 +111,9 @@ def mysql_url() -> Iterator[str]:
         conn.close()
 
 
-def run_step(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_step(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m steps ARGS`` as the runner and the image do: a real subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "steps", *args],

@@ -6,6 +6,7 @@ same bytes. Bad rows are planted at known positions so tests can assert that the
 quarantine holds exactly those rows and the targets exactly the rest.
 """
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,11 +59,7 @@ def order_id_of(index: int) -> int:
 
 def planted_defects(rows: int) -> dict[int, str]:
     """Row index -> defect kind for ``rows`` generated rows."""
-    return {
-        i: kind
-        for offset, kind in DEFECTS.items()
-        for i in range(offset, rows, DEFECT_PERIOD)
-    }
+    return {i: kind for offset, kind in DEFECTS.items() for i in range(offset, rows, DEFECT_PERIOD)}
 
 
 def _orders_table(start: int, stop: int, customers: int, seed: int) -> pa.Table:
@@ -108,8 +105,14 @@ def _customers_table(customers: int, seed: int) -> pa.Table:
         {
             "customer_id": pa.array(ids),
             "name": pa.array(np.char.add("Customer ", ids.astype(str))),
-            "country": pa.array(np.array(COUNTRIES, dtype=object)[rng.integers(0, len(COUNTRIES), customers)], pa.string()),
-            "segment": pa.array(np.array(SEGMENTS, dtype=object)[rng.integers(0, len(SEGMENTS), customers)], pa.string()),
+            "country": pa.array(
+                np.array(COUNTRIES, dtype=object)[rng.integers(0, len(COUNTRIES), customers)],
+                pa.string(),
+            ),
+            "segment": pa.array(
+                np.array(SEGMENTS, dtype=object)[rng.integers(0, len(SEGMENTS), customers)],
+                pa.string(),
+            ),
         }
     )
 
@@ -122,7 +125,9 @@ def _write_orders_file(path: Path, table: pa.Table, file_no: int) -> None:
             f.write(f"9{file_no:03d}{k:03d},broken line without enough fields\n")
 
 
-def generate(root: Path, rows: int = 1_000_000, *, customers: int = 5_000, files: int = 4, seed: int = 7) -> DemoData:
+def generate(
+    root: Path, rows: int = 1_000_000, *, customers: int = 5_000, files: int = 4, seed: int = 7
+) -> DemoData:
     """Write ``root/orders/part-NNN.csv`` and ``root/customers/customers.parquet``.
 
     Each orders file also ends with ``MALFORMED_LINES_PER_FILE`` lines that have too
@@ -134,7 +139,7 @@ def generate(root: Path, rows: int = 1_000_000, *, customers: int = 5_000, files
         for old in folder.iterdir():
             old.unlink()
     bounds = np.linspace(0, rows, files + 1, dtype=np.int64)
-    for file_no, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+    for file_no, (start, stop) in enumerate(itertools.pairwise(bounds)):
         table = _orders_table(int(start), int(stop), customers, seed)
         _write_orders_file(orders_dir / f"part-{file_no:03d}.csv", table, file_no)
     pq.write_table(_customers_table(customers, seed), customers_dir / "customers.parquet")

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from steps.checks.config import Unique
 from steps.checks.rules import ROW_COLUMN, unique_flag_column
+from steps.checks.scan import scan
 from steps.runtime.artifacts import ArtifactReader
 from steps.transform.duckdb_session import quote_identifier
 
@@ -30,7 +31,7 @@ def _numbered_keys(
     reader: ArtifactReader, columns: list[str], batch_size: int
 ) -> pa.RecordBatchReader:
     """The key columns of the input plus each row's position, streamed."""
-    source = reader.dataset().to_batches(columns=columns, batch_size=batch_size)
+    source = scan(reader, batch_size, columns)
     schema = reader.schema
     out_schema = pa.schema([schema.field(c) for c in columns] + [pa.field(ROW_COLUMN, pa.int64())])
 

@@ -16,6 +16,7 @@ from steps.checks.duplicates import DuplicateRows
 from steps.checks.evaluate import BatchEvaluator
 from steps.checks.report import QualityReport
 from steps.checks.rules import compile_rules
+from steps.checks.scan import scan
 from steps.runtime.accounting import RowCounts
 from steps.runtime.artifacts import QUARANTINE, REASON_COLUMN
 from steps.runtime.context import StepContext
@@ -58,7 +59,7 @@ def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
             writer = ctx.artifact_writer()
             uniques = {i: r for i, r in enumerate(row_rules) if isinstance(r, Unique)}
             duplicates = DuplicateRows(con, reader, uniques, config.batch_size)
-            for batch in reader.batches(config.batch_size):
+            for batch in scan(reader, config.batch_size):
                 unique_flags = duplicates.flag_columns(rows_in, batch.num_rows)
                 flags = evaluator.flags(batch, rows_in, unique_flags)
                 report.add(batch, rows_in, flags)

@@ -90,7 +90,9 @@ class _PartWriter:
         self._sink = None
         if self._open_path != self._final_path:
             os.replace(self._open_path, self._final_path)
-        self.files.append(self._final_path.rsplit("/", 2)[-2] + "/" + self._final_path.rsplit("/", 1)[-1])
+        self.files.append(
+            self._final_path.rsplit("/", 2)[-2] + "/" + self._final_path.rsplit("/", 1)[-1]
+        )
 
     def close(self, schema: pa.Schema | None) -> None:
         """Finish the open file; write one empty file when nothing came, to keep the schema."""
@@ -108,7 +110,10 @@ class ArtifactWriter:
         self._meta = {"pipeline": pipeline, "step": step, "run_id": run_id}
         delete_file(loc.child(MANIFEST))
         token = uuid.uuid4().hex[:8]
-        self._parts = {DATA: _PartWriter(loc, DATA, token), QUARANTINE: _PartWriter(loc, QUARANTINE, token)}
+        self._parts = {
+            DATA: _PartWriter(loc, DATA, token),
+            QUARANTINE: _PartWriter(loc, QUARANTINE, token),
+        }
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Append a batch of good rows."""
@@ -117,7 +122,9 @@ class ArtifactWriter:
     def quarantine(self, batch: pa.RecordBatch) -> None:
         """Append a batch of rejected rows; it must carry a ``_ferry_reason`` column."""
         if REASON_COLUMN not in batch.schema.names:
-            raise StepError(f"quarantine batch without {REASON_COLUMN!r} column; this is a Ferry bug")
+            raise StepError(
+                f"quarantine batch without {REASON_COLUMN!r} column; this is a Ferry bug"
+            )
         self._parts[QUARANTINE].write(batch)
 
     @property
@@ -205,6 +212,14 @@ class ArtifactReader:
         """The Arrow schema of the data part."""
         return self.dataset().schema
 
-    def batches(self, batch_size: int = DEFAULT_BATCH_SIZE, part: str = DATA) -> Iterator[pa.RecordBatch]:
-        """Stream the part's rows as record batches."""
-        yield from self.dataset(part).to_batches(batch_size=batch_size)
+    def batches(
+        self, batch_size: int = DEFAULT_BATCH_SIZE, part: str = DATA
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream the part's rows as record batches.
+
+        Read-ahead is kept low (one file, a few batches) so memory stays bounded by
+        the batch size rather than by pyarrow's defaults, which buffer far ahead.
+        """
+        yield from self.dataset(part).to_batches(
+            batch_size=batch_size, batch_readahead=4, fragment_readahead=1
+        )

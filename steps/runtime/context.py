@@ -39,7 +39,9 @@ class StepContext:
         """A writer for this step's own artifact at ``--output``."""
         if self.output is None:
             raise StepUsageError(f"step {self.step!r} needs --output ARTIFACT_URI")
-        return ArtifactWriter(self.output, pipeline=self.pipeline, step=self.step, run_id=self.run_id)
+        return ArtifactWriter(
+            self.output, pipeline=self.pipeline, step=self.step, run_id=self.run_id
+        )
 
     def state_location(self, source: str) -> Location:
         """Where the incremental high-water mark of ``source`` is kept."""

@@ -102,7 +102,7 @@ def run_step(argv: Sequence[str]) -> int:
         log.event("step_failed", level="error", reason=str(err), exit_code=err.exit_code)
         print(f"ferry: {where}: {err}", file=sys.stderr)
         return err.exit_code
-    except Exception as err:  # noqa: BLE001 - the last line must still be one clear reason
+    except Exception as err:  # the last line must still be one clear reason
         traceback.print_exc(file=sys.stderr)
         reason = f"{type(err).__name__}: {err}".splitlines()[0]
         log.event("step_failed", level="error", reason=reason, exit_code=EXIT_FAILED)

@@ -26,7 +26,9 @@ class Location:
     def child(self, *parts: str) -> "Location":
         """The location of ``parts`` below this one."""
         suffix = "/".join(p.strip("/") for p in parts)
-        return Location(self.fs, f"{self.path.rstrip('/')}/{suffix}", f"{self.uri.rstrip('/')}/{suffix}")
+        return Location(
+            self.fs, f"{self.path.rstrip('/')}/{suffix}", f"{self.uri.rstrip('/')}/{suffix}"
+        )
 
 
 def is_s3(uri: str) -> bool:
@@ -39,7 +41,9 @@ def s3_filesystem() -> pafs.S3FileSystem:
     """An S3 filesystem configured from the standard AWS environment variables."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     kwargs: dict[str, object] = {
-        "region": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        "region": os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1",
     }
     if os.environ.get("AWS_ACCESS_KEY_ID"):
         kwargs["access_key"] = os.environ["AWS_ACCESS_KEY_ID"]

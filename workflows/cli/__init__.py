@@ -26,9 +26,11 @@ class LazyGroup(click.Group):
     """A click group whose sub-commands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Sub-command names in help order."""
         return list(_COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import and return the sub-command, or None for an unknown name."""
         if cmd_name not in _COMMANDS:
             return None
         module, _, attr = _COMMANDS[cmd_name][0].partition(":")
@@ -51,7 +53,7 @@ def cli() -> None:
     \b
     Example:
       ferry run orders-daily -p run_date=2026-11-01
-    """
+    """  # noqa: D301 - click needs the real \b (backspace) marker
 
 
 def main() -> None:
