@@ -4,7 +4,7 @@
 artifact, runs one aggregation through ``python -m steps transform`` and the same
 SQL through DuckDB directly (``COPY ... TO`` Parquet, same memory limit), and
 reports rows/s of each, their ratio, and the peak RSS of every subprocess,
-including the ``check`` and ``extract-files`` steps over the same rows.
+including the ``check``, ``load-parquet`` and ``extract-files`` steps over the same rows.
 """
 
 import argparse
@@ -115,6 +115,14 @@ def main(rows: int, workdir: str | None = None) -> dict[str, Any]:
                 str(store),
                 check_config,
                 *("--input", f"orders={orders}", "--output", str(artifacts / "orders-checked")),
+            )
+        )
+        load_config = json.dumps(
+            {"path": str(store / "dataset"), "partition_by": ["status"], "mode": "overwrite"}
+        )
+        runs["load-parquet"] = measure(
+            step_command(
+                "load-parquet", "publish", str(store), load_config, "--input", f"orders={orders}"
             )
         )
         extract = _extract_files_command(store, orders)

@@ -11,15 +11,17 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from steps.runtime.errors import StepError
 from steps.runtime.store import Location, delete_file, exists, read_text, write_text_atomic
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
 
 MANIFEST = "_manifest.json"
 FORMAT = "ferry-artifact/1"
@@ -200,11 +202,13 @@ class ArtifactReader:
         """Whether the files are on the local filesystem (DuckDB can read them directly)."""
         return isinstance(self.loc.fs, pafs.LocalFileSystem)
 
-    def dataset(self, part: str = DATA) -> ds.Dataset:
+    def dataset(self, part: str = DATA) -> "ds.Dataset":
         """A lazy pyarrow dataset over the part's files (streams, pushes projections down)."""
         paths = self.paths(part)
         if not paths:
             raise StepError(f"input {self.name!r} at {self.loc.uri} has no {part} files")
+        import pyarrow.dataset as ds  # lazily: steps that let DuckDB read skip its import cost
+
         return ds.dataset(paths, format="parquet", filesystem=self.loc.fs)
 
     @property

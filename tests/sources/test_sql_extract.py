@@ -8,11 +8,13 @@ import pytest
 from tests.conftest import run_step
 from tests.targets.sqlhelp import (
     DIALECTS,
+    StepRun,
     database_url,
     events,
     execute,
     last_error,
     read_artifact,
+    run_in_process,
     step_args,
 )
 
@@ -29,6 +31,13 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url = database_url(request, request.param, tmp_path)
     execute(url, *ORDERS)
     return url
+
+
+def extract_here(tmp_path: Path, config: dict, capsys: pytest.CaptureFixture[str]) -> StepRun:
+    """Run the extract in this process: for failures that need no database work."""
+    out = tmp_path / "artifacts" / "run-1" / "orders"
+    args = step_args("extract-sql", "orders", tmp_path / "store", config, output=out)
+    return run_in_process(args, capsys)
 
 
 def extract(tmp_path: Path, config: dict, *, step: str = "orders", run_id: str = "run-1", env=None):
@@ -122,7 +131,7 @@ def test_incremental_query_with_nothing_new_keeps_the_mark(db: str, tmp_path: Pa
     assert manifest["cursor"] == {"field": "updated", "value": 70}
 
 
-def test_state_of_another_field_fails(tmp_path: Path) -> None:
+def test_state_of_another_field_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite://{tmp_path / 'x.db'}"
     execute(url, *ORDERS)
     state = tmp_path / "store" / "state" / "demo" / "orders.json"
@@ -138,7 +147,9 @@ def test_state_of_another_field_fails(tmp_path: Path) -> None:
             }
         )
     )
-    result, _ = extract(tmp_path, {"url": url, "table": "orders", "cursor": {"field": "updated"}})
+    result = extract_here(
+        tmp_path, {"url": url, "table": "orders", "cursor": {"field": "updated"}}, capsys
+    )
     assert result.returncode == 1
     assert last_error(result.stderr) == (
         f"ferry: pipeline 'demo', step 'orders': state file {state} tracks field 'id' but source "
@@ -177,19 +188,23 @@ def test_state_of_another_field_fails(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_bad_config_exits_2(tmp_path: Path, config: dict, message: str) -> None:
-    result, _ = extract(tmp_path, config)
+def test_bad_config_exits_2(
+    tmp_path: Path, config: dict, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = extract_here(tmp_path, config, capsys)
     assert result.returncode == 2
     assert last_error(result.stderr) == f"ferry: pipeline 'demo', step 'orders': {message}"
 
 
-def test_missing_password_variable_exits_2(tmp_path: Path) -> None:
+def test_missing_password_variable_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = {
         "url": "postgresql://app@127.0.0.1/test",
         "table": "t",
         "password_env": "NO_SUCH_PW_VAR",
     }
-    result, _ = extract(tmp_path, config)
+    result = extract_here(tmp_path, config, capsys)
     assert result.returncode == 2
     assert last_error(result.stderr) == (
         "ferry: pipeline 'demo', step 'orders': environment variable NO_SUCH_PW_VAR (password_env) "
@@ -220,13 +235,34 @@ def test_unknown_table_fails_with_exit_1(db: str, tmp_path: Path) -> None:
     assert not (out / "_manifest.json").exists()
 
 
-def test_cursor_field_missing_from_result(tmp_path: Path) -> None:
+def test_cursor_field_missing_from_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = f"sqlite://{tmp_path / 'x.db'}"
     execute(url, *ORDERS)
     config = {"url": url, "query": "SELECT id FROM orders", "cursor": {"field": "updated"}}
-    result, _ = extract(tmp_path, config)
+    result = extract_here(tmp_path, config, capsys)
     assert result.returncode == 1
     assert last_error(result.stderr) == (
         "ferry: pipeline 'demo', step 'orders': cursor field 'updated' is not a column of the "
         "result (columns: id); fix cursor.field or the query"
     )
+
+
+def test_password_secret_renders_as_secret_env() -> None:
+    from steps.extract.sql.config import SqlExtract
+
+    config = SqlExtract.model_validate(
+        {
+            "url": "mysql://etl@db:3306/shop",
+            "table": "orders",
+            "password_env": "SHOP_DB_PASSWORD",
+            "password_secret": {"name": "shop-db", "key": "password"},
+            "columns": {"id": "int64"},
+        }
+    )
+    assert [e.model_dump() for e in config.secret_envs()] == [
+        {"env": "SHOP_DB_PASSWORD", "secret_name": "shop-db", "secret_key": "password"}
+    ]
+    assert config.declared_columns() == ["id"]
+    assert config.database_url().redacted() == "mysql://etl@db:3306/shop"

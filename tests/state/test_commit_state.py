@@ -1,15 +1,33 @@
-"""commit-state: the high-water mark moves to what the source's manifest says, atomically."""
+"""commit-state: the high-water mark moves to what the source's manifest says, atomically.
+
+The step runs in this process through the same harness; the subprocess path is
+covered by the SQL source and fault tests.
+"""
 
 import json
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
-from tests.conftest import run_step
-from tests.targets.sqlhelp import events, last_error, step_args, write_artifact
+from tests.targets.sqlhelp import (
+    StepRun,
+    events,
+    last_error,
+    run_in_process,
+    step_args,
+    write_artifact,
+)
 
 
-def commit(tmp_path: Path, sources: list[str], inputs: list[str]):
+@pytest.fixture(autouse=True)
+def outputs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FERRY_OUTPUTS_DIR", str(tmp_path / "outputs"))
+
+
+def commit(
+    tmp_path: Path, sources: list[str], inputs: list[str], capsys: pytest.CaptureFixture[str]
+) -> StepRun:
     args = step_args(
         "commit-state",
         "commit-state",
@@ -18,10 +36,10 @@ def commit(tmp_path: Path, sources: list[str], inputs: list[str]):
         run_id="run-7",
         inputs=inputs,
     )
-    return run_step(*args, env={"FERRY_OUTPUTS_DIR": str(tmp_path / "outputs")})
+    return run_in_process(args, capsys)
 
 
-def test_writes_each_source_state(tmp_path: Path) -> None:
+def test_writes_each_source_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = write_artifact(
         tmp_path / "a",
         pa.table({"x": [1]}),
@@ -31,7 +49,7 @@ def test_writes_each_source_state(tmp_path: Path) -> None:
     b = write_artifact(
         tmp_path / "b", pa.table({"x": [1]}), step="users", cursor={"field": "id", "value": 42}
     )
-    result = commit(tmp_path, ["orders", "users"], [f"orders={a}", f"users={b}"])
+    result = commit(tmp_path, ["orders", "users"], [f"orders={a}", f"users={b}"], capsys)
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "store" / "state" / "demo"
     orders = json.loads((folder / "orders.json").read_text())
@@ -46,21 +64,21 @@ def test_writes_each_source_state(tmp_path: Path) -> None:
     assert [(tmp_path / "outputs" / n).read_text() for n in ("rows_in", "rows_out")] == ["0", "0"]
 
 
-def test_no_value_yet_leaves_no_state(tmp_path: Path) -> None:
+def test_no_value_yet_leaves_no_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = write_artifact(
         tmp_path / "a",
         pa.table({"x": pa.array([], pa.int64())}),
         cursor={"field": "id", "value": None},
     )
-    result = commit(tmp_path, ["orders"], [f"orders={a}"])
+    result = commit(tmp_path, ["orders"], [f"orders={a}"], capsys)
     assert result.returncode == 0, result.stderr
     assert events(result.stdout, "state_unchanged")[0]["source"] == "orders"
     assert not (tmp_path / "store" / "state").exists()
 
 
-def test_source_without_cursor_fails(tmp_path: Path) -> None:
+def test_source_without_cursor_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = write_artifact(tmp_path / "a", pa.table({"x": [1]}))
-    result = commit(tmp_path, ["orders"], [f"orders={a}"])
+    result = commit(tmp_path, ["orders"], [f"orders={a}"], capsys)
     assert result.returncode == 1
     assert last_error(result.stderr) == (
         f"ferry: pipeline 'demo', step 'commit-state': input 'orders' at {a} carries no cursor in "
@@ -68,8 +86,10 @@ def test_source_without_cursor_fails(tmp_path: Path) -> None:
     )
 
 
-def test_source_not_passed_as_input_exits_2(tmp_path: Path) -> None:
-    result = commit(tmp_path, ["orders"], [])
+def test_source_not_passed_as_input_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = commit(tmp_path, ["orders"], [], capsys)
     assert result.returncode == 2
     assert last_error(result.stderr) == (
         "ferry: pipeline 'demo', step 'commit-state': step 'commit-state' has no input 'orders' "

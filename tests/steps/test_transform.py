@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.fs as pafs
 import pytest
 
 from steps.runtime.artifacts import ArtifactReader, ArtifactWriter
@@ -172,18 +171,19 @@ def test_bad_memory_limit_is_a_usage_error(tmp_path: Path, two_inputs: dict[str,
     assert last_line(result.stderr).endswith("; fix memory_limit, threads or temp_directory")
 
 
-def test_reads_s3_inputs(s3_bucket: str, tmp_path: Path) -> None:
-    local = make_artifact(str(tmp_path / "local"), "customers-clean", CUSTOMERS)
-    s3_uri = f"{s3_bucket}/ferry/artifacts/r1/customers-clean"
-    s3 = open_location(s3_uri)
-    pafs.copy_files(local, s3.path, destination_filesystem=s3.fs)
-    inputs = {"orders": make_artifact(str(tmp_path), "orders", ORDERS), "customers-clean": s3_uri}
+def test_reads_and_writes_s3_artifacts(s3_bucket: str, tmp_path: Path) -> None:
+    store = f"{s3_bucket}/ferry"
+    inputs = {
+        "orders": make_artifact(store, "orders", ORDERS),
+        "customers-clean": make_artifact(store, "customers-clean", CUSTOMERS),
+    }
     spill = tmp_path / "spill"
     spill.mkdir()
     result, out = transform(
-        str(tmp_path), tmp_path / "outputs", inputs, JOIN_SQL, threads=1, temp_directory=str(spill)
+        store, tmp_path / "outputs", inputs, JOIN_SQL, threads=1, temp_directory=str(spill)
     )
     assert result.returncode == 0, result.stderr
+    assert out.startswith("s3://")
     reader = ArtifactReader(open_location(out), "daily")
     assert reader.dataset().to_table().to_pylist() == [
         {"name": "Ada", "total": 7.5},

@@ -3,6 +3,7 @@
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -138,3 +139,22 @@ def ledger(url: str) -> list[tuple[Any, ...]]:
         if "exist" in str(err) or "no such table" in str(err):
             return []
         raise
+
+
+@dataclass
+class StepRun:
+    """Exit code and output of a step run in this process."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_in_process(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -> StepRun:
+    """Run ``python -m steps ARGS`` through the same harness, in this process (fast)."""
+    from steps.runtime.harness import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return StepRun(code, out, err)

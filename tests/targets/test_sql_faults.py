@@ -137,6 +137,7 @@ def _run_pipeline(
     return codes
 
 
+@pytest.mark.slow
 def test_failed_second_target_keeps_the_mark_and_rerun_has_no_duplicates(
     pg_url: str, tmp_path: Path
 ) -> None:

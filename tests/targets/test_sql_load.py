@@ -11,12 +11,14 @@ import pytest
 from tests.conftest import run_step
 from tests.targets.sqlhelp import (
     DIALECTS,
+    StepRun,
     database_url,
     events,
     execute,
     fetch,
     last_error,
     ledger,
+    run_in_process,
     step_args,
     write_artifact,
 )
@@ -39,6 +41,14 @@ def load(
         "load-sql", step, tmp_path / "store", config, run_id=run_id, inputs=[f"src={artifact}"]
     )
     return run_step(*args, env={"FERRY_OUTPUTS_DIR": str(tmp_path / "outputs")})
+
+
+def load_here(
+    tmp_path: Path, artifact: str, config: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> StepRun:
+    """Run the load in this process: for failures found before any data moves."""
+    args = step_args("load-sql", "to-db", tmp_path / "store", config, inputs=[f"src={artifact}"])
+    return run_in_process(args, capsys)
 
 
 def orders(ids: list[int], tag: str = "v1") -> pa.Table:
@@ -218,17 +228,20 @@ def test_upsert_needs_a_unique_key_on_existing_table(db: str, tmp_path: Path) ->
         ),
     ],
 )
-def test_bad_config_exits_2(tmp_path: Path, config: dict[str, Any], message: str) -> None:
+def test_bad_config_exits_2(
+    tmp_path: Path, config: dict[str, Any], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     artifact = write_artifact(tmp_path / "a1", pa.table({"id": [1]}))
-    result = load(tmp_path, artifact, {"url": f"sqlite://{tmp_path}/x.db", "table": "t", **config})
+    config = {"url": f"sqlite://{tmp_path}/x.db", "table": "t", **config}
+    result = load_here(tmp_path, artifact, config, capsys)
     assert result.returncode == 2
     assert last_error(result.stderr) == f"ferry: pipeline 'demo', step 'to-db': {message}"
 
 
-def test_key_missing_from_input(tmp_path: Path) -> None:
+def test_key_missing_from_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     artifact = write_artifact(tmp_path / "a1", pa.table({"id": [1]}))
     config = {"url": f"sqlite://{tmp_path}/x.db", "table": "t", "mode": "upsert", "key": ["code"]}
-    result = load(tmp_path, artifact, config)
+    result = load_here(tmp_path, artifact, config, capsys)
     assert result.returncode == 1
     assert last_error(result.stderr) == (
         "ferry: pipeline 'demo', step 'to-db': key column(s) code of table 't' are not in the "

@@ -2,7 +2,9 @@
 
 The input is streamed batch by batch into hidden staging files; only once all of them
 are written are they published (see ``writer``). So a failed or killed load changes
-nothing readers see, and a retry of the same run never duplicates rows.
+nothing readers see, and a retry of the same run never duplicates rows. The ``merge``
+mode stages the input apart, merges it partition by partition with the existing rows
+(see ``merge``) and publishes the merged partitions the same way.
 """
 
 from collections.abc import Iterator
@@ -10,8 +12,11 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 from steps.load.parquet_dataset.config import ParquetDatasetLoad
+from steps.load.parquet_dataset.files import WrittenFile
+from steps.load.parquet_dataset.hive import data_schema
 from steps.load.parquet_dataset.writer import ParquetDatasetWriter
 from steps.runtime.accounting import RowCounts
+from steps.runtime.artifacts import ArtifactReader
 from steps.runtime.context import StepContext
 from steps.runtime.errors import StepUsageError
 from steps.runtime.store import open_location
@@ -30,32 +35,80 @@ class _Counted:
             yield batch
 
 
+def _check_columns(source: ArtifactReader, field: str, columns: list[str]) -> None:
+    names = source.schema.names
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise StepUsageError(
+            f"{field} column(s) {', '.join(map(repr, missing))} not in input "
+            f"{source.name!r} (columns: {', '.join(names)}); fix {field}"
+        )
+
+
+def _stage_and_merge(
+    writer: ParquetDatasetWriter,
+    source: ArtifactReader,
+    counted: _Counted,
+    config: ParquetDatasetLoad,
+) -> tuple[list[WrittenFile], dict[str, int]]:
+    from steps.load.parquet_dataset.merge import (
+        INPUT_FOLDER,
+        check_unique_key,
+        duckdb_session,
+        merge_partitions,
+    )
+
+    with duckdb_session() as con:
+        check_unique_key(con, source, config.key)
+        staged_input = writer.stage(
+            iter(counted),
+            source.schema,
+            partition_by=config.partition_by,
+            batch_size=config.batch_size,
+            max_rows_per_file=config.max_rows_per_file,
+            folder=INPUT_FOLDER,
+        )
+        result = merge_partitions(
+            con,
+            writer,
+            staged_input,
+            data_schema(source.schema, config.partition_by),
+            key=config.key,
+            batch_size=config.batch_size,
+            max_rows_per_file=config.max_rows_per_file,
+        )
+    return result.files, {"rows_replaced": result.rows_replaced}
+
+
 def run(ctx: StepContext, config: ParquetDatasetLoad) -> RowCounts:
     """Stage and publish the input into the dataset at ``config.path``."""
     source = ctx.only_input()
-    schema = source.schema
-    missing = [c for c in config.partition_by if c not in schema.names]
-    if missing:
-        raise StepUsageError(
-            f"partition_by column(s) {', '.join(map(repr, missing))} not in input "
-            f"{source.name!r} (columns: {', '.join(schema.names)}); fix partition_by"
-        )
+    _check_columns(source, "partition_by", config.partition_by)
+    _check_columns(source, "key", config.key)
     writer = ParquetDatasetWriter(open_location(config.path), run_id=ctx.run_id, step=ctx.step)
+    writer.start()
     counted = _Counted(source.batches(config.batch_size))
-    staged = writer.stage(
-        iter(counted),
-        schema,
-        partition_by=config.partition_by,
-        batch_size=config.batch_size,
-        max_rows_per_file=config.max_rows_per_file,
-    )
-    ctx.log.event("load_staged", files=len(staged), rows=sum(f.rows for f in staged))
+    merged: dict[str, int] = {}
+    if config.mode == "merge":
+        staged, merged = _stage_and_merge(writer, source, counted, config)
+    else:
+        staged = writer.stage(
+            iter(counted),
+            source.schema,
+            partition_by=config.partition_by,
+            batch_size=config.batch_size,
+            max_rows_per_file=config.max_rows_per_file,
+        )
+    ctx.log.event("load_staged", files=len(staged), rows=sum(f.rows for f in staged), **merged)
     commit = writer.publish(
         staged,
         config.mode,
+        rows=counted.rows,
         pipeline=ctx.pipeline,
         input=source.loc.uri,
         partition_by=config.partition_by,
+        **({"key": config.key} if config.key else {}),
+        **merged,
     )
     ctx.log.event(
         "load_published",

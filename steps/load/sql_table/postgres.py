@@ -42,6 +42,18 @@ class PostgresTarget(TargetDatabase):
             "PRIMARY KEY (pipeline, step, run_id, target_table))"
         )
 
+    def ensure_ledger(self) -> None:
+        """Create the ledger in a transaction of its own.
+
+        Two loads starting at once (parallel targets on a first run) may both try to
+        create it; the loser's duplicate error only means the table is there now.
+        """
+        try:
+            self.execute(self.ledger_ddl())
+            self.commit()
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+            self.rollback()
+
     def columns(self, table: str) -> dict[str, str] | None:
         """Columns from information_schema (the URL's search_path decides the schema)."""
         schema, name = split_table(table)
