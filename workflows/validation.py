@@ -45,6 +45,7 @@ def validate_pipeline(pipeline: Pipeline) -> None:
     _check_thresholds(pipeline)
     _check_step_configs(pipeline)
     _check_rule_columns(pipeline)
+    _check_incremental_loads(pipeline)
     _check_schedule(pipeline)
     _check_params(pipeline)
     _check_labels(pipeline)
@@ -234,6 +235,43 @@ def _check_rule_columns(pipeline: Pipeline) -> None:
                         f"column {column!r} is not among the columns of {check.input!r}: "
                         f"{', '.join(declared)}",
                     )
+
+
+INCREMENTAL_SAFE_MODES = {"load-sql": "upsert", "load-parquet": "merge"}
+"""Load kind -> the mode that stays exactly-once when a failed run re-delivers its window."""
+
+
+def _incremental_sources(nodes: dict[str, Node], name: str) -> list[str]:
+    """Incremental sources whose rows reach step ``name``."""
+    node = nodes[name]
+    if isinstance(node, Source):
+        return [name] if node.config.incremental_cursor() is not None else []
+    return [s for up in node.upstream() for s in _incremental_sources(nodes, up)]
+
+
+def _check_incremental_loads(pipeline: Pipeline) -> None:
+    """Refuse appends fed by an incremental source: a re-delivered window would duplicate.
+
+    The high-water mark advances only after every target committed, so a run that
+    fails after loading some targets re-extracts the same window next time; only a
+    keyed load (upsert / merge) turns that re-delivery into exactly one copy.
+    """
+    nodes = {n.name: n for n in pipeline.nodes()}
+    for target in pipeline.targets:
+        safe_mode = INCREMENTAL_SAFE_MODES.get(target.config.KIND)
+        mode = getattr(target.config, "mode", None)
+        if safe_mode is None or mode != "append":
+            continue
+        sources = _incremental_sources(nodes, target.input)
+        if sources:
+            raise DefinitionError(
+                pipeline.name,
+                target.name,
+                "config.mode",
+                f"mode 'append' is fed by incremental source {sources[0]!r}: a failed run "
+                f"re-delivers its window and append would duplicate those rows; use "
+                f"mode={safe_mode!r} with a key",
+            )
 
 
 def _check_schedule(pipeline: Pipeline) -> None:

@@ -1,0 +1,52 @@
+"""Appends fed by an incremental source are refused at definition time."""
+
+import pytest
+
+from steps.databases.config import SecretRef
+from steps.extract.sql.config import SqlExtract
+from steps.load.parquet_dataset.config import ParquetDatasetLoad
+from steps.load.sql_table.config import SqlTableLoad
+from steps.runtime.config import Cursor
+from workflows.errors import DefinitionError
+from workflows.pipeline import Pipeline, Source, Target
+from workflows.validation import validate_pipeline
+
+PG = "postgresql://ferry@db:5432/ferry"
+
+
+def _pipeline(target: Target, cursor: Cursor | None) -> Pipeline:
+    source = SqlExtract(
+        url=PG,
+        table="orders",
+        cursor=cursor,
+        password_env="PGPASSWORD",
+        password_secret=SecretRef(name="pg", key="password"),
+    )
+    return Pipeline(name="inc", sources=[Source(name="orders", config=source)], targets=[target])
+
+
+def test_sql_append_fed_by_incremental_source_is_refused() -> None:
+    target = Target(name="to-pg", input="orders", config=SqlTableLoad(url=PG, table="orders"))
+    with pytest.raises(DefinitionError) as err:
+        validate_pipeline(_pipeline(target, Cursor(field="updated_at")))
+    assert str(err.value) == (
+        "pipeline 'inc', step 'to-pg', field 'config.mode': mode 'append' is fed by incremental "
+        "source 'orders': a failed run re-delivers its window and append would duplicate those "
+        "rows; use mode='upsert' with a key"
+    )
+    assert err.value.exit_code == 2
+
+
+def test_parquet_append_fed_by_incremental_source_is_refused() -> None:
+    target = Target(name="files", input="orders", config=ParquetDatasetLoad(path="out"))
+    with pytest.raises(DefinitionError, match=r"use mode='merge' with a key$"):
+        validate_pipeline(_pipeline(target, Cursor(field="updated_at")))
+
+
+def test_append_without_incremental_source_and_upsert_with_it_are_fine() -> None:
+    append = Target(name="to-pg", input="orders", config=SqlTableLoad(url=PG, table="orders"))
+    validate_pipeline(_pipeline(append, None))
+    upsert = SqlTableLoad(url=PG, table="orders", mode="upsert", key=["id"])
+    validate_pipeline(
+        _pipeline(Target(name="to-pg", input="orders", config=upsert), Cursor(field="id"))
+    )
