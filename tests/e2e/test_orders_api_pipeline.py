@@ -139,7 +139,7 @@ def table_rows(database: str) -> list[Row]:
 def dataset_rows(output_dir: Path) -> list[Row]:
     table = ds.dataset(output_dir / "orders_enriched", format="parquet", partitioning="hive")
     rows = [
-        tuple(r[c] for c in COLUMNS[:-1]) + (date.fromisoformat(str(r["order_date"])),)
+        (*(r[c] for c in COLUMNS[:-1]), date.fromisoformat(str(r["order_date"])))
         for r in table.to_table().to_pylist()
     ]
     return sorted(rows)
@@ -298,6 +298,9 @@ def test_a_failed_target_keeps_the_mark_and_the_rerun_delivers_each_order_once(
         steps = tasks(failed_table)
         assert steps["orders"]["rows_in"] == window
         assert steps["orders-table"]["status"] == "Failed"
+        assert (
+            "table 'orders_enriched' has no column(s) order_id" in steps["orders-table"]["reason"]
+        )
         assert steps["orders-dataset"]["status"] == "Succeeded"
         assert steps["commit-state"]["status"] == "Omitted"
         assert state_file(store).read_bytes() == before
@@ -311,6 +314,7 @@ def test_a_failed_target_keeps_the_mark_and_the_rerun_delivers_each_order_once(
         assert steps["orders"]["rows_in"] == window
         assert steps["orders-table"]["status"] == "Succeeded"
         assert steps["orders-dataset"]["status"] == "Failed"
+        assert str(blocked_dir) in steps["orders-dataset"]["reason"]
         assert steps["commit-state"]["status"] == "Omitted"
         assert state_file(store).read_bytes() == before
         assert table_rows(database) == expected

@@ -2,16 +2,11 @@
 
 import click
 
+from workflows.cli.options import pipelines_option
+
 
 @click.command("list")
-@click.option(
-    "--pipelines",
-    "paths",
-    multiple=True,
-    metavar="PATH",
-    help="Also search this .py file, folder or dotted module (repeatable; "
-    "default: $FERRY_PIPELINES).",
-)
+@pipelines_option
 def list_pipelines(paths: tuple[str, ...]) -> None:
     """List pipelines: name, schedule, and each step as name (kind) <- inputs.
 

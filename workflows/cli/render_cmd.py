@@ -4,17 +4,12 @@ from pathlib import Path
 
 import click
 
+from workflows.cli.options import pipelines_option
+
 
 @click.command("render")
 @click.argument("names", nargs=-1, metavar="[PIPELINE]...")
-@click.option(
-    "--pipelines",
-    "paths",
-    multiple=True,
-    metavar="PATH",
-    help="Also search this .py file, folder or dotted module (repeatable; "
-    "default: $FERRY_PIPELINES).",
-)
+@pipelines_option
 @click.option(
     "--out",
     "out_dir",

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from workflows.cli.options import pipelines_option
 from workflows.errors import RunFailed, UsageError
 
 
@@ -60,14 +61,7 @@ def _manifest_for(
     default=None,
     help="Most steps at once (default: one per CPU, capped by spec.parallelism).",
 )
-@click.option(
-    "--pipelines",
-    "paths",
-    multiple=True,
-    metavar="PATH",
-    help="Also search this .py file, folder or dotted module (repeatable; "
-    "default: $FERRY_PIPELINES).",
-)
+@pipelines_option
 @click.option(
     "--manifest",
     type=click.Path(dir_okay=False, path_type=Path),

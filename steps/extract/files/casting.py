@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from steps.extract.files.types import type_label
+from steps.runtime.column_types import type_label
 
 
 @dataclass(frozen=True)

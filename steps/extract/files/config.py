@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from steps.extract.files.types import TYPE_NAMES_HELP, arrow_type, check_type_name
+from steps.runtime.column_types import TYPE_NAMES_HELP, arrow_type, validate_declared_columns
 from steps.runtime.config import StepConfig
 
 if TYPE_CHECKING:
@@ -70,16 +70,7 @@ class FilesExtract(StepConfig):
     @field_validator("columns")
     @classmethod
     def _known_types(cls, columns: dict[str, str] | None) -> dict[str, str] | None:
-        if columns is None:
-            return None
-        if not columns:
-            raise ValueError("columns is empty; declare at least one column or leave it out")
-        for column, type_name in columns.items():
-            try:
-                check_type_name(type_name)
-            except ValueError as err:
-                raise ValueError(f"column {column!r}: {err}") from None
-        return columns
+        return validate_declared_columns(columns)
 
     def declared_columns(self) -> list[str] | None:
         """The declared column names, in order, or None when the schema is inferred."""

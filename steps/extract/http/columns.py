@@ -1,7 +1,7 @@
 """Column types of HTTP records: JSON values converted to the declared types.
 
 The type names and their Arrow types are the ones every source uses
-(``steps.extract.files.types``: string, int32, int64, float32, float64, bool, date,
+(``steps.runtime.column_types``: string, int32, int64, float32, float64, bool, date,
 timestamp, timestamp[tz=ZONE], decimal(p,s)). Conversion is strict and fails on the
 first value that does not fit, so a wrong value never reaches a table as a silent
 null. Nested objects and arrays become JSON text in a string column.
@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from steps.extract.files.types import arrow_type, check_type_name
+from steps.runtime.column_types import arrow_type, check_type_name
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -10,7 +10,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from steps.extract.http.columns import parse_column_type
+from steps.runtime.column_types import validate_declared_columns
 from steps.runtime.config import Cursor, SecretEnv, StepConfig
 
 
@@ -229,12 +229,7 @@ class HttpExtract(StepConfig):
     @field_validator("columns")
     @classmethod
     def _known_types(cls, columns: dict[str, str] | None) -> dict[str, str] | None:
-        for name, type_name in (columns or {}).items():
-            try:
-                parse_column_type(type_name)
-            except ValueError as err:
-                raise ValueError(f"column {name!r}: {err}") from None
-        return columns
+        return validate_declared_columns(columns)
 
     @field_validator("headers")
     @classmethod

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, ClassVar
 from pydantic import Field, field_validator, model_validator
 
 from steps.databases.config import DatabaseStepConfig
-from steps.extract.files.types import TYPE_NAMES_HELP, arrow_type, check_type_name
+from steps.runtime.column_types import TYPE_NAMES_HELP, arrow_type, validate_declared_columns
 from steps.runtime.config import Cursor
 
 if TYPE_CHECKING:
@@ -46,16 +46,7 @@ class SqlExtract(DatabaseStepConfig):
     @field_validator("columns")
     @classmethod
     def _known_types(cls, columns: dict[str, str] | None) -> dict[str, str] | None:
-        if columns is None:
-            return None
-        if not columns:
-            raise ValueError("columns is empty; declare at least one column or leave it out")
-        for column, type_name in columns.items():
-            try:
-                check_type_name(type_name)
-            except ValueError as err:
-                raise ValueError(f"column {column!r}: {err}") from None
-        return columns
+        return validate_declared_columns(columns)
 
     @model_validator(mode="after")
     def _table_or_query(self) -> "SqlExtract":

@@ -73,3 +73,21 @@ def type_label(arrow: "pa.DataType") -> str:
         return f"decimal({arrow.precision},{arrow.scale})"
     labels = {pa.float64(): "float64", pa.float32(): "float32", pa.date32(): "date"}
     return labels.get(arrow, str(arrow))
+
+
+def validate_declared_columns(columns: dict[str, str] | None) -> dict[str, str] | None:
+    """Pydantic field validator body shared by every source that declares columns.
+
+    None means "infer"; an empty mapping is refused (it would declare a table with no
+    columns); each type name must be known.
+    """
+    if columns is None:
+        return None
+    if not columns:
+        raise ValueError("columns is empty; declare at least one column or leave it out")
+    for column, type_name in columns.items():
+        try:
+            check_type_name(type_name)
+        except ValueError as err:
+            raise ValueError(f"column {column!r}: {err}") from None
+    return columns
