@@ -214,13 +214,13 @@ class Snapshot:
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Snapshot, Snapshot]:
-    """A first run over FIRST_ORDERS orders, then a second once the API serves MORE_ORDERS."""
+def three_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Snapshot, Snapshot, Snapshot]:
+    """Runs over FIRST_ORDERS orders, then MORE_ORDERS, then MORE_ORDERS again (nothing new)."""
     root = tmp_path_factory.mktemp("orders-api")
     store, output_dir = root / "store", root / "out"
     snapshots = []
     with fresh_database() as database:
-        for count in (FIRST_ORDERS, MORE_ORDERS):
+        for count in (FIRST_ORDERS, MORE_ORDERS, MORE_ORDERS):
             with demo_api(count) as (address, orders):
                 record = run_pipeline(address, database, output_dir, store)
             snapshots.append(
@@ -232,11 +232,13 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Snapshot, Snapsh
                     expected=expected_rows(orders, database),
                 )
             )
-    return snapshots[0], snapshots[1]
+    return snapshots[0], snapshots[1], snapshots[2]
 
 
-def test_first_run_loads_exactly_the_api_orders(two_runs: tuple[Snapshot, Snapshot]) -> None:
-    first, _ = two_runs
+def test_first_run_loads_exactly_the_api_orders(
+    three_runs: tuple[Snapshot, Snapshot, Snapshot],
+) -> None:
+    first, _, _ = three_runs
     assert first.record["status"] == "Succeeded"
     steps = tasks(first.record)
     assert [t["status"] for t in steps.values()] == ["Succeeded"] * 7
@@ -250,8 +252,10 @@ def test_first_run_loads_exactly_the_api_orders(two_runs: tuple[Snapshot, Snapsh
     assert first.state["run_id"] == first.record["run_id"]
 
 
-def test_second_run_fetches_only_the_new_orders(two_runs: tuple[Snapshot, Snapshot]) -> None:
-    _, second = two_runs
+def test_second_run_fetches_only_the_new_orders(
+    three_runs: tuple[Snapshot, Snapshot, Snapshot],
+) -> None:
+    _, second, _ = three_runs
     assert second.record["status"] == "Succeeded"
     steps = tasks(second.record)
     assert steps["orders"]["rows_in"] == MORE_ORDERS - FIRST_ORDERS
@@ -263,6 +267,20 @@ def test_second_run_fetches_only_the_new_orders(two_runs: tuple[Snapshot, Snapsh
         "%Y-%m-%dT%H:%M:%SZ"
     )
     assert second.state["run_id"] == second.record["run_id"]
+
+
+def test_a_run_with_nothing_new_loads_nothing_and_keeps_the_mark(
+    three_runs: tuple[Snapshot, Snapshot, Snapshot],
+) -> None:
+    _, second, third = three_runs
+    assert third.record["status"] == "Succeeded"
+    steps = tasks(third.record)
+    assert steps["orders"]["rows_in"] == 0
+    assert steps["orders-table"]["rows_in"] == 0
+    assert steps["orders-dataset"]["rows_in"] == 0
+    assert third.table == second.table
+    assert third.dataset == second.dataset
+    assert third.state["value"] == second.state["value"]
 
 
 def manifest_without_retries(folder: Path) -> Path:

@@ -10,6 +10,7 @@ mode stages the input apart, merges it partition by partition with the existing 
 from collections.abc import Iterator
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from steps.load.parquet_dataset.config import ParquetDatasetLoad
 from steps.load.parquet_dataset.files import WrittenFile
@@ -33,6 +34,18 @@ class _Counted:
         for batch in self._batches:
             self.rows += batch.num_rows
             yield batch
+
+
+def _input_batches(source: ArtifactReader, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """The input's rows, file after file, one row group at a time.
+
+    A plain synchronous read: nothing is read ahead of the writer, so memory does not
+    build up when writing is slower than reading (a pyarrow dataset scanner's
+    read-ahead does, and grows with input size).
+    """
+    for path in source.paths():
+        with source.loc.fs.open_input_file(path) as file:
+            yield from pq.ParquetFile(file).iter_batches(batch_size=batch_size)
 
 
 def _check_columns(source: ArtifactReader, field: str, columns: list[str]) -> None:
@@ -87,7 +100,7 @@ def run(ctx: StepContext, config: ParquetDatasetLoad) -> RowCounts:
     _check_columns(source, "key", config.key)
     writer = ParquetDatasetWriter(open_location(config.path), run_id=ctx.run_id, step=ctx.step)
     writer.start()
-    counted = _Counted(source.batches(config.batch_size))
+    counted = _Counted(_input_batches(source, config.batch_size))
     merged: dict[str, int] = {}
     if config.mode == "merge":
         staged, merged = _stage_and_merge(writer, source, counted, config)
