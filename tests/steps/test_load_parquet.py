@@ -1,11 +1,16 @@
 """``load-parquet`` end to end: modes, idempotent retries, nothing published on failure."""
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -18,9 +23,12 @@ from tests.conftest import run_step
 WHERE = "ferry: pipeline 'demo', step 'publish': "
 
 
-def artifact(uri: str, rows: list[dict[str, Any]]) -> str:
+DAY_SCHEMA = pa.schema([("day", pa.string()), ("n", pa.int64())])
+
+
+def artifact(uri: str, rows: list[dict[str, Any]], schema: pa.Schema = DAY_SCHEMA) -> str:
     writer = ArtifactWriter(open_location(uri), pipeline="demo", step="daily", run_id="r")
-    table = pa.Table.from_pylist(rows, schema=pa.schema([("day", pa.string()), ("n", pa.int64())]))
+    table = pa.Table.from_pylist(rows, schema=schema)
     for batch in table.to_batches(max_chunksize=2):
         writer.write(batch)
     writer.commit(schema=table.schema)
@@ -202,3 +210,238 @@ def test_a_load_failing_mid_stream_publishes_nothing(tmp_path: Path, mode: str) 
     assert visible_files(target) == before
     assert dataset_rows(str(target)) == [("d1", 1), ("d1", 2), ("d2", 3)]
     assert not (target / "_ferry_commits" / "run-1").exists()
+
+
+def test_partition_values_are_escaped_like_pyarrow_and_read_back(tmp_path: Path) -> None:
+    values = ["a b/c%d=é?", None, "", "x"]
+    schema = pa.schema([("day", pa.string()), ("n", pa.int64())])
+    source = artifact(
+        str(tmp_path / "a1"), [{"day": v, "n": i} for i, v in enumerate(values)], schema
+    )
+    target = tmp_path / "out"
+
+    loaded(tmp_path, source, "run-1", {"path": str(target), "partition_by": ["day"]})
+
+    assert visible_files(target) == [
+        "day=/part-run-1-publish-0.parquet",
+        "day=__HIVE_DEFAULT_PARTITION__/part-run-1-publish-0.parquet",
+        "day=a%20b%2Fc%25d%3D%C3%A9%3F/part-run-1-publish-0.parquet",
+        "day=x/part-run-1-publish-0.parquet",
+    ]
+    assert pq.read_schema(target / "day=x" / "part-run-1-publish-0.parquet").names == ["n"]
+    read_by_pyarrow = ds.dataset(target, partitioning="hive").to_table().to_pylist()
+    assert sorted(read_by_pyarrow, key=lambda r: r["n"]) == [
+        {"n": i, "day": v} for i, v in enumerate(values)
+    ]
+    read_by_duckdb = duckdb.sql(
+        f"SELECT n, day FROM read_parquet('{target}/**/*.parquet', hive_partitioning = true) "
+        "ORDER BY n"
+    ).fetchall()
+    assert read_by_duckdb == list(enumerate(values))
+
+
+def test_more_partitions_than_open_files_roll_and_stay_deterministic(tmp_path: Path) -> None:
+    rows = [{"day": f"d{i % 40:02d}", "n": i} for i in range(4000)]
+    source = artifact(str(tmp_path / "a1"), rows)
+    target = tmp_path / "out"
+    config = {"path": str(target), "partition_by": ["day"], "batch_size": 100}
+
+    loaded(tmp_path, source, "run-1", {**config, "max_rows_per_file": 30})
+    first = {f: pq.read_metadata(target / f).num_rows for f in visible_files(target)}
+    loaded(tmp_path, source, "run-1", {**config, "max_rows_per_file": 30})
+
+    assert {f: pq.read_metadata(target / f).num_rows for f in visible_files(target)} == first
+    assert max(first.values()) == 30
+    assert sum(first.values()) == 4000
+    for day in range(40):
+        names = sorted(f for f in first if f.startswith(f"day=d{day:02d}/"))
+        assert names == sorted(f"day=d{day:02d}/part-run-1-publish-{n}.parquet" for n in range(4))
+    assert dataset_rows(str(target)) == sorted((r["day"], r["n"]) for r in rows)
+
+
+def test_a_publish_killed_midway_is_completed_by_the_retry(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    loaded(tmp_path, artifact(str(tmp_path / "a1"), DAY1), "run-1", {"path": str(target)})
+    staged = target / "_staging" / "run-2-publish" / "part-run-2-publish-0.parquet"
+    staged.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"day": ["d1", "d7"], "n": [1, 7]}), staged)
+    (staged.parent / "_publish.json").write_text(
+        json.dumps({"remove": ["part-run-1-publish-0.parquet"], "move": [staged.name]})
+    )
+    (target / "part-run-1-publish-0.parquet").unlink()
+    config = {"path": str(target), "mode": "merge", "key": ["day", "n"]}
+
+    loaded(tmp_path, artifact(str(tmp_path / "a2"), [{"day": "d7", "n": 7}]), "run-2", config)
+
+    assert dataset_rows(str(target)) == [("d1", 1), ("d7", 7)]
+    assert visible_files(target) == ["part-run-2-publish-0.parquet"]
+
+
+ORDER_SCHEMA = pa.schema([("id", pa.int64()), ("day", pa.string()), ("amount", pa.float64())])
+ORDERS_1 = [
+    {"id": 1, "day": "d1", "amount": 10.0},
+    {"id": 2, "day": "d1", "amount": 20.0},
+    {"id": 3, "day": "d2", "amount": 30.0},
+]
+ORDERS_2 = [
+    {"id": 2, "day": "d1", "amount": 21.0},
+    {"id": 4, "day": "d1", "amount": 40.0},
+    {"id": 5, "day": "d3", "amount": 50.0},
+]
+MERGED = [(1, "d1", 10.0), (2, "d1", 21.0), (3, "d2", 30.0), (4, "d1", 40.0), (5, "d3", 50.0)]
+
+
+def orders(path: str, fs: pafs.FileSystem | None = None) -> list[tuple[int, str, float]]:
+    table = ds.dataset(path, format="parquet", partitioning="hive", filesystem=fs).to_table()
+    return sorted(zip(*(table.column(c).to_pylist() for c in ("id", "day", "amount")), strict=True))
+
+
+@pytest.mark.parametrize("key", [["id"], ["day", "id"]])
+def test_merge_upserts_by_key_and_is_idempotent(tmp_path: Path, key: list[str]) -> None:
+    target = tmp_path / "out"
+    config = {"path": str(target), "partition_by": ["day"], "mode": "merge", "key": key}
+    first = artifact(str(tmp_path / "a1"), ORDERS_1, ORDER_SCHEMA)
+    second = artifact(str(tmp_path / "a2"), ORDERS_2, ORDER_SCHEMA)
+
+    loaded(tmp_path, first, "run-1", config)
+    untouched = (target / "day=d2" / "part-run-1-publish-0.parquet").read_bytes()
+    loaded(tmp_path, second, "run-2", config)
+
+    assert orders(str(target)) == MERGED
+    assert visible_files(target) == [
+        "day=d1/part-run-2-publish-0.parquet",
+        "day=d2/part-run-1-publish-0.parquet",
+        "day=d3/part-run-2-publish-0.parquet",
+    ]
+    assert (target / "day=d2" / "part-run-1-publish-0.parquet").read_bytes() == untouched
+    commit = json.loads((target / "_ferry_commits" / "run-2" / "publish.json").read_text())
+    assert (commit["mode"], commit["key"], commit["rows"], commit["rows_replaced"]) == (
+        "merge",
+        key,
+        3,
+        1,
+    )
+    assert (tmp_path / "outputs" / "run-2" / "rows_out").read_text() == "3"
+
+    loaded(tmp_path, second, "run-2", config)
+    loaded(tmp_path, second, "run-3", config)
+
+    assert orders(str(target)) == MERGED
+
+
+def test_merge_on_s3(tmp_path: Path, s3_bucket: str) -> None:
+    target = f"{s3_bucket}/datasets/orders"
+    config = {"path": target, "partition_by": ["day"], "mode": "merge", "key": ["id"]}
+    first = artifact(f"{s3_bucket}/artifacts/run-1/daily", ORDERS_1, ORDER_SCHEMA)
+    second = artifact(f"{s3_bucket}/artifacts/run-2/daily", ORDERS_2, ORDER_SCHEMA)
+    s3_path = target.removeprefix("s3://")
+
+    loaded(tmp_path, first, "run-1", config)
+    loaded(tmp_path, second, "run-2", config)
+    loaded(tmp_path, second, "run-3", config)
+
+    assert orders(s3_path, s3_filesystem()) == MERGED
+    everything = pafs.FileSelector(s3_path, recursive=True)
+    files = sorted(
+        i.path.removeprefix(s3_path + "/")
+        for i in s3_filesystem().get_file_info(everything)
+        if i.is_file and "_ferry_commits" not in i.path
+    )
+    assert files == [
+        "day=d1/part-run-3-publish-0.parquet",
+        "day=d2/part-run-1-publish-0.parquet",
+        "day=d3/part-run-3-publish-0.parquet",
+    ]
+
+
+def test_merge_refuses_duplicate_keys_in_the_input(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    config = {"path": str(target), "partition_by": ["day"], "mode": "merge", "key": ["id"]}
+    loaded(tmp_path, artifact(str(tmp_path / "a1"), ORDERS_1, ORDER_SCHEMA), "run-1", config)
+    before = visible_files(target)
+    duplicated = [*ORDERS_2, ORDERS_2[0], {"id": 5, "day": "d4", "amount": 5.0}, ORDERS_2[0]]
+
+    result = load(
+        tmp_path, artifact(str(tmp_path / "a2"), duplicated, ORDER_SCHEMA), "run-2", config
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"{WHERE}input 'daily' has 2 key value(s) on more than one row (key: id), e.g. id=2 "
+        "on 3 rows; deduplicate the input (e.g. in a transform) or fix key"
+    )
+    assert visible_files(target) == before
+    assert not (target / "_ferry_commits" / "run-2").exists()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"mode": "merge"},
+            "invalid load-parquet config at (config): Value error, mode 'merge' needs key, "
+            'the columns that identify a row; set key, e.g. "key": ["order_id"]',
+        ),
+        (
+            {"key": ["n"]},
+            "invalid load-parquet config at (config): Value error, key is used only by mode "
+            "'merge', not 'append'; remove key",
+        ),
+        (
+            {"mode": "merge", "key": ["n", "n"]},
+            "invalid load-parquet config at (config): Value error, key names n more than once",
+        ),
+        (
+            {"mode": "merge", "key": ["order_id"]},
+            "key column(s) 'order_id' not in input 'daily' (columns: day, n); fix key",
+        ),
+    ],
+)
+def test_bad_merge_config_is_a_usage_error(
+    tmp_path: Path, config: dict[str, Any], message: str
+) -> None:
+    source = artifact(str(tmp_path / "a1"), DAY1)
+
+    result = load(tmp_path, source, "run-1", {"path": str(tmp_path / "out"), **config})
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"{WHERE}{message}"
+
+
+def peak_rss_of_load(tmp_path: Path, rows: int) -> int:
+    """Generate ``rows`` rows in 4 partitions, load them; return the step's peak RSS (bytes)."""
+    uri = str(tmp_path / f"in-{rows}")
+    writer = ArtifactWriter(open_location(uri), pipeline="demo", step="daily", run_id="r")
+    rng = np.random.default_rng(0)
+    for start in range(0, rows, 1 << 16):
+        ids = np.arange(start, min(start + (1 << 16), rows), dtype=np.int64)
+        writer.write(
+            pa.record_batch(
+                {
+                    "day": pc.cast(pa.array(ids % 4), pa.string()),
+                    "id": ids,
+                    "amount": rng.random(len(ids)),
+                    "note": pc.cast(pa.array(ids * 7919), pa.string()),
+                }
+            )
+        )
+    writer.commit()
+    config = {"path": str(tmp_path / f"out-{rows}"), "partition_by": ["day"]}
+    args = ["--pipeline", "demo", "--step", "publish", "--run-id", "run-1"]
+    args += ["--store", str(tmp_path / "store"), "--input", f"daily={uri}"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "steps", "load-parquet", *args, "--config", json.dumps(config)],
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "FERRY_OUTPUTS_DIR": str(tmp_path / "outputs")},
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return usage.ru_maxrss * 1024
+
+
+@pytest.mark.slow
+def test_peak_memory_does_not_grow_with_input_size(tmp_path: Path) -> None:
+    small = peak_rss_of_load(tmp_path, 1_000_000)
+    large = peak_rss_of_load(tmp_path, 4_000_000)
+
+    assert large <= 1.3 * small + 40 * 2**20, (small >> 20, large >> 20)

@@ -70,10 +70,10 @@ def check_unique_key(
         return
     con.register("input_rows", source.dataset())
     columns = ", ".join(_quote(c) for c in key)
-    found = con.sql(
+    found = con.execute(
         f"SELECT count(*) OVER (), _ferry_rows, {columns} FROM ("
         f"SELECT {columns}, count(*) AS _ferry_rows FROM input_rows GROUP BY {columns} "
-        "HAVING count(*) > 1) LIMIT 1"
+        f"HAVING count(*) > 1) ORDER BY {columns} LIMIT 1"
     ).fetchone()
     con.unregister("input_rows")
     if found is None:
