@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from steps.checks.config import Unique
 from steps.checks.rules import ROW_COLUMN, CompiledRule, evaluation_sql, unique_flag_column
-from steps.runtime.errors import StepError, StepUsageError
+from steps.runtime.errors import DataRejected, StepError, StepUsageError
 from steps.transform.duckdb_session import one_line, quote_identifier
 
 if TYPE_CHECKING:
@@ -80,7 +80,8 @@ class BatchEvaluator:
         try:
             result = self._con.sql(self._query).to_arrow_table()
         except duckdb.Error as err:
-            raise StepError(
+            failure = DataRejected if isinstance(err, duckdb.DataError) else StepError
+            raise failure(
                 f"checking input rows {start}..{start + batch.num_rows - 1} failed: "
                 f"{one_line(err)}; fix the rule or the data"
             ) from None

@@ -20,7 +20,7 @@ from steps.checks.scan import scan
 from steps.runtime.accounting import RowCounts
 from steps.runtime.artifacts import QUARANTINE, REASON_COLUMN
 from steps.runtime.context import StepContext
-from steps.runtime.errors import StepError, StepUsageError
+from steps.runtime.errors import DataRejected, StepUsageError
 from steps.runtime.store import write_text_atomic
 from steps.transform.duckdb_session import connect
 
@@ -79,5 +79,5 @@ def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
     ctx.log.event("check_report", passed=passed, report=report_loc.uri)
     if not passed:
         quarantine_uri = writer.loc.child(QUARANTINE).uri
-        raise StepError(report.failure_message(counts, quarantine_uri, report_loc.uri))
+        raise DataRejected(report.failure_message(counts, quarantine_uri, report_loc.uri))
     return counts

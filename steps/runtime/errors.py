@@ -1,16 +1,20 @@
 """Step errors and the exit codes they map to.
 
 A step reports failure as one line (what, where, what to do) and an exit code the
-runner and Argo can act on: 1 for a failed run, 2 for bad usage or bad config.
+runner and Argo can act on: 1 for a failure that may pass on a retry (a system was
+unreachable, a file was not there yet), 2 for bad usage or bad config, 3 for input
+data the step rejects. Codes 2 and 3 are deterministic: the same run fails the same
+way again, so the rendered ``retryStrategy`` does not retry them.
 """
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_DATA = 3
 
 
 class StepError(Exception):
-    """The step failed on its data or on a system it talks to (exit 1)."""
+    """The step failed on a system it talks to, or for a reason a retry may clear (exit 1)."""
 
     exit_code = EXIT_FAILED
 
@@ -19,3 +23,9 @@ class StepUsageError(StepError):
     """The step was called wrongly or its config is invalid (exit 2)."""
 
     exit_code = EXIT_USAGE
+
+
+class DataRejected(StepError):
+    """The input is bad for this step; running it again on the same input fails again (exit 3)."""
+
+    exit_code = EXIT_DATA

@@ -23,7 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``python -m steps`` parser: one sub-command per step kind."""
     parser = argparse.ArgumentParser(
         prog="python -m steps",
-        description="Run one Ferry step. Exit codes: 0 ok, 1 step failed, 2 bad usage or config.",
+        description=(
+            "Run one Ferry step. Exit codes: 0 ok, 1 step failed (a retry may pass), "
+            "2 bad usage or config, 3 input data rejected (a retry fails the same way)."
+        ),
     )
     sub = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     for kind in KINDS.values():

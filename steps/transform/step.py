@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from steps.runtime.accounting import RowCounts
 from steps.runtime.artifacts import ArtifactReader
 from steps.runtime.context import StepContext
-from steps.runtime.errors import StepError, StepUsageError
+from steps.runtime.errors import DataRejected, StepError, StepUsageError
 from steps.transform.config import TransformConfig
 from steps.transform.duckdb_session import connect, one_line, quote_identifier, quote_literal
 
@@ -111,7 +111,8 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
                 writer.write(batch)
             schema = stream.schema
         except duckdb.Error as err:
-            raise StepError(
+            failure = DataRejected if isinstance(err, duckdb.DataError) else StepError
+            raise failure(
                 f"the SQL failed while running: {one_line(err)}; fix the SQL or the data, or raise "
                 "memory_limit"
             ) from None

@@ -140,7 +140,7 @@ def test_get_pipeline_suggests_a_close_name() -> None:
         get_pipeline("orders-dialy", [])
     assert str(info.value) == (
         "no pipeline named 'orders-dialy'; did you mean 'orders-daily'? available: "
-        "customer-quality, orders-daily (add more with --pipelines PATH or $FERRY_PIPELINES)"
+        "customer-quality, orders-api, orders-daily (add more with --pipelines PATH or $FERRY_PIPELINES)"
     )
 
 
@@ -148,6 +148,6 @@ def test_get_pipeline_without_a_close_name() -> None:
     with pytest.raises(UsageError) as info:
         get_pipeline("zzz", [])
     assert str(info.value) == (
-        "no pipeline named 'zzz'; available: customer-quality, orders-daily "
+        "no pipeline named 'zzz'; available: customer-quality, orders-api, orders-daily "
         "(add more with --pipelines PATH or $FERRY_PIPELINES)"
     )

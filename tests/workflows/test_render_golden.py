@@ -46,4 +46,4 @@ def test_every_golden_folder_belongs_to_a_shipped_pipeline() -> None:
 
 
 def test_the_shipped_examples_are_there() -> None:
-    assert {"orders-daily", "customer-quality"} <= set(SHIPPED)
+    assert {"orders-daily", "customer-quality", "orders-api"} <= set(SHIPPED)

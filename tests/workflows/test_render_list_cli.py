@@ -97,7 +97,7 @@ def test_render_unknown_pipeline_exits_2(ferry: Ferry, tmp_path: Path) -> None:
     assert (code, out) == (2, "")
     assert err.splitlines() == [
         "ferry: no pipeline named 'orders-dialy'; did you mean 'orders-daily'? available: "
-        "customer-quality, orders-daily (add more with --pipelines PATH or $FERRY_PIPELINES)"
+        "customer-quality, orders-api, orders-daily (add more with --pipelines PATH or $FERRY_PIPELINES)"
     ]
     assert not list(tmp_path.iterdir())
 
@@ -139,4 +139,4 @@ def test_list_reports_an_invalid_pipeline_and_exits_2(ferry: Ferry, tmp_path: Pa
         "add at least one Target",
     ]
     assert "orders-daily  [0 2 * * * Europe/Berlin]" in lines
-    assert err.splitlines() == ["ferry: 1 of 3 pipelines are invalid (listed above)"]
+    assert err.splitlines() == ["ferry: 1 of 4 pipelines are invalid (listed above)"]

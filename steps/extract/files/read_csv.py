@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 from steps.extract.files.config import FilesExtract
 from steps.extract.files.quarantine import BadRow
 from steps.extract.files.schema import TargetSchema
-from steps.runtime.errors import StepError
+from steps.runtime.errors import DataRejected
 from steps.runtime.store import Location
 
 _BLOCK_SIZE = 1 << 20
@@ -59,7 +59,7 @@ def _open(
             convert_options=convert,
         )
     except pa.ArrowInvalid as err:
-        raise StepError(
+        raise DataRejected(
             f"{loc.uri}: cannot read as CSV: {err}; check format and csv options"
         ) from None
 
@@ -121,7 +121,7 @@ def _batches(loc: Location, reader: pacsv.CSVStreamingReader) -> Iterator[pa.Rec
     try:
         yield from reader
     except pa.ArrowInvalid as err:
-        raise StepError(f"{loc.uri}: cannot read as CSV: {err}; fix the file") from None
+        raise DataRejected(f"{loc.uri}: cannot read as CSV: {err}; fix the file") from None
 
 
 def _record_number(position: int, skipped_numbers: list[int]) -> int:

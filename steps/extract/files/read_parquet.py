@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from steps.extract.files.config import FilesExtract
 from steps.extract.files.quarantine import BadRow
 from steps.extract.files.schema import TargetSchema
-from steps.runtime.errors import StepError
+from steps.runtime.errors import DataRejected
 from steps.runtime.store import Location
 
 
@@ -23,7 +23,7 @@ def _open(loc: Location) -> pq.ParquetFile:
     try:
         return pq.ParquetFile(loc.fs.open_input_file(loc.path))
     except pa.ArrowInvalid as err:
-        raise StepError(f"{loc.uri}: cannot read as Parquet: {err}; check the format") from None
+        raise DataRejected(f"{loc.uri}: cannot read as Parquet: {err}; check the format") from None
 
 
 def read_parquet(

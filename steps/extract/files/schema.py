@@ -9,7 +9,7 @@ the column, because guessing would silently change the data.
 import pyarrow as pa
 
 from steps.extract.files.casting import CastFailure, UnsupportedCast, cast_batch
-from steps.runtime.errors import StepError
+from steps.runtime.errors import DataRejected
 
 
 def _listing(names: list[str]) -> str:
@@ -48,12 +48,12 @@ class TargetSchema:
         missing = [] if missing_ok else [n for n in self.names if n not in names]
         if self.declared:
             if missing:
-                raise StepError(
+                raise DataRejected(
                     f"{file}: declared column {missing[0]!r} is missing (the file has "
                     f"{_listing(names)}); fix the file or the columns in the config"
                 )
             if extra:
-                raise StepError(
+                raise DataRejected(
                     f"{file}: undeclared columns {_listing(extra)}; add them to columns in "
                     "the config or remove them from the file"
                 )
@@ -63,7 +63,7 @@ class TargetSchema:
                 if missing
                 else f"column {extra[0]!r} is not in that schema"
             )
-            raise StepError(
+            raise DataRejected(
                 f"{file} does not match the schema inferred from {self.first_file} (the first "
                 f"file): "
                 f"{problem}; make the files agree or declare columns in the config"
@@ -76,10 +76,10 @@ class TargetSchema:
             return cast_batch(batch, self.schema)
         except UnsupportedCast as err:
             if self.declared:
-                raise StepError(
+                raise DataRejected(
                     f"{file}: {err}; fix the file or the column's type in the config"
                 ) from None
-            raise StepError(
+            raise DataRejected(
                 f"{file} does not match the schema inferred from {self.first_file} (the first "
                 f"file): "
                 f"{err}; make the files agree or declare columns in the config"

@@ -20,7 +20,7 @@ from steps.extract.files.read_parquet import read_parquet
 from steps.extract.files.schema import TargetSchema
 from steps.runtime.accounting import RowCounts
 from steps.runtime.context import StepContext
-from steps.runtime.errors import StepError
+from steps.runtime.errors import DataRejected
 from steps.runtime.store import Location
 
 Reader = Callable[
@@ -67,7 +67,9 @@ def run(ctx: StepContext, config: FilesExtract) -> RowCounts:
         for good, bad in read(loc, config, target):
             if bad and config.on_bad_row == "fail":
                 first = min(bad, key=lambda row: row.line)
-                raise StepError(f"{first.reason}; fix the file or set on_bad_row to 'quarantine'")
+                raise DataRejected(
+                    f"{first.reason}; fix the file or set on_bad_row to 'quarantine'"
+                )
             if bad:
                 quarantine.add(quarantine_batch(bad))
                 bad_rows += len(bad)

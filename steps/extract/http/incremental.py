@@ -15,7 +15,7 @@ from typing import Any
 
 from steps.runtime.config import Cursor
 from steps.runtime.context import StepContext
-from steps.runtime.errors import StepError
+from steps.runtime.errors import DataRejected, StepError
 from steps.state.cursor_state import read_cursor_state
 
 CursorValue = str | int | float
@@ -71,14 +71,14 @@ class IncrementalWindow:
         """The records of ``records`` inside the window; the high-water mark follows them.
 
         Raises:
-            StepError: a record lacks the cursor field or its value cannot be compared.
+            DataRejected: a record lacks the cursor field or its value cannot be compared.
         """
         field = self.cursor.field
         kept = []
         for index, record in enumerate(records):
             value = record.get(field) if isinstance(record, dict) else None
             if value is None:
-                raise StepError(
+                raise DataRejected(
                     f"page {page_url}, record index {index}: cursor field {field!r} is missing "
                     "or null; every record needs it for incremental extraction"
                 )
@@ -99,10 +99,10 @@ class IncrementalWindow:
         try:
             key = _key(value)
         except TypeError as err:
-            raise StepError(f"{where}: {err}") from None
+            raise DataRejected(f"{where}: {err}") from None
         for bound in (self._lower_key, self._end_key):
             if bound is not None and bound[0] != key[0]:
-                raise StepError(
+                raise DataRejected(
                     f"{where}: value {value!r} cannot be compared with the window bounds "
                     f"({self.lower!r} .. {self.cursor.end_value!r}); make the bounds the same "
                     "kind as the field (number, ISO timestamp or text)"

@@ -16,7 +16,7 @@ from steps.extract.http.columns import (
     parse_column_type,
     widened,
 )
-from steps.runtime.errors import StepError
+from steps.runtime.errors import DataRejected
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,7 +30,7 @@ def _names(fields: list[str]) -> str:
 
 def _check_object(record: Any, page_url: str, index: int) -> dict[str, Any]:
     if not isinstance(record, dict):
-        raise StepError(
+        raise DataRejected(
             f"page {page_url}, record index {index}: a record is a JSON "
             f"{type(record).__name__}, not an object; check records_path"
         )
@@ -50,7 +50,7 @@ def infer_columns(records: list[Any], page_url: str) -> dict[str, ColumnType]:
             else:
                 wider = widened(current, value)
                 if wider is None:
-                    raise StepError(
+                    raise DataRejected(
                         f"schema drift on page {page_url}, record index {index}, field "
                         f"{field!r}: {inferred_type(value).name} after {current.name} in earlier "
                         f"records; {_DECLARE_HINT}"
@@ -75,7 +75,7 @@ class BatchBuilder:
         """Convert and keep ``records``; returns fields seen for the first time and left out.
 
         Raises:
-            StepError: a record is not an object, a value does not fit its column, or
+            DataRejected: a record is not an object, a value does not fit its column, or
                 (inferred schema) a record brings a field the first page did not have.
         """
         if not records:
@@ -90,7 +90,7 @@ class BatchBuilder:
             record = _check_object(raw, page_url, index)
             extra = [f for f in record if f not in columns]
             if extra and not self._declared:
-                raise StepError(
+                raise DataRejected(
                     f"schema drift on page {page_url}, record index {index}: new fields "
                     f"{_names(extra)} not on the first page; {_DECLARE_HINT}"
                 )
@@ -111,11 +111,11 @@ class BatchBuilder:
             return column.convert(value)
         except ValueMismatch as err:
             if self._declared:
-                raise StepError(
+                raise DataRejected(
                     f"page {page_url}, record index {index}, field {name!r}: {err}; fix the "
                     "declared type in `columns` or the data at the source"
                 ) from None
-            raise StepError(
+            raise DataRejected(
                 f"schema drift on page {page_url}, record index {index}, field {name!r}: {err} "
                 f"as on the first page; {_DECLARE_HINT}"
             ) from None

@@ -12,7 +12,7 @@ from steps.extract.sql.query import Window, build_select
 from steps.extract.sql.reader import stream_batches
 from steps.runtime.accounting import RowCounts
 from steps.runtime.context import StepContext
-from steps.runtime.errors import StepError
+from steps.runtime.errors import DataRejected
 from steps.state.cursor_state import CursorValue, read_cursor_state
 
 
@@ -63,7 +63,7 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     missing = [n for n in schema.names if n not in batch.schema.names]
     unexpected = [n for n in batch.schema.names if n not in schema.names]
     if missing or unexpected:
-        raise StepError(
+        raise DataRejected(
             f"result columns differ from the declared columns: missing {missing}, "
             f"unexpected {unexpected}; fix `columns` or the table/query"
         )
@@ -73,7 +73,7 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
         try:
             arrays.append(column.cast(field.type))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
-            raise StepError(
+            raise DataRejected(
                 f"column {field.name!r} ({column.type}) cannot be cast to the "
                 f"declared type {field.type}: {err}; fix `columns` or cast in the query"
             ) from None
@@ -82,7 +82,7 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 
 def _batch_max(batch: pa.RecordBatch, field: str) -> Any:
     if field not in batch.schema.names:
-        raise StepError(
+        raise DataRejected(
             f"cursor field {field!r} is not a column of the result "
             f"(columns: {', '.join(batch.schema.names)}); fix cursor.field or the query"
         )
@@ -106,7 +106,7 @@ def _json_value(value: Any) -> CursorValue:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise StepError(
+        raise DataRejected(
             f"cursor value {value!r} of type {type(value).__name__} cannot be a high-water mark; "
             "use a numeric, text, date or timestamp column as cursor.field"
         )

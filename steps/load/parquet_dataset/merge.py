@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 
 from steps.load.parquet_dataset.files import WrittenFile
+from steps.load.parquet_dataset.reader import input_batches
 from steps.load.parquet_dataset.writer import ParquetDatasetWriter
 from steps.runtime.artifacts import ArtifactReader
 from steps.runtime.errors import StepError
@@ -27,7 +29,7 @@ from steps.runtime.errors import StepError
 if TYPE_CHECKING:
     import duckdb
 
-MEMORY_LIMIT = "512MiB"
+MEMORY_LIMIT = "256MiB"
 INPUT_FOLDER = "_input"
 
 
@@ -63,27 +65,36 @@ def duckdb_session() -> Iterator["duckdb.DuckDBPyConnection"]:
 
 
 def check_unique_key(
-    con: "duckdb.DuckDBPyConnection", source: ArtifactReader, key: list[str]
+    con: "duckdb.DuckDBPyConnection", source: ArtifactReader, key: list[str], *, batch_size: int
 ) -> None:
     """Fail when two input rows share a key: which row should win would be arbitrary."""
     if source.rows == 0:
         return
-    con.register("input_rows", source.dataset())
+    schema = pa.schema([source.schema.field(c) for c in key])
+    keys = input_batches(source, batch_size, columns=key)
+    con.register("input_rows", pa.RecordBatchReader.from_batches(schema, keys))
     columns = ", ".join(_quote(c) for c in key)
     found = con.execute(
         f"SELECT count(*) OVER (), _ferry_rows, {columns} FROM ("
         f"SELECT {columns}, count(*) AS _ferry_rows FROM input_rows GROUP BY {columns} "
         f"HAVING count(*) > 1) ORDER BY {columns} LIMIT 1"
-    ).fetchone()
+    ).fetchall()
     con.unregister("input_rows")
-    if found is None:
+    if not found:
         return
-    duplicates, rows, *values = found
+    duplicates, rows, *values = found[0]
     example = ", ".join(f"{c}={v!r}" for c, v in zip(key, values, strict=True))
     raise StepError(
         f"input {source.name!r} has {duplicates} key value(s) on more than one row (key: "
         f"{', '.join(key)}), e.g. {example} on {rows} rows; deduplicate the input "
         "(e.g. in a transform) or fix key"
+    )
+
+
+def _scan(paths: list[str], schema: pa.Schema, fs: pafs.FileSystem, batch_size: int) -> ds.Scanner:
+    """Files as a scanner DuckDB can read more than once, with read-ahead kept to a minimum."""
+    return ds.dataset(paths, schema=schema, filesystem=fs).scanner(
+        batch_size=batch_size, batch_readahead=1, fragment_readahead=1
     )
 
 
@@ -138,10 +149,10 @@ def merge_partitions(
         new_paths = [writer.staging.child(INPUT_FOLDER, f.relative).path for f in new_files]
         old_paths = [writer.root.child(f).path for f in existing.get(partition, [])]
         old_rows = _existing_rows(writer, old_paths, schema) if old_paths else 0
-        con.register("new_rows", ds.dataset(new_paths, schema=schema, filesystem=fs))
+        con.register("new_rows", _scan(new_paths, schema, fs, batch_size))
         sql = "SELECT * FROM new_rows"
         if old_paths and match:
-            con.register("existing_rows", ds.dataset(old_paths, schema=schema, filesystem=fs))
+            con.register("existing_rows", _scan(old_paths, schema, fs, batch_size))
             sql = f"SELECT e.* FROM existing_rows e ANTI JOIN new_rows n ON {on} UNION ALL {sql}"
         kept = -sum(f.rows for f in new_files)
         for batch in con.sql(sql).to_arrow_reader(batch_size):

@@ -10,11 +10,11 @@ mode stages the input apart, merges it partition by partition with the existing 
 from collections.abc import Iterator
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from steps.load.parquet_dataset.config import ParquetDatasetLoad
 from steps.load.parquet_dataset.files import WrittenFile
 from steps.load.parquet_dataset.hive import data_schema
+from steps.load.parquet_dataset.reader import input_batches
 from steps.load.parquet_dataset.writer import ParquetDatasetWriter
 from steps.runtime.accounting import RowCounts
 from steps.runtime.artifacts import ArtifactReader
@@ -34,18 +34,6 @@ class _Counted:
         for batch in self._batches:
             self.rows += batch.num_rows
             yield batch
-
-
-def _input_batches(source: ArtifactReader, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """The input's rows, file after file, one row group at a time.
-
-    A plain synchronous read: nothing is read ahead of the writer, so memory does not
-    build up when writing is slower than reading (a pyarrow dataset scanner's
-    read-ahead does, and grows with input size).
-    """
-    for path in source.paths():
-        with source.loc.fs.open_input_file(path) as file:
-            yield from pq.ParquetFile(file).iter_batches(batch_size=batch_size)
 
 
 def _check_columns(source: ArtifactReader, field: str, columns: list[str]) -> None:
@@ -72,7 +60,7 @@ def _stage_and_merge(
     )
 
     with duckdb_session() as con:
-        check_unique_key(con, source, config.key)
+        check_unique_key(con, source, config.key, batch_size=config.batch_size)
         staged_input = writer.stage(
             iter(counted),
             source.schema,
@@ -100,7 +88,7 @@ def run(ctx: StepContext, config: ParquetDatasetLoad) -> RowCounts:
     _check_columns(source, "key", config.key)
     writer = ParquetDatasetWriter(open_location(config.path), run_id=ctx.run_id, step=ctx.step)
     writer.start()
-    counted = _Counted(_input_batches(source, config.batch_size))
+    counted = _Counted(input_batches(source, config.batch_size))
     merged: dict[str, int] = {}
     if config.mode == "merge":
         staged, merged = _stage_and_merge(writer, source, counted, config)

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from steps.load.sql_table.types import Kind
-from steps.runtime.errors import StepError
+from steps.runtime.errors import DataRejected
 
 _TARGETS: dict[Kind, pa.DataType] = {
     "int": pa.int64(),
@@ -25,7 +25,7 @@ _TARGETS: dict[Kind, pa.DataType] = {
 }
 
 
-class BadValueError(StepError):
+class BadValueError(DataRejected):
     """A value does not fit its column; nothing of the load is committed."""
 
 

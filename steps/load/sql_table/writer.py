@@ -17,7 +17,7 @@ from steps.load.sql_table.target import LoadId, LoadPlan, TargetDatabase
 from steps.load.sql_table.types import Kind, kind_of
 from steps.load.sql_table.values import BadValueError, convert_batch
 from steps.runtime.artifacts import ArtifactReader
-from steps.runtime.errors import StepError
+from steps.runtime.errors import DataRejected, StepError
 from steps.runtime.log import EventLog
 
 
@@ -84,7 +84,7 @@ def _plan(db: TargetDatabase, schema: pa.Schema, config: SqlTableLoad, load: Loa
     names = {_same(db, n) for n in schema.names}
     missing_key = [k for k in config.key if _same(db, k) not in names]
     if missing_key:
-        raise StepError(
+        raise DataRejected(
             f"key column(s) {', '.join(missing_key)} of table {config.table!r} are not in the "
             f"input columns ({', '.join(schema.names)}); fix key or the upstream step"
         )
@@ -94,7 +94,7 @@ def _plan(db: TargetDatabase, schema: pa.Schema, config: SqlTableLoad, load: Loa
         known = {_same(db, c) for c in existing}
         new_fields = [f for f in schema if _same(db, f.name) not in known]
         if new_fields and not config.allow_new_columns:
-            raise StepError(
+            raise DataRejected(
                 f"table {config.table!r} has no column(s) {', '.join(f.name for f in new_fields)} "
                 "that the input has; set allow_new_columns=True to add them, or drop them upstream"
             )
