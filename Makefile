@@ -34,8 +34,9 @@ lint: install ## ruff check + format check
 typecheck: install ## mypy over steps/ and workflows/
 	$(BIN)/mypy
 
-test: install tools ## Run the whole test suite (lint included; installs helm first)
+test: install tools ## Run the whole test suite (ruff and mypy included; installs helm first)
 	$(BIN)/ruff check steps workflows tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 bench: install ## Benchmarks: transform vs DuckDB direct, step memory, PostgreSQL load/extract
