@@ -51,8 +51,11 @@ class RetryPolicy(_Model):
 
     limit: int = Field(default=2, ge=0, description="Retries after the first attempt.")
     policy: Literal["Always", "OnFailure", "OnError", "OnTransientError"] = Field(
-        default="OnFailure",
-        description="Which failures are retried: OnFailure = the step exited non-zero.",
+        default="Always",
+        description=(
+            "Which attempts are retried: Always = a failed step or a pod error, OnFailure = "
+            "only a failed step. Exits 2 (bad config) and 3 (data rejected) never are."
+        ),
     )
     backoff_duration: str = Field(
         default="10s", description="Wait before the first retry (Go duration, e.g. 10s, 2m)."

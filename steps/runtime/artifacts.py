@@ -219,11 +219,12 @@ class ArtifactReader:
     def batches(
         self, batch_size: int = DEFAULT_BATCH_SIZE, part: str = DATA
     ) -> Iterator[pa.RecordBatch]:
-        """Stream the part's rows as record batches.
+        """Stream the part's rows as record batches, one file and one row group at a time.
 
-        Read-ahead is kept low (one file, a few batches) so memory stays bounded by
-        the batch size rather than by pyarrow's defaults, which buffer far ahead.
+        A dataset scanner reads ahead without bound whenever the consumer is slower than
+        the reader; reading file by file keeps memory bounded by a row group, whatever
+        the input size.
         """
-        yield from self.dataset(part).to_batches(
-            batch_size=batch_size, batch_readahead=4, fragment_readahead=1
-        )
+        for path in self.paths(part):
+            with self.loc.fs.open_input_file(path) as source:
+                yield from pq.ParquetFile(source).iter_batches(batch_size=batch_size)

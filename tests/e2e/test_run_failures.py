@@ -36,6 +36,9 @@ def test_quality_below_threshold_fails_the_run_after_writing_quarantine(tmp_path
     assert record["status"] == "Failed"
     assert tasks["orders-checked"]["status"] == "Failed"
     assert tasks["orders-checked"]["attempts"] == 1
+    assert tasks["orders-checked"]["exit_code"] == 3
+    assert tasks["orders-checked"]["not_retried"] == "data rejected"
+    assert "✖ orders-checked failed (data rejected, not retried): ferry: pipeline " in result.stderr
     assert tasks["orders-checked"]["reason"] == (
         "ferry: pipeline 'strict-orders', step 'orders-checked': quality score 0.9940 is below "
         "threshold 0.9990 (1986/1998 rows valid); worst rules: not_null(customer_id) 2 rows, "
@@ -52,7 +55,7 @@ def test_missing_input_files_fail_the_extract_with_the_path(tmp_path: Path) -> N
     missing = tmp_path / "nowhere"
     result = _ferry(
         "run",
-        "strict-orders",
+        "strict-orders-no-retry",
         "--pipelines",
         PIPELINES,
         "-p",
@@ -66,7 +69,8 @@ def test_missing_input_files_fail_the_extract_with_the_path(tmp_path: Path) -> N
     assert result.returncode == 1
     tasks = {t["name"]: t for t in json.loads(result.stdout)["tasks"]}
     assert tasks["orders"]["reason"].startswith(
-        f"ferry: pipeline 'strict-orders', step 'orders': no files match {missing}/orders/*.csv"
+        f"ferry: pipeline 'strict-orders-no-retry', step 'orders': no files match "
+        f"{missing}/orders/*.csv"
     )
 
 

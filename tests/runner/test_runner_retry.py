@@ -3,7 +3,9 @@ from pathlib import Path
 import pytest
 from runner_testkit import container, run, statuses, workflow
 
+from workflows.runner.errors import ManifestRefused
 from workflows.runner.retry import AttemptPhase, RetryPolicy, RetryStrategy, parse_duration
+from workflows.runner.retry_expression import LastRetry, parse_retry_expression
 
 
 def attempt_times(marks: Path, name: str) -> list[float]:
@@ -152,3 +154,121 @@ def test_backoff_grows_by_factor() -> None:
     assert strategy.within_max_duration(elapsed=30.0, delay=30.0)
     assert not strategy.within_max_duration(elapsed=30.1, delay=30.0)
     assert not strategy.should_retry(AttemptPhase.SUCCEEDED, "")
+
+
+RENDERED_EXPRESSION = "lastRetry.exitCode not in ['2', '3']"
+
+
+@pytest.mark.parametrize(
+    ("code", "attempts", "not_retried"),
+    [(1, 3, None), (2, 1, "bad usage or config"), (3, 1, "data rejected")],
+)
+def test_the_rendered_expression_retries_only_what_may_pass(
+    store: Path, marks: Path, code: int, attempts: int, not_retried: str | None
+) -> None:
+    retry = {
+        "limit": 2,
+        "retryPolicy": "Always",
+        "expression": RENDERED_EXPRESSION,
+        "backoff": {"duration": "10ms"},
+    }
+    template = container(
+        "checked", "--exit", str(code), "--message", "checked: bad", retryStrategy=retry
+    )
+    record, view = run(workflow([template]), store, marks)
+
+    checked = record.task("checked")
+    assert (checked.status.value, checked.attempts, checked.exit_code) == ("Failed", attempts, code)
+    assert checked.not_retried == not_retried
+    if not_retried:
+        assert f"✖ checked failed ({not_retried}, not retried): checked: bad" in view
+    else:
+        assert "✖ checked failed after 3 attempts: checked: bad" in view
+
+
+def test_an_expression_without_policy_retries_errors_too(store: Path, marks: Path) -> None:
+    retry = {"limit": 1, "expression": RENDERED_EXPRESSION}
+    record, _ = run(
+        workflow([container("silent", outputs=("rows_in",), retryStrategy=retry)]), store, marks
+    )
+
+    assert (record.task("silent").status.value, record.task("silent").attempts) == ("Error", 2)
+
+
+def test_an_expression_on_the_status_declines_by_exit_code(store: Path, marks: Path) -> None:
+    retry = {"limit": 2, "expression": "lastRetry.status == 'Error' || lastRetry.exitCode == '7'"}
+    record, view = run(
+        workflow([container("flaky", "--fail-first", "9", retryStrategy=retry)]), store, marks
+    )
+
+    assert record.task("flaky").attempts == 1
+    assert "✖ flaky failed (exit code 1, not retried): flaky: failing attempt 1 on purpose" in view
+
+
+@pytest.mark.parametrize(
+    ("expression", "detail"),
+    [
+        ("asInt(lastRetry.exitCode) > 1", "'asInt' is not supported "
+         "(only lastRetry.exitCode and lastRetry.status)"),
+        ("lastRetry.exitCode == 3", "3 is a number; lastRetry values are strings in Argo, "
+         "write '3'"),
+        ("lastRetry.duration < 120", "'lastRetry.duration' is not supported "
+         "(only lastRetry.exitCode and lastRetry.status)"),
+        ("lastRetry.exitCode != '3' and lastRetry.exitCode != '2'", "'and' is not supported there"),
+        ("lastRetry.exitCode not in ['2', '3'", "the expression ends early"),
+        ("lastRetry.status matches 'Err.*'", "operator 'matches' is not supported"),
+        ("", "the expression is empty"),
+    ],
+)  # fmt: skip
+def test_other_expressions_are_refused_by_name(
+    store: Path, marks: Path, expression: str, detail: str
+) -> None:
+    retry = {"limit": 1, "expression": expression}
+
+    with pytest.raises(ManifestRefused) as caught:
+        run(workflow([container("a", retryStrategy=retry)]), store, marks)
+
+    assert str(caught.value) == (
+        "manifest: the local runner refuses this manifest: spec.templates[1].retryStrategy."
+        f"expression: {expression!r} is not supported by the local runner ({detail}); it "
+        "evaluates only lastRetry.exitCode or lastRetry.status compared with quoted strings by "
+        "==, !=, in [...] or not in [...], joined by && or ||"
+    )
+    assert not marks.exists()
+
+
+@pytest.mark.parametrize(
+    ("phase", "exit_code", "retried"),
+    [
+        (AttemptPhase.FAILED, 1, True),
+        (AttemptPhase.FAILED, 2, False),
+        (AttemptPhase.FAILED, 3, False),
+        (AttemptPhase.FAILED, -9, True),
+        (AttemptPhase.ERROR, None, True),
+        (AttemptPhase.ERROR, 0, True),
+    ],
+)
+def test_rendered_expression_sees_exit_codes_as_argo_does(
+    phase: AttemptPhase, exit_code: int | None, retried: bool
+) -> None:
+    strategy = RetryStrategy(
+        2, RetryPolicy.ALWAYS, 0.0, 1.0, None, parse_retry_expression(RENDERED_EXPRESSION)
+    )
+
+    assert strategy.expression_allows(phase, exit_code) is retried
+
+
+@pytest.mark.parametrize(
+    ("phase", "exit_code", "variables"),
+    [
+        (AttemptPhase.FAILED, 3, ("3", "Failed")),
+        (AttemptPhase.FAILED, -9, ("137", "Failed")),
+        (AttemptPhase.ERROR, None, ("-1", "Error")),
+    ],
+)
+def test_last_retry_variables_are_strings_like_argos(
+    phase: AttemptPhase, exit_code: int | None, variables: tuple[str, str]
+) -> None:
+    last = LastRetry.of(phase.value, exit_code)
+
+    assert (last.exit_code, last.status) == variables

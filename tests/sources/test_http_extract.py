@@ -437,7 +437,7 @@ def test_schema_drift_type_change_names_page_record_and_field(tmp_path: Path) ->
     second = [{"id": 3, "amount": 1.0, "status": "paid"}, {"id": "4", "amount": 1, "status": "x"}]
     with serve(_two_pages(second)) as srv:
         proc, _ = extract(tmp_path, {"url": srv.url("/orders"), "pagination": {"type": "page"}})
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     assert failure(proc) == (
         f"schema drift on page {srv.url('/orders')}?page=2, record index 1, field 'id': "
         'value "4" (string) is not int64 as on the first page; declare the column types in '
@@ -445,11 +445,21 @@ def test_schema_drift_type_change_names_page_record_and_field(tmp_path: Path) ->
     )
 
 
+def test_record_that_is_not_an_object_is_rejected(tmp_path: Path) -> None:
+    with serve({"/orders": script(Reply(json=[{"id": 1}, [2]]))}) as srv:
+        proc, _ = extract(tmp_path, {"url": srv.url("/orders")})
+    assert proc.returncode == 3
+    assert failure(proc) == (
+        f"page {srv.url('/orders')}, record index 1: a record is a JSON list, not an object; "
+        "check records_path"
+    )
+
+
 def test_schema_drift_new_field_is_named(tmp_path: Path) -> None:
     second = [{"id": 3, "amount": 1.0, "status": "paid", "coupon": "X", "note": None}]
     with serve(_two_pages(second)) as srv:
         proc, _ = extract(tmp_path, {"url": srv.url("/orders"), "pagination": {"type": "page"}})
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     assert failure(proc) == (
         f"schema drift on page {srv.url('/orders')}?page=2, record index 0: new fields "
         "'coupon', 'note' not on the first page; declare the column types in `columns`"
@@ -498,7 +508,7 @@ def test_declared_column_value_that_does_not_fit_fails(tmp_path: Path) -> None:
     with serve({"/orders": script(Reply(json=records))}) as srv:
         config = {"url": srv.url("/orders"), "columns": {"price": "decimal(10,2)"}}
         proc, _ = extract(tmp_path, config)
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     assert failure(proc) == (
         f"page {srv.url('/orders')}, record index 1, field 'price': value \"12.345\" does not "
         "fit decimal(10,2) without rounding; fix the declared type in `columns` or the data "
@@ -625,7 +635,7 @@ def test_incremental_without_state_or_rows_has_no_mark(tmp_path: Path) -> None:
 def test_incremental_record_without_cursor_field_fails(tmp_path: Path) -> None:
     with serve({"/events": script(Reply(json=[{"id": 1, "updated_at": None}]))}) as srv:
         proc, _ = extract(tmp_path, {"url": srv.url("/events"), "cursor": {"field": "updated_at"}})
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     assert failure(proc) == (
         f"page {srv.url('/events')}, record index 0: cursor field 'updated_at' is missing or "
         "null; every record needs it for incremental extraction"

@@ -242,7 +242,7 @@ def test_cursor_field_missing_from_result(
     execute(url, *ORDERS)
     config = {"url": url, "query": "SELECT id FROM orders", "cursor": {"field": "updated"}}
     result = extract_here(tmp_path, config, capsys)
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert last_error(result.stderr) == (
         "ferry: pipeline 'demo', step 'orders': cursor field 'updated' is not a column of the "
         "result (columns: id); fix cursor.field or the query"
@@ -266,3 +266,29 @@ def test_password_secret_renders_as_secret_env() -> None:
     ]
     assert config.declared_columns() == ["id"]
     assert config.database_url().redacted() == "mysql://etl@db:3306/shop"
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        (
+            {"id": "int64", "code": "string"},
+            "result columns differ from the declared columns: missing ['code'], unexpected "
+            "['name']; fix `columns` or the table/query",
+        ),
+        (
+            {"id": "int64", "name": "int64"},
+            "column 'name' (string) cannot be cast to the declared type int64: Failed to parse "
+            "string: 'a' as a scalar of type int64; fix `columns` or cast in the query",
+        ),
+    ],
+)
+def test_result_that_does_not_fit_the_declared_columns_is_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], columns: dict[str, str], message: str
+) -> None:
+    url = f"sqlite://{tmp_path / 'x.db'}"
+    execute(url, *ORDERS)
+    config = {"url": url, "query": "SELECT id, name FROM orders WHERE id = 1", "columns": columns}
+    result = extract_here(tmp_path, config, capsys)
+    assert result.returncode == 3
+    assert last_error(result.stderr) == f"ferry: pipeline 'demo', step 'orders': {message}"

@@ -226,7 +226,7 @@ def test_quarantine_rows_reasons_report_and_outputs(tmp_path: Path) -> None:
 
 def test_below_threshold_fails_after_committing_everything(tmp_path: Path) -> None:
     result, out = check(tmp_path, make_input(tmp_path, ORDERS), ORDER_RULES, threshold=0.9)
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert last_line(result.stderr) == (
         "ferry: pipeline 'p', step 'orders-checked': quality score 0.5000 is below threshold "
         "0.9000 (3/6 rows valid); worst rules: not_null(order_id) 1 row, unique(order_id) 1 row, "
@@ -246,7 +246,7 @@ def test_worst_rules_are_ordered_by_failed_rows(tmp_path: Path) -> None:
         {"rule": "not_null", "column": "x"},
     ]
     result, out = check(tmp_path, make_input(tmp_path, batch), rules, threshold=0.95)
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert last_line(result.stderr).endswith(
         "quality score 0.1667 is below threshold 0.9500 (1/6 rows valid); worst rules: "
         "range(x) 3 rows, not_null(x) 2 rows, accepted_values(y) 1 row; "
@@ -280,7 +280,7 @@ def test_row_count_violation_fails_the_step(tmp_path: Path) -> None:
     batch = pa.record_batch({"x": [1, 2, 3]})
     rules = [{"rule": "not_null", "column": "x"}, {"rule": "row_count", "min": 5}]
     result, out = check(tmp_path, make_input(tmp_path, batch), rules)
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert last_line(result.stderr) == (
         "ferry: pipeline 'p', step 'orders-checked': row_count(min=5) failed: the input has 3 "
         f"rows; see {out}/report.json"
@@ -408,3 +408,16 @@ def test_bad_config_is_rejected(config: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=None) as err:
         ChecksConfig.model_validate(config)
     assert message in str(err.value)
+
+
+def test_a_value_a_sql_rule_cannot_convert_is_rejected(tmp_path: Path) -> None:
+    batch = pa.record_batch({"code": ["1", "2", "x3"]})
+    rules = [{"rule": "sql", "name": "positive", "predicate": "CAST(code AS INTEGER) > 0"}]
+    result, out = check(tmp_path, make_input(tmp_path, batch), rules)
+    assert result.returncode == 3
+    assert last_line(result.stderr) == (
+        "ferry: pipeline 'p', step 'orders-checked': checking input rows 0..2 failed: Conversion "
+        "Error: Could not convert string 'x3' to INT32 when casting from source column code; fix "
+        "the rule or the data"
+    )
+    assert not (out / "_manifest.json").exists()

@@ -230,7 +230,7 @@ BAD_CSV = "id,amount\n1,1.5\n2,1.5,x\n3,oops\n\n4,2\n"
 def test_malformed_csv_row_fails_with_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text(BAD_CSV)
 
-    message = failure(tmp_path, {"path": str(tmp_path / "t.csv"), "format": "csv"})
+    message = failure(tmp_path, {"path": str(tmp_path / "t.csv"), "format": "csv"}, exit_code=3)
 
     assert message == (
         f"{WHERE}{tmp_path / 't.csv'} line 3: expected 2 fields, got 3; "
@@ -246,7 +246,7 @@ def test_uncastable_value_fails_with_file_line_and_column(tmp_path: Path) -> Non
         "columns": {"id": "int64", "amount": "float64"},
     }
 
-    assert failure(tmp_path, config) == (
+    assert failure(tmp_path, config, exit_code=3) == (
         f"{WHERE}{tmp_path / 't.csv'} line 4: column 'amount': 'oops' is not a valid float64; "
         "fix the file or set on_bad_row to 'quarantine'"
     )
@@ -315,9 +315,25 @@ def test_parquet_value_that_does_not_fit_the_declared_type(tmp_path: Path) -> No
     pq.write_table(pa.table({"id": [1, 2**40]}), tmp_path / "p.parquet")
     config = {"path": str(tmp_path / "p.parquet"), "format": "parquet", "columns": {"id": "int32"}}
 
-    assert failure(tmp_path, config) == (
+    assert failure(tmp_path, config, exit_code=3) == (
         f"{WHERE}{tmp_path / 'p.parquet'} row 2: column 'id': 1099511627776 is not a valid "
         "int32; fix the file or set on_bad_row to 'quarantine'"
+    )
+
+
+def test_file_that_is_not_parquet_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / "t.parquet").write_bytes(b"PAR1 not really")
+    message = failure(
+        tmp_path, {"path": str(tmp_path / "t.parquet"), "format": "parquet"}, exit_code=3
+    )
+    assert message.startswith(f"{WHERE}{tmp_path}/t.parquet: cannot read as Parquet: ")
+    assert message.endswith("; check the format")
+
+
+def test_empty_csv_without_declared_columns_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("")
+    assert failure(tmp_path, {"path": str(tmp_path / "t.csv"), "format": "csv"}, exit_code=3) == (
+        f"{WHERE}{tmp_path}/t.csv: cannot read as CSV: Empty CSV file; check format and csv options"
     )
 
 
@@ -337,7 +353,7 @@ def test_schema_mismatch_between_files(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("id,name\n1,x\n")
     (tmp_path / "b.csv").write_text("id,title\n2,y\n")
 
-    assert failure(tmp_path, {"path": str(tmp_path / "*.csv"), "format": "csv"}) == (
+    assert failure(tmp_path, {"path": str(tmp_path / "*.csv"), "format": "csv"}, exit_code=3) == (
         f"{WHERE}{tmp_path / 'b.csv'} does not match the schema inferred from "
         f"{tmp_path / 'a.csv'} (the first file): column 'name' is missing; make the files "
         "agree or declare columns in the config"
@@ -352,7 +368,7 @@ def test_undeclared_extra_column(tmp_path: Path) -> None:
         "columns": {"id": "int64", "name": "string"},
     }
 
-    assert failure(tmp_path, config) == (
+    assert failure(tmp_path, config, exit_code=3) == (
         f"{WHERE}{tmp_path / 'a.csv'}: undeclared columns 'secret'; add them to columns in "
         "the config or remove them from the file"
     )
@@ -366,7 +382,7 @@ def test_missing_declared_column(tmp_path: Path) -> None:
         "columns": {"id": "int64", "name": "string"},
     }
 
-    assert failure(tmp_path, config) == (
+    assert failure(tmp_path, config, exit_code=3) == (
         f"{WHERE}{tmp_path / 'a.csv'}: declared column 'name' is missing (the file has "
         "'id'); fix the file or the columns in the config"
     )

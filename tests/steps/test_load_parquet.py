@@ -442,6 +442,6 @@ def peak_rss_of_load(tmp_path: Path, rows: int) -> int:
 @pytest.mark.slow
 def test_peak_memory_does_not_grow_with_input_size(tmp_path: Path) -> None:
     small = peak_rss_of_load(tmp_path, 1_000_000)
-    large = peak_rss_of_load(tmp_path, 4_000_000)
+    large = peak_rss_of_load(tmp_path, 8_000_000)
 
     assert large <= 1.3 * small + 40 * 2**20, (small >> 20, large >> 20)

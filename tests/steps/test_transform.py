@@ -144,7 +144,7 @@ TABLES = '"orders", "customers-clean" (alias customers_clean)'
         ),
         pytest.param(
             "SELECT CAST(name AS INTEGER) FROM customers_clean",
-            1,
+            3,
             "the SQL failed while running: Conversion Error: Could not convert string 'Ada' to "
             "INT32 when casting from source column name; fix the SQL or the data, or raise "
             "memory_limit",

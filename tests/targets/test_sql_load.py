@@ -166,7 +166,7 @@ def test_new_columns_fail_unless_allowed(db: str, tmp_path: Path) -> None:
         tmp_path / "a1", pa.table({"id": [2], "name": ["b"], "extra": [1.5], "more": ["x"]})
     )
     result = load(tmp_path, artifact, {"url": db, "table": "orders"})
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert last_error(result.stderr) == (
         "ferry: pipeline 'demo', step 'to-db': table 'orders' has no column(s) extra, more that "
         "the input has; set allow_new_columns=True to add them, or drop them upstream"
@@ -189,7 +189,7 @@ def test_bad_value_names_row_and_commits_nothing(db: str, tmp_path: Path) -> Non
         tmp_path / "a1", pa.table({"id": ["2", "3", "4", "x4", "5"], "name": list("bcdef")})
     )
     result = load(tmp_path, artifact, {"url": db, "table": "orders", "batch_size": 2})
-    assert result.returncode == 1
+    assert result.returncode == 3
     declared = {"postgresql": "integer", "mysql": "int(11)", "sqlite": "INTEGER"}[db.split(":")[0]]
     assert last_error(result.stderr) == (
         "ferry: pipeline 'demo', step 'to-db': row 4 does not fit table 'orders': column 'id' "
@@ -242,7 +242,7 @@ def test_key_missing_from_input(tmp_path: Path, capsys: pytest.CaptureFixture[st
     artifact = write_artifact(tmp_path / "a1", pa.table({"id": [1]}))
     config = {"url": f"sqlite://{tmp_path}/x.db", "table": "t", "mode": "upsert", "key": ["code"]}
     result = load_here(tmp_path, artifact, config, capsys)
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert last_error(result.stderr) == (
         "ferry: pipeline 'demo', step 'to-db': key column(s) code of table 't' are not in the "
         "input columns (id); fix key or the upstream step"
@@ -255,7 +255,7 @@ def test_mariadb_range_error_names_the_load_row(mysql_url: str, tmp_path: Path) 
         tmp_path / "a1", pa.table({"id": [1, 2, 3, 4, 5], "n": [1, 2, 3, 300, 5]})
     )
     result = load(tmp_path, artifact, {"url": mysql_url, "table": "small", "batch_size": 2})
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert last_error(result.stderr) == (
         "ferry: pipeline 'demo', step 'to-db': row 4 does not fit table 'small': Out of range "
         "value for column 'n'; fix the value upstream or the column type (nothing was loaded)"

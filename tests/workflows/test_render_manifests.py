@@ -130,7 +130,7 @@ def test_every_template_reports_row_counts_and_runs_hardened() -> None:
 
 
 def test_retry_resources_and_deadline_defaults_and_overrides() -> None:
-    own_retry = RetryPolicy(limit=5, policy="Always", backoff_duration="1s", backoff_factor=3)
+    own_retry = RetryPolicy(limit=5, policy="OnFailure", backoff_duration="1s", backoff_factor=3)
     own_resources = Resources(
         cpu_request="1", memory_request="1Gi", cpu_limit="4", memory_limit="8Gi"
     )
@@ -148,7 +148,8 @@ def test_retry_resources_and_deadline_defaults_and_overrides() -> None:
     )
     assert tpl["orders"]["retryStrategy"] == {
         "limit": 5,
-        "retryPolicy": "Always",
+        "retryPolicy": "OnFailure",
+        "expression": "lastRetry.exitCode not in ['2', '3']",
         "backoff": {"duration": "1s", "factor": 3, "maxDuration": "5m"},
     }
     assert tpl["orders"]["container"]["resources"] == {
@@ -158,7 +159,8 @@ def test_retry_resources_and_deadline_defaults_and_overrides() -> None:
     assert tpl["orders"]["activeDeadlineSeconds"] == 60
     assert tpl["out"]["retryStrategy"] == {
         "limit": 2,
-        "retryPolicy": "OnFailure",
+        "retryPolicy": "Always",
+        "expression": "lastRetry.exitCode not in ['2', '3']",
         "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"},
     }
     assert tpl["out"]["container"]["resources"] == {

@@ -23,6 +23,7 @@ from hera.workflows import Resources as HeraResources
 from hera.workflows import RetryStrategy as HeraRetryStrategy
 from hera.workflows import models as m
 
+from steps.runtime.errors import EXIT_DATA, EXIT_USAGE
 from workflows.pipeline import Pipeline
 from workflows.render.plan import PlannedStep, plan_steps
 
@@ -37,6 +38,15 @@ OUTPUT_PARAMETERS = ("rows_in", "rows_out", "rows_rejected", "quality_score")
 
 STORE_SETTINGS = "ferry-s3"
 """Secret and ConfigMap with the S3 credentials and endpoint (both optional)."""
+
+RETRY_EXPRESSION = f"lastRetry.exitCode not in ['{EXIT_USAGE}', '{EXIT_DATA}']"
+"""``retryStrategy.expression`` of every step: never retry a deterministic failure.
+
+A step exits 2 (bad usage or config) or 3 (data rejected) when running it again fails
+the same way. Argo passes ``lastRetry.exitCode`` as a string, ``'-1'`` when the pod
+produced none (a pod error), so pod errors, OOM kills (``'137'``) and every other exit
+are still retried as ``retryPolicy`` allows; Argo retries only when both agree.
+"""
 
 RUN_ID = "{{workflow.name}}"
 STORE = "{{workflow.parameters.store}}"
@@ -120,6 +130,7 @@ def _build_retry(step: PlannedStep) -> HeraRetryStrategy:
     return HeraRetryStrategy(
         limit=retry.limit,
         retry_policy=retry.policy,
+        expression=RETRY_EXPRESSION,
         backoff=m.Backoff(
             duration=retry.backoff_duration,
             factor=m.IntOrString(root=retry.backoff_factor),

@@ -78,13 +78,20 @@ class LiveView:
         self._line(f"↻ {task.name} failed: {task.reason}; retry {retry}/{limit} in {wait}")
 
     def task_finished(self, task: TaskRecord) -> None:
-        """``✔ name 1.2s rows ...`` or ``✖ name failed after N attempts: reason``."""
+        """``✔ name 1.2s rows ...`` or ``✖ name failed after N attempts: reason``.
+
+        When retries were left but ``retryStrategy.expression`` declined them:
+        ``✖ name failed (data rejected, not retried): reason``.
+        """
+        status = task.status.value.lower()
         if task.status is TaskStatus.SUCCEEDED:
             parts = [f"✔ {task.name}", format_duration(task.duration_seconds), format_rows(task)]
             self._line(" ".join(p for p in parts if p))
+        elif task.not_retried:
+            self._line(f"✖ {task.name} {status} ({task.not_retried}, not retried): {task.reason}")
         else:
             attempts = "1 attempt" if task.attempts == 1 else f"{task.attempts} attempts"
-            self._line(f"✖ {task.name} {task.status.value.lower()} after {attempts}: {task.reason}")
+            self._line(f"✖ {task.name} {status} after {attempts}: {task.reason}")
         if self._progress is not None and self._bar is not None:
             self._progress.advance(self._bar)
 

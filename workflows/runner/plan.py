@@ -12,6 +12,12 @@ from typing import Any
 from workflows.runner import variables
 from workflows.runner.errors import ManifestRefused
 from workflows.runner.retry import RetryPolicy, RetryStrategy, parse_duration
+from workflows.runner.retry_expression import (
+    SUPPORTED_FORMS,
+    RetryExpression,
+    UnsupportedExpression,
+    parse_retry_expression,
+)
 from workflows.runner.support import unsupported_fields
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -339,7 +345,8 @@ def _retry(raw: dict[str, Any] | None, path: str, found: _Problems) -> RetryStra
     elif not re.fullmatch(r"\d+", str(limit)):
         found.add(f"{path}.limit", f"{limit!r} is not a whole number")
         limit = 0
-    policy_text = raw.get("retryPolicy", RetryPolicy.ON_FAILURE.value)
+    default_policy = RetryPolicy.ALWAYS if "expression" in raw else RetryPolicy.ON_FAILURE
+    policy_text = raw.get("retryPolicy", default_policy.value)
     try:
         policy = RetryPolicy(policy_text)
     except ValueError:
@@ -355,7 +362,23 @@ def _retry(raw: dict[str, Any] | None, path: str, found: _Problems) -> RetryStra
     except (TypeError, ValueError):
         found.add(f"{path}.backoff.factor", f"{factor_text!r} is not a number")
         factor = 1.0
-    return RetryStrategy(int(limit), policy, duration, factor, max_duration)
+    expression = _retry_expression(raw.get("expression"), f"{path}.expression", found)
+    return RetryStrategy(int(limit), policy, duration, factor, max_duration, expression)
+
+
+def _retry_expression(value: object, path: str, found: _Problems) -> RetryExpression | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        found.add(path, f"{value!r} is not a string")
+        return None
+    try:
+        return parse_retry_expression(value)
+    except UnsupportedExpression as err:
+        found.add(
+            path, f"{value!r} is not supported by the local runner ({err}); {SUPPORTED_FORMS}"
+        )
+        return None
 
 
 def _duration(value: object, path: str, found: _Problems) -> float | None:

@@ -44,6 +44,13 @@ class TaskRecord(BaseModel):
     reason: str | None = Field(
         default=None, description="Why the last attempt failed: the last non-empty stderr line."
     )
+    not_retried: str | None = Field(
+        default=None,
+        description=(
+            "Set when retries were left but retryStrategy.expression declined them: what the "
+            "exit code means ('data rejected', 'bad usage or config') or 'exit code N'."
+        ),
+    )
     outputs: dict[str, str] = Field(
         default_factory=dict, description="Output parameters of the successful attempt."
     )

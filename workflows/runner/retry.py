@@ -3,17 +3,23 @@
 Argo semantics kept here:
 
 - ``limit`` is the number of retries, so a task runs at most ``limit + 1`` times.
-- ``retryPolicy`` defaults to ``OnFailure``. Locally an attempt *fails* when the
+- ``retryPolicy`` defaults to ``OnFailure``, or to ``Always`` when an ``expression`` is
+  given (Argo 3.5 and later). Locally an attempt *fails* when the
   process exits non-zero or is killed at its ``activeDeadlineSeconds``; it *errors*
   when the process cannot be started or a declared output parameter was not written.
 - ``backoff``: the n-th retry waits ``duration * factor ** (n - 1)``; no retry is
   made once waiting would pass ``maxDuration`` measured from the first attempt's start.
+- ``expression``: when present, a retry also needs it to be true for the attempt that
+  ended (``workflows.runner.retry_expression``); policy and expression must both agree.
 """
 
 import os
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+from steps.runtime.errors import EXIT_DATA, EXIT_USAGE
+from workflows.runner.retry_expression import LastRetry, RetryExpression
 
 _UNIT_SECONDS = {
     "ns": 1e-9,
@@ -27,6 +33,7 @@ _UNIT_SECONDS = {
 }
 _GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 TRANSIENT_ERROR_PATTERN_ENV = "TRANSIENT_ERROR_PATTERN"
+_STEP_EXIT_MEANINGS = {EXIT_USAGE: "bad usage or config", EXIT_DATA: "data rejected"}
 
 
 class AttemptPhase(StrEnum):
@@ -74,6 +81,7 @@ class RetryStrategy:
     backoff_seconds: float
     backoff_factor: float
     max_duration_seconds: float | None
+    expression: RetryExpression | None = None
 
     def should_retry(self, phase: AttemptPhase, reason: str) -> bool:
         """Whether an attempt that ended in ``phase`` with ``reason`` is retried by policy."""
@@ -97,3 +105,16 @@ class RetryStrategy:
     def within_max_duration(self, elapsed: float, delay: float) -> bool:
         """Whether a retry after ``delay`` still starts within ``maxDuration``."""
         return self.max_duration_seconds is None or elapsed + delay <= self.max_duration_seconds
+
+    def expression_allows(self, phase: AttemptPhase, exit_code: int | None) -> bool:
+        """Whether ``expression`` (true when absent) allows retrying an attempt that ended so."""
+        return self.expression is None or self.expression.evaluate(
+            LastRetry.of(phase.value, exit_code)
+        )
+
+
+def declined_retry_label(exit_code: int | None) -> str:
+    """What a step's exit code means, for "(data rejected, not retried)" in the live view."""
+    if exit_code is not None and exit_code in _STEP_EXIT_MEANINGS:
+        return _STEP_EXIT_MEANINGS[exit_code]
+    return f"exit code {LastRetry.of(AttemptPhase.FAILED.value, exit_code).exit_code}"

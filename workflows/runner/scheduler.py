@@ -20,7 +20,7 @@ from workflows.runner.attempt import AttemptResult, AttemptSpec, Cancellation, r
 from workflows.runner.live import LiveView
 from workflows.runner.plan import ContainerTemplate, Plan, Task
 from workflows.runner.record import RunRecord, TaskRecord, TaskStatus
-from workflows.runner.retry import AttemptPhase
+from workflows.runner.retry import AttemptPhase, declined_retry_label
 from workflows.runner.run_store import RunFolder
 from workflows.runner.variables import pod_name, substitute
 
@@ -44,6 +44,7 @@ class _Retrying:
 class _Finished:
     task: str
     result: AttemptResult
+    not_retried: str | None = None
 
 
 _Event = _Started | _Retrying | _Finished
@@ -142,6 +143,7 @@ def _handle(event: _Event, run: Execution) -> bool:
         run.view.task_retrying(task, event.retry, event.limit, event.delay)
     else:
         _finish(task, event.result, now)
+        task.not_retried = event.not_retried
         run.view.task_finished(task)
     run.folder.save(run.record)
     return isinstance(event, _Finished)
@@ -195,6 +197,7 @@ class _TaskWorker:
         inputs = self._inputs()
         first_start = time.monotonic()
         attempt = 0
+        not_retried: str | None = None
         while True:
             self.post(_Started(self.task.name, attempt))
             result = run_attempt(self._spec(attempt, inputs, limit), self.cancel)
@@ -204,6 +207,9 @@ class _TaskWorker:
             delay = retry.delay_before_retry(attempt + 1)
             elapsed = time.monotonic() - first_start
             if attempt >= limit or not retry.should_retry(result.phase, result.reason):
+                break
+            if not retry.expression_allows(result.phase, result.exit_code):
+                not_retried = declined_retry_label(result.exit_code)
                 break
             if not retry.within_max_duration(elapsed, delay):
                 result = AttemptResult(
@@ -217,7 +223,7 @@ class _TaskWorker:
             if self.cancel.wait(delay):
                 break
             attempt += 1
-        self.post(_Finished(self.task.name, result))
+        self.post(_Finished(self.task.name, result, not_retried))
 
     def _inputs(self) -> dict[str, str]:
         """The template's input parameters: task arguments, else the input's value/default."""

@@ -69,6 +69,7 @@ _TEMPLATE: Shape = {
     "retryStrategy": {
         "limit": USED,
         "retryPolicy": USED,
+        "expression": USED,
         "backoff": {"duration": USED, "factor": USED, "maxDuration": USED},
     },
     "activeDeadlineSeconds": USED,

@@ -8,6 +8,7 @@ mode stages the input apart, merges it partition by partition with the existing 
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 
@@ -51,7 +52,8 @@ def _stage_and_merge(
     source: ArtifactReader,
     counted: _Counted,
     config: ParquetDatasetLoad,
-) -> tuple[list[WrittenFile], dict[str, int]]:
+) -> tuple[list[WrittenFile], dict[str, Any]]:
+    """Check the key, stage the input apart, merge it per partition; DuckDB only here."""
     from steps.load.parquet_dataset.merge import (
         INPUT_FOLDER,
         check_unique_key,
@@ -89,7 +91,7 @@ def run(ctx: StepContext, config: ParquetDatasetLoad) -> RowCounts:
     writer = ParquetDatasetWriter(open_location(config.path), run_id=ctx.run_id, step=ctx.step)
     writer.start()
     counted = _Counted(input_batches(source, config.batch_size))
-    merged: dict[str, int] = {}
+    merged: dict[str, Any] = {}
     if config.mode == "merge":
         staged, merged = _stage_and_merge(writer, source, counted, config)
     else:
