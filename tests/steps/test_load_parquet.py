@@ -365,7 +365,7 @@ def test_merge_refuses_duplicate_keys_in_the_input(tmp_path: Path) -> None:
         tmp_path, artifact(str(tmp_path / "a2"), duplicated, ORDER_SCHEMA), "run-2", config
     )
 
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert result.stderr.strip().splitlines()[-1] == (
         f"{WHERE}input 'daily' has 2 key value(s) on more than one row (key: id), e.g. id=2 "
         "on 3 rows; deduplicate the input (e.g. in a transform) or fix key"

@@ -24,7 +24,7 @@ from steps.load.parquet_dataset.files import WrittenFile
 from steps.load.parquet_dataset.reader import input_batches
 from steps.load.parquet_dataset.writer import ParquetDatasetWriter
 from steps.runtime.artifacts import ArtifactReader
-from steps.runtime.errors import StepError
+from steps.runtime.errors import DataRejected
 
 if TYPE_CHECKING:
     import duckdb
@@ -84,7 +84,7 @@ def check_unique_key(
         return
     duplicates, rows, *values = found[0]
     example = ", ".join(f"{c}={v!r}" for c, v in zip(key, values, strict=True))
-    raise StepError(
+    raise DataRejected(
         f"input {source.name!r} has {duplicates} key value(s) on more than one row (key: "
         f"{', '.join(key)}), e.g. {example} on {rows} rows; deduplicate the input "
         "(e.g. in a transform) or fix key"
@@ -104,7 +104,7 @@ def _existing_rows(writer: ParquetDatasetWriter, paths: list[str], schema: pa.Sc
     for fragment in ds.dataset(paths, format="parquet", filesystem=writer.root.fs).get_fragments():
         extra = [n for n in fragment.physical_schema.names if n not in schema.names]
         if extra:
-            raise StepError(
+            raise DataRejected(
                 f"existing file {fragment.path} of dataset {writer.root.uri} has column(s) "
                 f"{', '.join(extra)} that the input lacks; merge would drop them: add them to "
                 "the input or load with mode 'overwrite-partitions'"
