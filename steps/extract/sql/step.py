@@ -13,6 +13,7 @@ from steps.extract.sql.reader import stream_batches
 from steps.runtime.accounting import RowCounts
 from steps.runtime.context import StepContext
 from steps.runtime.errors import DataRejected
+from steps.runtime.prefetch import prefetched
 from steps.state.cursor_state import CursorValue, read_cursor_state
 
 
@@ -31,7 +32,8 @@ def run(ctx: StepContext, config: SqlExtract) -> RowCounts:
         window=window.describe() if window else None,
     )
     high: Any = None
-    for number, raw in enumerate(stream_batches(url, password, sql, config.batch_size), start=1):
+    batches = prefetched(stream_batches(url, password, sql, config.batch_size))
+    for number, raw in enumerate(batches, start=1):
         batch = _conform(raw, declared) if declared is not None else raw
         if window is not None:
             high = _max(high, _batch_max(batch, window.field))
