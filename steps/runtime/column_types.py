@@ -91,3 +91,12 @@ def validate_declared_columns(columns: dict[str, str] | None) -> dict[str, str] 
         except ValueError as err:
             raise ValueError(f"column {column!r}: {err}") from None
     return columns
+
+
+def arrow_schema(columns: dict[str, str] | None) -> "pa.Schema | None":
+    """Declared columns as an Arrow schema, in declaration order; None when not declared."""
+    import pyarrow as pa
+
+    if columns is None:
+        return None
+    return pa.schema([(name, arrow_type(type_name)) for name, type_name in columns.items()])

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from steps.runtime.column_types import TYPE_NAMES_HELP, arrow_type, validate_declared_columns
+from steps.runtime.column_types import TYPE_NAMES_HELP, arrow_schema, validate_declared_columns
 from steps.runtime.config import StepConfig
 
 if TYPE_CHECKING:
@@ -78,8 +78,4 @@ class FilesExtract(StepConfig):
 
     def declared_schema(self) -> "pa.Schema | None":
         """The declared columns as an Arrow schema, or None when inferred."""
-        import pyarrow as pa
-
-        if self.columns is None:
-            return None
-        return pa.schema([(name, arrow_type(t)) for name, t in self.columns.items()])
+        return arrow_schema(self.columns)

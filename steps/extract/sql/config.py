@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, ClassVar
 from pydantic import Field, field_validator, model_validator
 
 from steps.databases.config import DatabaseStepConfig
-from steps.runtime.column_types import TYPE_NAMES_HELP, arrow_type, validate_declared_columns
+from steps.runtime.column_types import TYPE_NAMES_HELP, arrow_schema, validate_declared_columns
 from steps.runtime.config import Cursor
 
 if TYPE_CHECKING:
@@ -60,11 +60,7 @@ class SqlExtract(DatabaseStepConfig):
 
     def declared_schema(self) -> "pa.Schema | None":
         """The declared columns as an Arrow schema, or None."""
-        import pyarrow as pa
-
-        if self.columns is None:
-            return None
-        return pa.schema([(name, arrow_type(t)) for name, t in self.columns.items()])
+        return arrow_schema(self.columns)
 
     def incremental_cursor(self) -> Cursor | None:
         """The incremental cursor, if the source has one."""
