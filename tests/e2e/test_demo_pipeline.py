@@ -6,9 +6,6 @@ list of planted defects.
 """
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -18,20 +15,10 @@ import pytest
 from steps.runtime.artifacts import ArtifactReader
 from steps.runtime.store import open_location
 from tests.e2e.demo_expectations import Expected, expected_outcome
+from tests.e2e.ferry_cli import ferry, run_demo
 from workflows.demo_data import EXTRACT_DEFECTS, generate, order_id_of
 
 ROWS = 4_000
-
-
-def ferry(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "ferry"), *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=os.environ.copy(),
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -100,19 +87,7 @@ def test_planted_defects_are_what_the_expectations_reject(demo: tuple[Path, Expe
 def test_demo_pipeline_on_a_local_store(demo: tuple[Path, Expected], tmp_path: Path) -> None:
     data_dir, expected = demo
     store, out = tmp_path / "store", tmp_path / "out"
-    result = ferry(
-        "run",
-        "orders-daily",
-        "-p",
-        f"data_dir={data_dir}",
-        "-p",
-        f"output_dir={out}",
-        "--store",
-        str(store),
-        "--output",
-        "json",
-        cwd=tmp_path,
-    )
+    result = run_demo(data_dir, out, store, tmp_path)
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     _assert_run_matches(record, str(store), str(out / "daily_revenue"), expected)
@@ -133,19 +108,7 @@ def test_demo_pipeline_on_an_s3_store(
         if path.is_file():
             client.upload_file(str(path), bucket, f"input/{path.relative_to(data_dir)}")
     store = f"{s3_bucket}/store"
-    result = ferry(
-        "run",
-        "orders-daily",
-        "-p",
-        f"data_dir={s3_bucket}/input",
-        "-p",
-        f"output_dir={s3_bucket}/out",
-        "--store",
-        store,
-        "--output",
-        "json",
-        cwd=tmp_path,
-    )
+    result = run_demo(f"{s3_bucket}/input", f"{s3_bucket}/out", store, tmp_path)
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     _assert_run_matches(record, store, f"{s3_bucket}/out/daily_revenue", expected)
@@ -162,19 +125,7 @@ def test_rerun_of_the_demo_replaces_partitions_without_duplicates(
     data_dir, expected = demo
     out = tmp_path / "out"
     for _ in range(2):
-        result = ferry(
-            "run",
-            "orders-daily",
-            "-p",
-            f"data_dir={data_dir}",
-            "-p",
-            f"output_dir={out}",
-            "--store",
-            str(tmp_path / "store"),
-            "--output",
-            "json",
-            cwd=tmp_path,
-        )
+        result = run_demo(data_dir, out, tmp_path / "store", tmp_path)
         assert result.returncode == 0, result.stderr
     table = pq.read_table(out / "daily_revenue", partitioning="hive")
     assert table.num_rows == len(expected.revenue)

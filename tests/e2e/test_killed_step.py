@@ -18,6 +18,7 @@ import pytest
 from steps.runtime.artifacts import ArtifactReader
 from steps.runtime.errors import StepError
 from steps.runtime.store import open_location
+from tests.e2e.ferry_cli import run_demo
 from workflows.demo_data import generate, planted_defects
 from workflows.discovery import get_pipeline
 from workflows.render import render_pipeline
@@ -82,25 +83,7 @@ def test_sigkill_mid_write_then_rerun(tmp_path: Path) -> None:
     )
 
     out = tmp_path / "out"
-    rerun = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ferry"),
-            "run",
-            "orders-daily",
-            "-p",
-            f"data_dir={data_dir}",
-            "-p",
-            f"output_dir={out}",
-            "--store",
-            str(store),
-            "--output",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=600,
-    )
+    rerun = run_demo(data_dir, out, store, tmp_path)
     assert rerun.returncode == 0, rerun.stderr
     record = json.loads(rerun.stdout)
     good_rows = ROWS - len(planted_defects(ROWS))

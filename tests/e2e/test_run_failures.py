@@ -1,23 +1,17 @@
 """How ``ferry run`` fails: exit code, the failing step, and its one-line reason."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.e2e.ferry_cli import ferry
 from workflows.demo_data import generate
 
-FERRY = str(Path(sys.executable).parent / "ferry")
 PIPELINES = str(Path(__file__).parent / "pipelines")
-
-
-def _ferry(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([FERRY, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
 def test_quality_below_threshold_fails_the_run_after_writing_quarantine(tmp_path: Path) -> None:
     generate(tmp_path / "data", 2_000)
-    result = _ferry(
+    result = ferry(
         "run",
         "strict-orders",
         "--pipelines",
@@ -53,7 +47,7 @@ def test_quality_below_threshold_fails_the_run_after_writing_quarantine(tmp_path
 
 def test_missing_input_files_fail_the_extract_with_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
-    result = _ferry(
+    result = ferry(
         "run",
         "strict-orders-no-retry",
         "--pipelines",
@@ -75,6 +69,6 @@ def test_missing_input_files_fail_the_extract_with_the_path(tmp_path: Path) -> N
 
 
 def test_unknown_pipeline_is_bad_usage(tmp_path: Path) -> None:
-    result = _ferry("run", "no-such-pipeline", "--store", str(tmp_path), cwd=tmp_path)
+    result = ferry("run", "no-such-pipeline", "--store", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("ferry: no pipeline named 'no-such-pipeline'")

@@ -1,0 +1,31 @@
+"""Run the ``ferry`` console script as a user would: a real subprocess."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+FERRY = str(Path(sys.executable).parent / "ferry")
+
+
+def ferry(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``ferry ARGS`` in ``cwd``, output captured as text."""
+    return subprocess.run([FERRY, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def run_demo(
+    data_dir: str | Path, output_dir: str | Path, store: str | Path, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """``ferry run orders-daily`` on the given data, output folder and store, JSON record out."""
+    return ferry(
+        "run",
+        "orders-daily",
+        "-p",
+        f"data_dir={data_dir}",
+        "-p",
+        f"output_dir={output_dir}",
+        "--store",
+        str(store),
+        "--output",
+        "json",
+        cwd=cwd,
+    )
