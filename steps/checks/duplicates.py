@@ -19,7 +19,7 @@ from steps.checks.config import Unique
 from steps.checks.rules import ROW_COLUMN, unique_flag_column
 from steps.checks.scan import scan
 from steps.runtime.artifacts import ArtifactReader
-from steps.transform.duckdb_session import quote_identifier
+from steps.runtime.duckdb_session import quote_identifier
 
 if TYPE_CHECKING:
     import duckdb

@@ -14,8 +14,8 @@ import pyarrow.compute as pc
 
 from steps.checks.config import Unique
 from steps.checks.rules import ROW_COLUMN, CompiledRule, evaluation_sql, unique_flag_column
+from steps.runtime.duckdb_session import one_line, quote_identifier
 from steps.runtime.errors import DataRejected, StepError, StepUsageError
-from steps.transform.duckdb_session import one_line, quote_identifier
 
 if TYPE_CHECKING:
     import duckdb

@@ -18,7 +18,7 @@ from steps.checks.config import (
     SqlPredicate,
     Unique,
 )
-from steps.transform.duckdb_session import quote_identifier, quote_literal
+from steps.runtime.duckdb_session import quote_identifier, quote_literal
 
 ROW_COLUMN = "__ferry_row"
 """The row's 0-based position in the whole input, in key scans and the rule probe."""

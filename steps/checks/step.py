@@ -20,9 +20,9 @@ from steps.checks.scan import scan
 from steps.runtime.accounting import RowCounts
 from steps.runtime.artifacts import QUARANTINE, REASON_COLUMN
 from steps.runtime.context import StepContext
+from steps.runtime.duckdb_session import connect
 from steps.runtime.errors import DataRejected, StepUsageError
 from steps.runtime.store import write_text_atomic
-from steps.transform.duckdb_session import connect
 
 DUCKDB_MEMORY_LIMIT = "512MB"
 """DuckDB's budget while checking; beyond it (``unique`` over a large input) it spills."""

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from steps.runtime.accounting import RowCounts
 from steps.runtime.artifacts import ArtifactReader
 from steps.runtime.context import StepContext
+from steps.runtime.duckdb_session import connect, one_line, quote_identifier, quote_literal
 from steps.runtime.errors import DataRejected, StepError, StepUsageError
 from steps.transform.config import TransformConfig
-from steps.transform.duckdb_session import connect, one_line, quote_identifier, quote_literal
 
 if TYPE_CHECKING:
     import duckdb

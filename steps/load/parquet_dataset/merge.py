@@ -24,6 +24,7 @@ from steps.load.parquet_dataset.files import WrittenFile
 from steps.load.parquet_dataset.reader import input_batches
 from steps.load.parquet_dataset.writer import ParquetDatasetWriter
 from steps.runtime.artifacts import ArtifactReader
+from steps.runtime.duckdb_session import connect, quote_identifier
 from steps.runtime.errors import DataRejected
 
 if TYPE_CHECKING:
@@ -41,22 +42,12 @@ class MergeResult:
     rows_replaced: int
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 @contextmanager
 def duckdb_session() -> Iterator["duckdb.DuckDBPyConnection"]:
     """An in-memory DuckDB with a memory limit that spills to a temporary folder."""
-    import duckdb
-
     with tempfile.TemporaryDirectory(prefix="ferry-merge-") as spill:
-        con = duckdb.connect(
-            config={
-                "memory_limit": MEMORY_LIMIT,
-                "temp_directory": spill,
-                "preserve_insertion_order": False,
-            }
+        con = connect(
+            memory_limit=MEMORY_LIMIT, temp_directory=spill, preserve_insertion_order=False
         )
         try:
             yield con
@@ -73,7 +64,7 @@ def check_unique_key(
     schema = pa.schema([source.schema.field(c) for c in key])
     keys = input_batches(source, batch_size, columns=key)
     con.register("input_rows", pa.RecordBatchReader.from_batches(schema, keys))
-    columns = ", ".join(_quote(c) for c in key)
+    columns = ", ".join(quote_identifier(c) for c in key)
     found = con.execute(
         f"SELECT count(*) OVER (), _ferry_rows, {columns} FROM ("
         f"SELECT {columns}, count(*) AS _ferry_rows FROM input_rows GROUP BY {columns} "
@@ -137,7 +128,9 @@ def merge_partitions(
     for relative in writer.existing_files():
         existing.setdefault(posixpath.dirname(relative), []).append(relative)
     match = [c for c in key if c in schema.names]
-    on = " AND ".join(f"e.{_quote(c)} IS NOT DISTINCT FROM n.{_quote(c)}" for c in match)
+    on = " AND ".join(
+        f"e.{quote_identifier(c)} IS NOT DISTINCT FROM n.{quote_identifier(c)}" for c in match
+    )
     merged = writer.staging_files(
         schema,
         folder="",

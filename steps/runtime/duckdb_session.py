@@ -3,7 +3,7 @@
 In memory, with a memory limit and a spill folder, so large inputs spill to disk
 instead of growing the process; extension auto-install and auto-load are off, so a
 query never reaches for the network (pods and CI have none) and fails clearly
-instead.
+instead; no progress bar, so step logs stay one JSON event per line.
 """
 
 from typing import TYPE_CHECKING
@@ -13,9 +13,17 @@ if TYPE_CHECKING:
 
 
 def connect(
-    *, memory_limit: str, temp_directory: str, threads: int | None = None
+    *,
+    memory_limit: str,
+    temp_directory: str,
+    threads: int | None = None,
+    preserve_insertion_order: bool = True,
 ) -> "duckdb.DuckDBPyConnection":
-    """An in-memory connection held to ``memory_limit``, spilling to ``temp_directory``."""
+    """An in-memory connection held to ``memory_limit``, spilling to ``temp_directory``.
+
+    ``preserve_insertion_order=False`` lets DuckDB drop row order where the SQL does
+    not ask for one, which saves memory on large intermediate results.
+    """
     import duckdb
 
     settings: dict[str, str | bool | int | float | list[str]] = {
@@ -23,10 +31,13 @@ def connect(
         "temp_directory": temp_directory,
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
+        "preserve_insertion_order": preserve_insertion_order,
     }
     if threads is not None:
         settings["threads"] = threads
-    return duckdb.connect(":memory:", config=settings)
+    con = duckdb.connect(":memory:", config=settings)
+    con.execute("SET enable_progress_bar = false")  # a session option, not a config one
+    return con
 
 
 def quote_identifier(name: str) -> str:
