@@ -1,5 +1,6 @@
 """Run the ``ferry`` console script as a user would: a real subprocess."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,9 +8,18 @@ from pathlib import Path
 FERRY = str(Path(sys.executable).parent / "ferry")
 
 
-def ferry(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``ferry ARGS`` in ``cwd``, output captured as text."""
-    return subprocess.run([FERRY, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+def ferry(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``ferry ARGS`` in ``cwd`` with ``env`` added to this environment, output as text."""
+    return subprocess.run(
+        [FERRY, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
 
 
 def run_demo(

@@ -7,9 +7,7 @@ customers table, joined here in plain Python, never from Ferry's own output.
 """
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +24,7 @@ import yaml
 from steps.runtime.store import open_location
 from steps.state.cursor_state import write_cursor_state
 from tests.conftest import service_unavailable
+from tests.e2e.ferry_cli import ferry as run_ferry
 from workflows.demo_api import make_server, serve_in_thread
 from workflows.render import render_pipeline
 
@@ -54,15 +53,9 @@ Row = tuple[Any, ...]
 
 
 def ferry(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FERRY_DEMO_API_TOKEN": TOKEN, "FERRY_PG_PASSWORD": ""}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "ferry"), *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-    )
+    """``ferry ARGS`` with the demo API token and the (empty) PostgreSQL password set."""
+    env = {"FERRY_DEMO_API_TOKEN": TOKEN, "FERRY_PG_PASSWORD": ""}
+    return run_ferry(*args, cwd=cwd, env=env, timeout=120)
 
 
 @contextmanager
