@@ -10,10 +10,11 @@ STAMP := $(VENV)/.installed
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-14s\033[0m %s\n",$$1,$$2}'
 
-$(STAMP): pyproject.toml
+# Runtime dependencies are held to the image's pins, so tests run what the image ships.
+$(STAMP): pyproject.toml images/step/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c images/step/requirements.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install Ferry with its dev extras (only when something changed)

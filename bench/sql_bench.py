@@ -143,7 +143,7 @@ def main(rows: int) -> dict[str, Any]:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
         shutil.rmtree(work, ignore_errors=True)
 
-    result = {
+    result: dict[str, Any] = {
         "rows": rows,
         "load": {
             "ferry_rows_per_s": rows / ferry_load,

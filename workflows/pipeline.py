@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
 from steps.checks.config import ChecksConfig, Rule
 from steps.runtime.config import StepConfig
-from steps.transform.config import TransformConfig
+from steps.transform.config import DEFAULT_MEMORY_LIMIT, TransformConfig
 
 BUILTIN_PARAMS = ("store", "run_date")
 """Workflow parameters every pipeline has; a pipeline's own ``params`` come on top."""
@@ -148,7 +148,12 @@ class Transform(_Node):
     inputs: list[str] = Field(description="Steps the SQL reads, each as a table of that name.")
     sql: str = Field(description="One SELECT statement; its result is this step's output.")
     memory_limit: str = Field(
-        default="1GB", description="DuckDB memory limit; beyond it DuckDB spills to /tmp."
+        default=DEFAULT_MEMORY_LIMIT,
+        description="DuckDB memory limit; beyond it DuckDB spills to the temp folder.",
+    )
+    keep_order: bool = Field(
+        default=False,
+        description="Keep the input's row order where the SQL has no ORDER BY (costs memory).",
     )
 
     def upstream(self) -> list[str]:
@@ -157,7 +162,9 @@ class Transform(_Node):
 
     def step_config(self) -> TransformConfig:
         """The ``transform`` step config this node runs as."""
-        return TransformConfig(sql=self.sql, memory_limit=self.memory_limit)
+        return TransformConfig(
+            sql=self.sql, memory_limit=self.memory_limit, keep_order=self.keep_order
+        )
 
 
 class Target(_Node):

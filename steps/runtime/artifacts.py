@@ -5,23 +5,34 @@ published whole (temp name + rename locally; a completed multipart upload on S3)
 and ``_manifest.json`` is written last, listing exactly those files. A reader
 refuses a folder without a manifest and reads only the listed files, so a step
 killed mid-write leaves nothing a later step would take for complete.
+
+A step whose engine writes Parquet itself (DuckDB in ``transform``) hands its files
+over with :meth:`ArtifactWriter.publish_files`; they get the same names and the same
+commit. pyarrow is imported only where Arrow data is touched, so such a step over
+local artifacts never loads it.
 """
 
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
-
 from steps.runtime.errors import StepError
-from steps.runtime.store import Location, delete_file, exists, read_text, write_text_atomic
+from steps.runtime.store import (
+    Location,
+    delete_file,
+    exists,
+    local_filesystem,
+    read_text,
+    write_text_atomic,
+)
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
 
 MANIFEST = "_manifest.json"
 FORMAT = "ferry-artifact/1"
@@ -30,6 +41,7 @@ QUARANTINE = "quarantine"
 REASON_COLUMN = "_ferry_reason"
 DEFAULT_BATCH_SIZE = 65_536
 ROWS_PER_FILE = 4_000_000
+STAGING_PREFIX = ".staging-"
 
 
 class _PartWriter:
@@ -47,8 +59,17 @@ class _PartWriter:
         self.files: list[str] = []
         self.rows = 0
         self.schema: pa.Schema | None = None
+        self.schema_text = ""
 
-    def write(self, batch: pa.RecordBatch) -> None:
+    @property
+    def folder(self) -> Location:
+        """Where this part's files go."""
+        return self._loc.child(self._part)
+
+    def _next_name(self) -> str:
+        return f"part-{self._token}-{len(self.files):05d}.parquet"
+
+    def write(self, batch: "pa.RecordBatch") -> None:
         if batch.num_rows == 0 and self.schema is not None:
             return
         if self.schema is None:
@@ -70,17 +91,40 @@ class _PartWriter:
             self._close_file()
 
     def _open(self) -> None:
-        name = f"part-{self._token}-{len(self.files):05d}.parquet"
-        self._final_path = f"{self._loc.path}/{self._part}/{name}"
-        local = isinstance(self._loc.fs, pafs.LocalFileSystem)
+        import pyarrow.parquet as pq
+
+        name = self._next_name()
+        self._final_path = f"{self.folder.path}/{name}"
         self._open_path = (
-            f"{self._loc.path}/{self._part}/.{name}.tmp" if local else self._final_path
+            f"{self.folder.path}/.{name}.tmp" if self._loc.is_local else self._final_path
         )
-        self._loc.fs.create_dir(f"{self._loc.path}/{self._part}", recursive=True)
+        self._loc.fs.create_dir(self.folder.path, recursive=True)
         assert self.schema is not None
         self._sink = self._loc.fs.open_output_stream(self._open_path)
         self._writer = pq.ParquetWriter(self._sink, self.schema)
         self._rows_in_file = 0
+
+    def adopt(self, local_file: str) -> None:
+        """Make a finished local Parquet file one of this part's files.
+
+        Locally it is renamed into place (the file must be on the same filesystem);
+        on S3 it is uploaded, and the upload appears whole when it completes.
+        """
+        name = self._next_name()
+        final = self.folder.child(name)
+        if self._loc.is_local:
+            os.replace(local_file, final.path)
+        else:
+            import pyarrow.fs as pafs
+
+            pafs.copy_files(
+                local_file,
+                final.path,
+                source_filesystem=local_filesystem(),
+                destination_filesystem=self._loc.fs,
+            )
+            os.remove(local_file)
+        self.files.append(f"{self._part}/{name}")
 
     def _close_file(self) -> None:
         if self._writer is None:
@@ -92,11 +136,9 @@ class _PartWriter:
         self._sink = None
         if self._open_path != self._final_path:
             os.replace(self._open_path, self._final_path)
-        self.files.append(
-            self._final_path.rsplit("/", 2)[-2] + "/" + self._final_path.rsplit("/", 1)[-1]
-        )
+        self.files.append(f"{self._part}/{self._final_path.rsplit('/', 1)[-1]}")
 
-    def close(self, schema: pa.Schema | None) -> None:
+    def close(self, schema: "pa.Schema | None") -> None:
         """Finish the open file; write one empty file when nothing came, to keep the schema."""
         if self.schema is None and schema is not None:
             self.schema = schema
@@ -116,18 +158,55 @@ class ArtifactWriter:
             DATA: _PartWriter(loc, DATA, token),
             QUARANTINE: _PartWriter(loc, QUARANTINE, token),
         }
+        self._staging: list[str] = []
 
-    def write(self, batch: pa.RecordBatch) -> None:
+    def write(self, batch: "pa.RecordBatch") -> None:
         """Append a batch of good rows."""
         self._parts[DATA].write(batch)
 
-    def quarantine(self, batch: pa.RecordBatch) -> None:
+    def quarantine(self, batch: "pa.RecordBatch") -> None:
         """Append a batch of rejected rows; it must carry a ``_ferry_reason`` column."""
         if REASON_COLUMN not in batch.schema.names:
             raise StepError(
                 f"quarantine batch without {REASON_COLUMN!r} column; this is a Ferry bug"
             )
         self._parts[QUARANTINE].write(batch)
+
+    def staging_folder(self, scratch: str) -> str:
+        """A new, empty local folder for an engine to write data files into.
+
+        For a local store it is a hidden folder inside the artifact's ``data/``, so
+        :meth:`publish_files` only renames; folders left there by a killed attempt are
+        removed first. For S3 it is a folder inside ``scratch``, uploaded from.
+        """
+        if self.loc.is_local:
+            parent = self._parts[DATA].folder.path
+            os.makedirs(parent, exist_ok=True)
+            for name in os.listdir(parent):
+                if name.startswith(STAGING_PREFIX):
+                    shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+        else:
+            parent = scratch
+        folder = os.path.join(parent, f"{STAGING_PREFIX}{uuid.uuid4().hex[:8]}")
+        os.makedirs(folder)
+        self._staging.append(folder)
+        return folder
+
+    def publish_files(self, files: list[str], *, rows: int, schema_text: str) -> None:
+        """Add finished Parquet files (``rows`` rows in all) as the artifact's data.
+
+        ``schema_text`` describes their columns in the manifest. The files are moved,
+        not copied, and the staging folders removed; the artifact becomes readable
+        only at :meth:`commit`.
+        """
+        data = self._parts[DATA]
+        for path in files:
+            data.adopt(path)
+        data.rows += rows
+        data.schema_text = schema_text
+        for folder in self._staging:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._staging.clear()
 
     @property
     def rows(self) -> int:
@@ -139,7 +218,7 @@ class ArtifactWriter:
         """Rejected rows written so far."""
         return self._parts[QUARANTINE].rows
 
-    def commit(self, *, schema: pa.Schema | None = None, **extra: Any) -> dict[str, Any]:
+    def commit(self, *, schema: "pa.Schema | None" = None, **extra: Any) -> dict[str, Any]:
         """Close all files and write the manifest: the artifact becomes readable.
 
         ``schema`` is used for an empty output so downstream SQL still sees the
@@ -153,7 +232,11 @@ class ArtifactWriter:
             **self._meta,
             "files": {DATA: data.files, QUARANTINE: quarantine.files},
             "rows": {DATA: data.rows, QUARANTINE: quarantine.rows},
-            "schema": data.schema.to_string(show_schema_metadata=False) if data.schema else "",
+            "schema": (
+                data.schema.to_string(show_schema_metadata=False)
+                if data.schema
+                else data.schema_text
+            ),
             **extra,
         }
         write_text_atomic(self.loc.child(MANIFEST), json.dumps(manifest, indent=2, default=str))
@@ -200,7 +283,7 @@ class ArtifactReader:
     @property
     def is_local(self) -> bool:
         """Whether the files are on the local filesystem (DuckDB can read them directly)."""
-        return isinstance(self.loc.fs, pafs.LocalFileSystem)
+        return self.loc.is_local
 
     def dataset(self, part: str = DATA) -> "ds.Dataset":
         """A lazy pyarrow dataset over the part's files (streams, pushes projections down)."""
@@ -212,19 +295,21 @@ class ArtifactReader:
         return ds.dataset(paths, format="parquet", filesystem=self.loc.fs)
 
     @property
-    def schema(self) -> pa.Schema:
+    def schema(self) -> "pa.Schema":
         """The Arrow schema of the data part."""
         return self.dataset().schema
 
     def batches(
         self, batch_size: int = DEFAULT_BATCH_SIZE, part: str = DATA
-    ) -> Iterator[pa.RecordBatch]:
+    ) -> Iterator["pa.RecordBatch"]:
         """Stream the part's rows as record batches, one file and one row group at a time.
 
         A dataset scanner reads ahead without bound whenever the consumer is slower than
         the reader; reading file by file keeps memory bounded by a row group, whatever
         the input size.
         """
+        import pyarrow.parquet as pq
+
         for path in self.paths(part):
             with self.loc.fs.open_input_file(path) as source:
                 yield from pq.ParquetFile(source).iter_batches(batch_size=batch_size)

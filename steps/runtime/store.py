@@ -1,43 +1,70 @@
 """Store URIs: a local folder or ``s3://bucket/prefix``, opened as a pyarrow filesystem.
 
-One function turns a URI into ``(filesystem, path)`` so every step reads and writes
-the same way whether the store is a folder on a laptop or MinIO in a cluster. S3
+One function turns a URI into a :class:`Location` so every step reads and writes the
+same way whether the store is a folder on a laptop or MinIO in a cluster. S3
 settings come from the standard AWS environment variables, never from arguments, so
 no secret ever appears in a manifest's ``args``.
+
+The pyarrow filesystem is opened on first use, and small local files (manifests,
+state) are read and written with plain ``os`` calls: a step that only needs
+DuckDB (a transform over local artifacts) then never pays pyarrow's import time.
 """
 
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-
-import pyarrow.fs as pafs
+from typing import TYPE_CHECKING
 
 from steps.runtime.errors import StepUsageError
+
+if TYPE_CHECKING:
+    import pyarrow.fs as pafs
+
+S3_SCHEME = "s3://"
 
 
 @dataclass(frozen=True)
 class Location:
-    """A place in a store: the filesystem and the path inside it."""
+    """A place in a store: a local path, or a path inside S3 (``bucket/key``) and its URI."""
 
-    fs: pafs.FileSystem
     path: str
     uri: str
+
+    @property
+    def is_local(self) -> bool:
+        """Whether this is on the local filesystem (plain ``os`` calls and DuckDB reach it)."""
+        return not is_s3(self.uri)
+
+    @property
+    def fs(self) -> "pafs.FileSystem":
+        """The pyarrow filesystem that holds this location."""
+        return local_filesystem() if self.is_local else s3_filesystem()
 
     def child(self, *parts: str) -> "Location":
         """The location of ``parts`` below this one."""
         suffix = "/".join(p.strip("/") for p in parts)
-        return Location(
-            self.fs, f"{self.path.rstrip('/')}/{suffix}", f"{self.uri.rstrip('/')}/{suffix}"
-        )
+        return Location(f"{self.path.rstrip('/')}/{suffix}", f"{self.uri.rstrip('/')}/{suffix}")
+
+    def at(self, path: str) -> "Location":
+        """The location of ``path`` (as a filesystem listing returns it) in this store."""
+        return Location(path, path if self.is_local else f"{S3_SCHEME}{path}")
 
 
 def is_s3(uri: str) -> bool:
     """Whether ``uri`` names an S3 (or S3-compatible) location."""
-    return uri.startswith("s3://")
+    return uri.startswith(S3_SCHEME)
 
 
 @lru_cache(maxsize=1)
-def s3_filesystem() -> pafs.S3FileSystem:
+def local_filesystem() -> "pafs.LocalFileSystem":
+    """The local filesystem, as pyarrow's readers and writers take it."""
+    import pyarrow.fs as pafs
+
+    return pafs.LocalFileSystem()
+
+
+@lru_cache(maxsize=1)
+def s3_filesystem() -> "pafs.S3FileSystem":
     """An S3 filesystem configured from the standard AWS environment variables."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     kwargs: dict[str, object] = {
@@ -55,6 +82,8 @@ def s3_filesystem() -> pafs.S3FileSystem:
         kwargs["endpoint_override"] = host or scheme
         kwargs["scheme"] = scheme if host else "https"
         kwargs["allow_bucket_creation"] = True
+    import pyarrow.fs as pafs
+
     return pafs.S3FileSystem(**kwargs)  # type: ignore[arg-type]
 
 
@@ -63,28 +92,35 @@ def open_location(uri: str) -> Location:
     if not uri:
         raise StepUsageError("empty store location; pass a folder path or s3://bucket/prefix")
     if is_s3(uri):
-        path = uri[len("s3://") :].rstrip("/")
+        path = uri[len(S3_SCHEME) :].rstrip("/")
         if not path:
             raise StepUsageError(f"store location {uri!r} has no bucket; use s3://bucket/prefix")
-        return Location(s3_filesystem(), path, uri.rstrip("/"))
+        return Location(path, uri.rstrip("/"))
     if "://" in uri:
         scheme = uri.split("://", 1)[0]
         raise StepUsageError(
             f"store location {uri!r} uses unsupported scheme {scheme!r}; use a folder path or s3://"
         )
     path = os.path.abspath(uri)
-    return Location(pafs.LocalFileSystem(), path, path)
+    return Location(path, path)
 
 
 def exists(loc: Location) -> bool:
     """Whether a file exists at ``loc``."""
+    if loc.is_local:
+        return os.path.isfile(loc.path)
+    import pyarrow.fs as pafs
+
     return loc.fs.get_file_info(loc.path).type == pafs.FileType.File
 
 
 def read_text(loc: Location) -> str:
     """The whole text of a small file (manifests, state, reports)."""
-    with loc.fs.open_input_stream(loc.path) as f:
-        return f.read().decode("utf-8")
+    if loc.is_local:
+        with open(loc.path, encoding="utf-8") as f:
+            return f.read()
+    with loc.fs.open_input_stream(loc.path) as stream:
+        return bytes(stream.read()).decode("utf-8")
 
 
 def write_text_atomic(loc: Location, text: str) -> None:
@@ -98,16 +134,16 @@ def write_text_atomic(loc: Location, text: str) -> None:
 
 def publish_bytes(loc: Location, data: bytes) -> None:
     """Write ``data`` whole at ``loc`` (temp name + rename locally, one PUT on S3)."""
-    parent = loc.path.rsplit("/", 1)[0]
-    loc.fs.create_dir(parent, recursive=True)
-    if isinstance(loc.fs, pafs.LocalFileSystem):
+    if loc.is_local:
+        os.makedirs(os.path.dirname(loc.path), exist_ok=True)
         tmp = temporary_path(loc.path)
-        with loc.fs.open_output_stream(tmp) as f:
+        with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, loc.path)
-    else:
-        with loc.fs.open_output_stream(loc.path) as f:
-            f.write(data)
+        return
+    loc.fs.create_dir(loc.path.rsplit("/", 1)[0], recursive=True)
+    with loc.fs.open_output_stream(loc.path) as stream:
+        stream.write(data)
 
 
 def temporary_path(path: str) -> str:
@@ -118,5 +154,8 @@ def temporary_path(path: str) -> str:
 
 def delete_file(loc: Location) -> None:
     """Remove a file if it is there."""
-    if exists(loc):
+    if loc.is_local:
+        if os.path.isfile(loc.path):
+            os.remove(loc.path)
+    elif exists(loc):
         loc.fs.delete_file(loc.path)

@@ -4,7 +4,12 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from steps.runtime.artifacts import ROWS_PER_FILE
 from steps.runtime.config import StepConfig
+
+DEFAULT_MEMORY_LIMIT = "512MB"
+"""DuckDB's share of the step's memory: with Python and Parquet buffers the step stays
+well under 1 GiB, and its peak barely grows with the input (docs/performance.md)."""
 
 
 class TransformConfig(StepConfig):
@@ -22,8 +27,15 @@ class TransformConfig(StepConfig):
         description="DuckDB SQL whose result is the output; the last statement must return rows.",
     )
     memory_limit: str = Field(
-        default="1GB",
+        default=DEFAULT_MEMORY_LIMIT,
         description="DuckDB memory_limit, e.g. '512MB', '4GB'; beyond it DuckDB spills.",
+    )
+    keep_order: bool = Field(
+        default=False,
+        description=(
+            "Keep the input's row order where the SQL has no ORDER BY (DuckDB "
+            "preserve_insertion_order); slower and uses more memory. ORDER BY is always kept."
+        ),
     )
     threads: int | None = Field(
         default=None, gt=0, description="DuckDB worker threads; None lets DuckDB use every core."
@@ -32,4 +44,12 @@ class TransformConfig(StepConfig):
         default=None,
         description="Folder DuckDB spills to; None: a fresh temporary folder, removed afterwards.",
     )
-    batch_size: int = Field(default=122_880, gt=0, description="Rows per record batch written out.")
+    row_group_size: int = Field(
+        default=122_880, gt=0, description="Rows per Parquet row group of the output."
+    )
+    rows_per_file: int = Field(
+        default=ROWS_PER_FILE,
+        gt=0,
+        description="About this many rows per output file (whole row groups), so later "
+        "steps can read the output a file at a time.",
+    )

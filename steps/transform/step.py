@@ -3,8 +3,13 @@
 Each input becomes a view named after it. A local artifact is read by DuckDB's
 own Parquet reader over exactly the files its manifest lists; an S3 artifact is
 scanned through its pyarrow dataset, so no DuckDB extension (httpfs) is needed.
-The result streams out in record batches while DuckDB keeps to its memory limit,
-spilling to the temp folder beyond it.
+DuckDB writes the result as Parquet itself, with all its threads and within its
+memory limit (spilling to the temp folder beyond it), into a staging folder whose
+files the artifact then adopts: renamed into place locally, uploaded to S3. No row
+passes through Python, so the step costs little more than DuckDB alone.
+
+Row order: without ``ORDER BY`` DuckDB may write rows in any order (much less
+memory and time); ``keep_order`` keeps the input's order. ``ORDER BY`` is always kept.
 
 Row accounting: a transform rejects nothing and its output is not row-for-row
 its input, so ``rows_in = rows_out =`` the result's rows; the inputs' row counts
@@ -64,8 +69,10 @@ def _register_inputs(con: "duckdb.DuckDBPyConnection", readers: list[ArtifactRea
     return ", ".join(described)
 
 
-def _check_ends_with_query(con: "duckdb.DuckDBPyConnection", sql: str) -> None:
-    """Refuse SQL whose last statement returns no rows (CREATE, INSERT, ...)."""
+def _split_statements(
+    con: "duckdb.DuckDBPyConnection", sql: str
+) -> tuple[list["duckdb.Statement"], "duckdb.Statement"]:
+    """The leading statements and the last one, which must return rows (a query)."""
     import duckdb
 
     statements = con.extract_statements(sql)
@@ -76,6 +83,73 @@ def _check_ends_with_query(con: "duckdb.DuckDBPyConnection", sql: str) -> None:
             f"the SQL must end with a query (SELECT ...) whose rows are the output; its last "
             f"statement is {kind}; fix the SQL"
         )
+    return statements[:-1], statements[-1]
+
+
+_NON_PORTABLE_TYPES = (
+    (re.compile(r"\bU?HUGEINT\b"), "DECIMAL(38,0)"),
+    (re.compile(r"\bUUID\b"), "VARCHAR"),
+)
+"""DuckDB types its Parquet writer stores lossily or as a type other engines misread:
+128-bit integers (e.g. ``sum`` of BIGINT) would become DOUBLE, UUIDs 16 raw bytes.
+They are written as DECIMAL(38,0) and text, which is also what Arrow gives them."""
+
+
+def portable_type(duckdb_type: str) -> str:
+    """``duckdb_type`` with every non-portable type (also inside LIST, STRUCT, MAP) replaced."""
+    for pattern, replacement in _NON_PORTABLE_TYPES:
+        duckdb_type = pattern.sub(replacement, duckdb_type)
+    return duckdb_type
+
+
+_RESULT_VIEW = "__ferry_result"
+
+
+def _output_query(result: "duckdb.DuckDBPyRelation") -> tuple[str, str]:
+    """The query to write out and its schema as ``name: TYPE`` lines.
+
+    The result is exposed as a view; columns of non-portable types are cast
+    (``SELECT * REPLACE``), so the Parquet file says what the SQL meant.
+    """
+    seen: set[str] = set()
+    for column in result.columns:
+        if column.lower() in seen:
+            raise StepUsageError(
+                f"the SQL returns two columns named {column!r}; give each a distinct alias "
+                "(... AS name); fix the SQL"
+            )
+        seen.add(column.lower())
+    result.create_view(_RESULT_VIEW)
+    casts, described = [], []
+    for column, column_type in zip(result.columns, result.types, strict=True):
+        written = portable_type(str(column_type))
+        if written != str(column_type):
+            casts.append(
+                f"CAST({quote_identifier(column)} AS {written}) AS {quote_identifier(column)}"
+            )
+        described.append(f"{column}: {written}")
+    replace = f" REPLACE ({', '.join(casts)})" if casts else ""
+    return f"SELECT *{replace} FROM {_RESULT_VIEW}", "\n".join(described)
+
+
+def _write_parquet(
+    con: "duckdb.DuckDBPyConnection", query: str, folder: str, config: TransformConfig
+) -> tuple[int, list[str]]:
+    """Let DuckDB write the query's rows as Parquet files into ``folder``; rows and files.
+
+    DuckDB writes with all its threads and within its memory limit; each file holds
+    about ``rows_per_file`` rows, in whole row groups, so later steps can read the
+    output one file at a time. The files come back in the result's order.
+    """
+    groups_per_file = max(1, config.rows_per_file // config.row_group_size)
+    copied = con.execute(
+        f"COPY ({query}) TO {quote_literal(folder)} (FORMAT parquet, "
+        f"ROW_GROUP_SIZE {config.row_group_size}, ROW_GROUPS_PER_FILE {groups_per_file}, "
+        "RETURN_FILES true)"
+    ).fetchone()
+    assert copied is not None
+    rows, files = copied
+    return int(rows), [str(f) for f in files]
 
 
 def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
@@ -86,10 +160,14 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
         raise StepUsageError("a transform needs at least one --input NAME=URI")
     readers = [ctx.read_input(name) for name in ctx.inputs]
     ctx.log.event("transform_inputs", rows={r.name: r.rows for r in readers})
+    writer = ctx.artifact_writer()
     with _spill_folder(config.temp_directory) as spill:
         try:
             con = connect(
-                memory_limit=config.memory_limit, temp_directory=spill, threads=config.threads
+                memory_limit=config.memory_limit,
+                temp_directory=spill,
+                threads=config.threads,
+                preserve_insertion_order=config.keep_order,
             )
         except duckdb.Error as err:
             raise StepUsageError(
@@ -99,17 +177,15 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
         try:
             tables = _register_inputs(con, readers)
             try:
-                _check_ends_with_query(con, config.sql)
-                result = con.sql(config.sql)
+                leading, last = _split_statements(con, config.sql)
+                for statement in leading:
+                    con.execute(statement)
+                query, schema_text = _output_query(con.sql(last.query))
             except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as err:
                 raise StepUsageError(
                     f"the SQL is invalid: {one_line(err)}; tables: {tables}; fix the SQL"
                 ) from None
-            writer = ctx.artifact_writer()
-            stream = result.to_arrow_reader(config.batch_size)
-            for batch in stream:
-                writer.write(batch)
-            schema = stream.schema
+            rows, files = _write_parquet(con, query, writer.staging_folder(spill), config)
         except duckdb.Error as err:
             failure = DataRejected if isinstance(err, duckdb.DataError) else StepError
             raise failure(
@@ -118,5 +194,6 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
             ) from None
         finally:
             con.close()
-    writer.commit(schema=schema)
-    return RowCounts(rows_in=writer.rows, rows_out=writer.rows)
+        writer.publish_files(files, rows=rows, schema_text=schema_text)
+    writer.commit()
+    return RowCounts(rows_in=rows, rows_out=rows)

@@ -1,10 +1,12 @@
 """The ``transform`` step: SQL over local and S3 artifacts, schema, errors, outputs."""
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from steps.runtime.artifacts import ArtifactReader, ArtifactWriter
@@ -98,13 +100,127 @@ def test_empty_result_keeps_the_schema(tmp_path: Path, two_inputs: dict[str, str
     assert (tmp_path / "outputs" / "quality_score").read_text() == "1.000000"
 
 
-def test_streams_a_result_larger_than_a_batch(tmp_path: Path, two_inputs: dict[str, str]) -> None:
-    sql = "SELECT range AS n FROM range(25000)"
-    result, out = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql, batch_size=1000)
+def data_files(out: str) -> list[str]:
+    """Every file and folder in the artifact's data/ folder, hidden ones included."""
+    return sorted(p.name for p in Path(out, "data").iterdir())
+
+
+def test_order_by_is_kept_across_row_groups_and_files(
+    tmp_path: Path, two_inputs: dict[str, str]
+) -> None:
+    sql = "SELECT range AS n FROM range(25000) ORDER BY n DESC"
+    config = {"row_group_size": 2048, "rows_per_file": 8192, "threads": 2}
+    result, out = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql, **config)
     assert result.returncode == 0, result.stderr
     reader = ArtifactReader(open_location(out), "daily")
     assert reader.rows == 25000
-    assert reader.dataset().to_table().column("n").to_pylist() == list(range(25000))
+    assert len(reader.paths()) > 2
+    assert data_files(out) == sorted(Path(p).name for p in reader.paths())
+    values = [v for batch in reader.batches() for v in batch.column("n").to_pylist()]
+    assert values == list(range(24999, -1, -1))
+    metadata = [pq.ParquetFile(p).metadata for p in reader.paths()]
+    assert max(m.num_rows for m in metadata) <= 8192
+    assert max(m.row_group(i).num_rows for m in metadata for i in range(m.num_row_groups)) <= 2048
+
+
+def test_keep_order_keeps_the_input_order_without_order_by(tmp_path: Path) -> None:
+    store = str(tmp_path)
+    numbers = pa.record_batch({"n": pa.array(range(300_000), pa.int64())})
+    inputs = {"numbers": make_artifact(store, "numbers", numbers)}
+    sql = "SELECT n, n * 2 AS twice FROM numbers WHERE n % 7 <> 0"
+    config = {"keep_order": True, "threads": 2, "row_group_size": 10_000}
+    result, out = transform(store, tmp_path / "outputs", inputs, sql, **config)
+    assert result.returncode == 0, result.stderr
+    reader = ArtifactReader(open_location(out), "daily")
+    values = [v for batch in reader.batches() for v in batch.column("n").to_pylist()]
+    assert values == [n for n in range(300_000) if n % 7 != 0]
+
+
+def test_wide_integers_and_uuids_keep_their_values(
+    tmp_path: Path, two_inputs: dict[str, str]
+) -> None:
+    sql = (
+        "SELECT sum(order_id) AS total, "
+        "12345678901234567890123456789012345678::HUGEINT AS wide, "
+        "'0f8fad5b-d9cb-469f-a165-70867728950e'::UUID AS id, "
+        "[sum(customer_id)::HUGEINT] AS totals, "
+        "{'id': '0f8fad5b-d9cb-469f-a165-70867728950e'::UUID} AS nested "
+        "FROM orders"
+    )
+    result, out = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql)
+    assert result.returncode == 0, result.stderr
+    reader = ArtifactReader(open_location(out), "daily")
+    table = reader.dataset().to_table()
+    wide = pa.decimal128(38, 0)
+    assert [(f.name, f.type) for f in table.schema] == [
+        ("total", wide),
+        ("wide", wide),
+        ("id", pa.string()),
+        ("totals", pa.list_(pa.field("element", wide))),
+        ("nested", pa.struct([("id", pa.string())])),
+    ]
+    assert table.to_pylist() == [
+        {
+            "total": Decimal(10),
+            "wide": Decimal("12345678901234567890123456789012345678"),
+            "id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "totals": [Decimal(43)],
+            "nested": {"id": "0f8fad5b-d9cb-469f-a165-70867728950e"},
+        }
+    ]
+    manifest = json.loads(Path(out, "_manifest.json").read_text())
+    assert manifest["schema"].splitlines() == [
+        "total: DECIMAL(38,0)",
+        "wide: DECIMAL(38,0)",
+        "id: VARCHAR",
+        "totals: DECIMAL(38,0)[]",
+        "nested: STRUCT(id VARCHAR)",
+    ]
+
+
+def test_staging_left_by_a_killed_attempt_is_removed(
+    tmp_path: Path, two_inputs: dict[str, str]
+) -> None:
+    out = Path(tmp_path, "artifacts", "r1", "daily")
+    leftover = out / "data" / ".staging-deadbeef"
+    leftover.mkdir(parents=True)
+    (leftover / "data_0.parquet").write_bytes(b"half a file")
+    result, _ = transform(str(tmp_path), tmp_path / "outputs", two_inputs, JOIN_SQL)
+    assert result.returncode == 0, result.stderr
+    reader = ArtifactReader(open_location(str(out)), "daily")
+    assert data_files(str(out)) == [Path(p).name for p in reader.paths()]
+    assert reader.rows == 2
+
+
+def test_a_local_transform_never_imports_pyarrow(
+    tmp_path: Path, two_inputs: dict[str, str]
+) -> None:
+    result = run_step(
+        "transform",
+        *("--pipeline", "p", "--step", "daily", "--run-id", "r1", "--store", str(tmp_path)),
+        *("--input", f"orders={two_inputs['orders']}"),
+        *("--output", f"{tmp_path}/artifacts/r1/daily"),
+        *("--config", json.dumps({"sql": "SELECT count(*) AS n FROM orders"})),
+        env={"FERRY_OUTPUTS_DIR": str(tmp_path / "outputs"), "PYTHONPROFILEIMPORTTIME": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
+    assert "duckdb" in imported
+    assert not [name for name in imported if name.startswith("pyarrow")]
+
+
+def test_duplicate_column_names_are_refused(tmp_path: Path, two_inputs: dict[str, str]) -> None:
+    sql = (
+        "SELECT o.customer_id, c.customer_id "
+        "FROM orders o JOIN customers_clean c USING (customer_id)"
+    )
+    result, out = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql)
+    assert result.returncode == 2
+    assert last_line(result.stderr) == (
+        "ferry: pipeline 'p', step 'daily': the SQL returns two columns named 'customer_id'; "
+        "give each a distinct alias (... AS name); fix the SQL"
+    )
+    assert not Path(out, "_manifest.json").exists()
 
 
 TABLES = '"orders", "customers-clean" (alias customers_clean)'
@@ -190,3 +306,4 @@ def test_reads_and_writes_s3_artifacts(s3_bucket: str, tmp_path: Path) -> None:
         {"name": "Bo", "total": 7.5},
     ]
     assert (tmp_path / "outputs" / "rows_out").read_text() == "2"
+    assert list(spill.iterdir()) == []

@@ -31,7 +31,7 @@ class RunFolder:
 
     def __init__(self, store: Location, pipeline: str, run_id: str, scratch: Path) -> None:
         self.location = store.child("runs", pipeline, run_id)
-        self._local = isinstance(store.fs, pafs.LocalFileSystem)
+        self._local = store.is_local
         self._log_dir = Path(self.location.path) / "logs" if self._local else scratch / "logs"
         self._log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -62,6 +62,6 @@ def list_runs(store: str, pipeline: str | None = None) -> list[RunRecord]:
     records = []
     for info in root.fs.get_file_info(selector):
         if info.type == pafs.FileType.File and info.base_name == RUN_FILE:
-            loc = Location(root.fs, info.path, info.path)
+            loc = root.at(info.path)
             records.append(RunRecord.model_validate_json(read_text(loc)))
     return sorted(records, key=lambda r: r.started, reverse=True)

@@ -85,7 +85,7 @@ def list_source_files(path: str) -> list[Location]:
     for info in root.fs.get_file_info(selector):
         relative = info.path[len(base) :].lstrip("/")
         if info.type == pafs.FileType.File and _visible(relative) and regex.fullmatch(relative):
-            matches.append(Location(root.fs, info.path, f"{uri_base}/{relative}"))
+            matches.append(Location(info.path, f"{uri_base}/{relative}"))
     if not matches:
         raise StepError(f"no files match {root.uri}; check the path and the glob pattern")
     return sorted(matches, key=lambda loc: loc.path)
