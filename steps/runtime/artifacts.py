@@ -204,6 +204,10 @@ class ArtifactWriter:
             data.adopt(path)
         data.rows += rows
         data.schema_text = schema_text
+        self.remove_staging()
+
+    def remove_staging(self) -> None:
+        """Remove the staging folders handed out, and whatever is still in them."""
         for folder in self._staging:
             shutil.rmtree(folder, ignore_errors=True)
         self._staging.clear()

@@ -186,6 +186,7 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
                     f"the SQL is invalid: {one_line(err)}; tables: {tables}; fix the SQL"
                 ) from None
             rows, files = _write_parquet(con, query, writer.staging_folder(spill), config)
+            writer.publish_files(files, rows=rows, schema_text=schema_text)
         except duckdb.Error as err:
             failure = DataRejected if isinstance(err, duckdb.DataError) else StepError
             raise failure(
@@ -194,6 +195,6 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
             ) from None
         finally:
             con.close()
-        writer.publish_files(files, rows=rows, schema_text=schema_text)
+            writer.remove_staging()  # after a failure: no half-written files left behind
     writer.commit()
     return RowCounts(rows_in=rows, rows_out=rows)

@@ -275,6 +275,7 @@ def test_sql_errors_name_the_problem(
     assert result.returncode == code
     assert last_line(result.stderr) == f"ferry: pipeline 'p', step 'daily': {message}"
     assert not Path(out, "_manifest.json").exists()
+    assert not list(Path(out).rglob(".staging-*"))
 
 
 def test_bad_memory_limit_is_a_usage_error(tmp_path: Path, two_inputs: dict[str, str]) -> None:
