@@ -8,19 +8,22 @@ memory limit (spilling to the temp folder beyond it), into a staging folder whos
 files the artifact then adopts: renamed into place locally, uploaded to S3. No row
 passes through Python, so the step costs little more than DuckDB alone.
 
-Row order: without ``ORDER BY`` DuckDB may write rows in any order (much less
-memory and time); ``keep_order`` keeps the input's order. ``ORDER BY`` is always kept.
+Row order: without ``ORDER BY`` DuckDB may write rows in any order, several files
+at once (much less memory and time); ``keep_order`` keeps the input's order. A
+top-level ``ORDER BY`` is always kept; an ordered result is written as one file.
 
 Row accounting: a transform rejects nothing and its output is not row-for-row
 its input, so ``rows_in = rows_out =`` the result's rows; the inputs' row counts
 are logged (event ``transform_inputs``).
 """
 
+import json
+import os
 import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from steps.runtime.accounting import RowCounts
 from steps.runtime.artifacts import ArtifactReader
@@ -132,21 +135,41 @@ def _output_query(result: "duckdb.DuckDBPyRelation") -> tuple[str, str]:
     return f"SELECT *{replace} FROM {_RESULT_VIEW}", "\n".join(described)
 
 
+def _has_order_by(con: "duckdb.DuckDBPyConnection", query: str) -> bool:
+    """Whether ``query`` ends in a top-level ORDER BY (read from DuckDB's own parse tree).
+
+    A query DuckDB cannot serialise counts as ordered: the slower, order-keeping
+    write is always correct.
+    """
+    row = con.execute("SELECT json_serialize_sql(?)", [query]).fetchone()
+    tree: dict[str, Any] = json.loads(row[0]) if row else {"error": True}
+    if tree.get("error"):
+        return True
+    modifiers: list[dict[str, Any]] = tree["statements"][0]["node"].get("modifiers", [])
+    return any(m.get("type") == "ORDER_MODIFIER" for m in modifiers)
+
+
 def _write_parquet(
-    con: "duckdb.DuckDBPyConnection", query: str, folder: str, config: TransformConfig
+    con: "duckdb.DuckDBPyConnection",
+    query: str,
+    folder: str,
+    *,
+    ordered: bool,
+    config: TransformConfig,
 ) -> tuple[int, list[str]]:
     """Let DuckDB write the query's rows as Parquet files into ``folder``; rows and files.
 
-    DuckDB writes with all its threads and within its memory limit; each file holds
-    about ``rows_per_file`` rows, in whole row groups, so later steps can read the
-    output one file at a time. The files come back in the result's order.
+    When the order does not matter DuckDB writes files of about ``rows_per_file``
+    rows with all threads at once. DuckDB drops row order when it splits its output
+    into files, so an ordered result (``ORDER BY``, ``keep_order``) goes to one file.
     """
-    groups_per_file = max(1, config.rows_per_file // config.row_group_size)
-    copied = con.execute(
-        f"COPY ({query}) TO {quote_literal(folder)} (FORMAT parquet, "
-        f"ROW_GROUP_SIZE {config.row_group_size}, ROW_GROUPS_PER_FILE {groups_per_file}, "
-        "RETURN_FILES true)"
-    ).fetchone()
+    options = f"FORMAT parquet, ROW_GROUP_SIZE {config.row_group_size}, RETURN_FILES true"
+    if ordered:
+        target = os.path.join(folder, "result.parquet")
+    else:
+        target = folder
+        options += f", ROW_GROUPS_PER_FILE {max(1, config.rows_per_file // config.row_group_size)}"
+    copied = con.execute(f"COPY ({query}) TO {quote_literal(target)} ({options})").fetchone()
     assert copied is not None
     rows, files = copied
     return int(rows), [str(f) for f in files]
@@ -181,11 +204,13 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
                 for statement in leading:
                     con.execute(statement)
                 query, schema_text = _output_query(con.sql(last.query))
+                ordered = config.keep_order or _has_order_by(con, last.query)
             except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as err:
                 raise StepUsageError(
                     f"the SQL is invalid: {one_line(err)}; tables: {tables}; fix the SQL"
                 ) from None
-            rows, files = _write_parquet(con, query, writer.staging_folder(spill), config)
+            staging = writer.staging_folder(spill)
+            rows, files = _write_parquet(con, query, staging, ordered=ordered, config=config)
             writer.publish_files(files, rows=rows, schema_text=schema_text)
         except duckdb.Error as err:
             failure = DataRejected if isinstance(err, duckdb.DataError) else StepError

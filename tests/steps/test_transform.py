@@ -105,35 +105,70 @@ def data_files(out: str) -> list[str]:
     return sorted(p.name for p in Path(out, "data").iterdir())
 
 
-def test_order_by_is_kept_across_row_groups_and_files(
-    tmp_path: Path, two_inputs: dict[str, str]
-) -> None:
-    sql = "SELECT range AS n FROM range(25000) ORDER BY n DESC"
-    config = {"row_group_size": 2048, "rows_per_file": 8192, "threads": 2}
-    result, out = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql, **config)
+def numbers_artifact(store: str, rows: int) -> str:
+    """An artifact of ``n`` = 0..rows-1 in input order, in row groups of 10,000 rows
+    (one per batch written), which DuckDB reads in parallel."""
+    uri = f"{store}/artifacts/r1/numbers"
+    writer = ArtifactWriter(open_location(uri), pipeline="p", step="numbers", run_id="r1")
+    for start in range(0, rows, 10_000):
+        writer.write(pa.record_batch({"n": pa.array(range(start, start + 10_000), pa.int64())}))
+    writer.commit()
+    return uri
+
+
+def written_values(out: str) -> list[int]:
+    reader = ArtifactReader(open_location(out), "daily")
+    return [v for batch in reader.batches() for v in batch.column("n").to_pylist()]
+
+
+SMALL_FILES = {"row_group_size": 2048, "rows_per_file": 8192, "threads": 2}
+
+
+def test_an_unordered_result_is_split_into_files(tmp_path: Path) -> None:
+    inputs = {"numbers": numbers_artifact(str(tmp_path), 300_000)}
+    sql = "SELECT n FROM numbers WHERE n % 7 <> 0"
+    result, out = transform(str(tmp_path), tmp_path / "outputs", inputs, sql, **SMALL_FILES)
     assert result.returncode == 0, result.stderr
     reader = ArtifactReader(open_location(out), "daily")
-    assert reader.rows == 25000
-    assert len(reader.paths()) > 2
     assert data_files(out) == sorted(Path(p).name for p in reader.paths())
-    values = [v for batch in reader.batches() for v in batch.column("n").to_pylist()]
-    assert values == list(range(24999, -1, -1))
-    metadata = [pq.ParquetFile(p).metadata for p in reader.paths()]
-    assert max(m.num_rows for m in metadata) <= 8192
-    assert max(m.row_group(i).num_rows for m in metadata for i in range(m.num_row_groups)) <= 2048
+    rows_per_file = [pq.ParquetFile(p).metadata.num_rows for p in reader.paths()]
+    assert len(rows_per_file) > 10
+    assert max(rows_per_file) <= 2 * 8192  # about rows_per_file: DuckDB's row groups vary
+    assert sorted(written_values(out)) == [n for n in range(300_000) if n % 7 != 0]
 
 
-def test_keep_order_keeps_the_input_order_without_order_by(tmp_path: Path) -> None:
-    store = str(tmp_path)
-    numbers = pa.record_batch({"n": pa.array(range(300_000), pa.int64())})
-    inputs = {"numbers": make_artifact(store, "numbers", numbers)}
-    sql = "SELECT n, n * 2 AS twice FROM numbers WHERE n % 7 <> 0"
-    config = {"keep_order": True, "threads": 2, "row_group_size": 10_000}
-    result, out = transform(store, tmp_path / "outputs", inputs, sql, **config)
+@pytest.mark.parametrize(
+    ("sql", "config", "expected"),
+    [
+        pytest.param(
+            "SELECT n FROM numbers WHERE n % 7 <> 0 ORDER BY n DESC",
+            SMALL_FILES,
+            [n for n in range(299_999, -1, -1) if n % 7 != 0],
+            id="order-by",
+        ),
+        pytest.param(
+            "WITH odd AS (SELECT n FROM numbers WHERE n % 2 = 1) "
+            "SELECT n FROM odd UNION ALL SELECT n FROM numbers WHERE n < 10 ORDER BY ALL",
+            SMALL_FILES,
+            sorted([n for n in range(300_000) if n % 2 == 1] + list(range(10))),
+            id="order-by-over-a-union",
+        ),
+        pytest.param(
+            "SELECT n FROM numbers WHERE n % 7 <> 0",
+            {**SMALL_FILES, "keep_order": True},
+            [n for n in range(300_000) if n % 7 != 0],
+            id="keep-order",
+        ),
+    ],
+)
+def test_an_ordered_result_keeps_its_order_in_one_file(
+    tmp_path: Path, sql: str, config: dict[str, Any], expected: list[int]
+) -> None:
+    inputs = {"numbers": numbers_artifact(str(tmp_path), 300_000)}
+    result, out = transform(str(tmp_path), tmp_path / "outputs", inputs, sql, **config)
     assert result.returncode == 0, result.stderr
-    reader = ArtifactReader(open_location(out), "daily")
-    values = [v for batch in reader.batches() for v in batch.column("n").to_pylist()]
-    assert values == [n for n in range(300_000) if n % 7 != 0]
+    assert len(ArtifactReader(open_location(out), "daily").paths()) == 1
+    assert written_values(out) == expected
 
 
 def test_wide_integers_and_uuids_keep_their_values(
