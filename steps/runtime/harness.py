@@ -7,7 +7,7 @@ parameters, row-accounting check, one-line failure message and exit code.
 import argparse
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from pydantic import ValidationError
 
@@ -19,8 +19,8 @@ from steps.runtime.outputs import write_output_parameters
 from steps.runtime.store import open_location
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m steps`` parser: one sub-command per step kind."""
+def build_parser(kinds: Iterable[StepKind] = KINDS.values()) -> argparse.ArgumentParser:
+    """The ``python -m steps`` parser: one sub-command per step kind in ``kinds``."""
     parser = argparse.ArgumentParser(
         prog="python -m steps",
         description=(
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     sub = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
-    for kind in KINDS.values():
+    for kind in kinds:
         p = sub.add_parser(
             kind.name,
             help=kind.summary,
@@ -71,7 +71,9 @@ def _validation_message(kind: StepKind, err: ValidationError) -> str:
 
 def run_step(argv: Sequence[str]) -> int:
     """Run one step from its command line; return the exit code."""
-    args = build_parser().parse_args(argv)
+    named = KINDS.get(argv[0]) if argv else None
+    # a step's command line names its kind: building only that sub-command saves start-up
+    args = build_parser([named] if named else KINDS.values()).parse_args(argv)
     kind = KINDS[args.kind]
     log = EventLog(args.pipeline, args.step)
     where = f"pipeline {args.pipeline!r}, step {args.step!r}"
