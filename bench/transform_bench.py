@@ -47,8 +47,10 @@ TRANSFORMS: dict[str, tuple[str, dict[str, Any]]] = {
 start-up cost dominates), a result about as large as the input (the data path
 dominates), and the same with the input's row order kept."""
 
-REPEATS = 5
-"""Each transform and its DuckDB baseline run this often, interleaved; the median counts."""
+REPEATS = 7
+"""Each transform and its DuckDB baseline run as this many pairs, the order alternating
+within a pair; the ratio is the median of the pairs' ratios, so a slow spell of a
+shared machine, which hits both runs of a pair, cancels out."""
 
 CHECK_RULES = [
     {"rule": "not_null", "column": "order_id"},
@@ -110,39 +112,30 @@ def main(rows: int, workdir: str | None = None) -> dict[str, Any]:
     store = Path(tempfile.mkdtemp(prefix="ferry-bench-", dir=workdir))
     artifacts = store / "artifacts" / "bench"
     orders = artifacts / "orders"
+    pair_ratios: dict[str, float | None] = {}
     try:
         runs: dict[str, Measured | str] = {
             "generate": measure([sys.executable, "-c", GENERATE, str(orders), str(rows)])
         }
         files = json.dumps(_data_files(orders))
         for name, (sql, overrides) in TRANSFORMS.items():
-            ferry_runs, duckdb_runs = [], []
             settings = TransformConfig(sql=sql, **overrides)
-            for _ in range(REPEATS):
-                config = json.dumps({"sql": sql, **overrides})
-                ferry_runs.append(
-                    measure(
-                        step_command(
-                            "transform",
-                            name,
-                            str(store),
-                            config,
-                            *("--input", f"orders={orders}", "--output", str(artifacts / name)),
-                        )
-                    )
-                )
-                duckdb_out = str(store / f"duckdb-{name}.parquet")
-                keep_order = "1" if settings.keep_order else "0"
-                duckdb_runs.append(
-                    measure(
-                        [
-                            *(sys.executable, "-c", DUCKDB_DIRECT, files, sql, duckdb_out),
-                            *(settings.memory_limit, keep_order),
-                        ]
-                    )
-                )
-            runs[f"transform-{name}"] = _median(ferry_runs)
-            runs[f"duckdb-{name}"] = _median(duckdb_runs)
+            ferry_command = step_command(
+                "transform",
+                name,
+                str(store),
+                json.dumps({"sql": sql, **overrides}),
+                *("--input", f"orders={orders}", "--output", str(artifacts / name)),
+            )
+            duckdb_command = [
+                *(sys.executable, "-c", DUCKDB_DIRECT, files, sql),
+                *(str(store / f"duckdb-{name}.parquet"), settings.memory_limit),
+                "1" if settings.keep_order else "0",
+            ]
+            pairs = [_run_pair(ferry_command, duckdb_command, i % 2 == 1) for i in range(REPEATS)]
+            runs[f"transform-{name}"] = _median([ferry for ferry, _ in pairs])
+            runs[f"duckdb-{name}"] = _median([duckdb for _, duckdb in pairs])
+            pair_ratios[name] = _median_ratio(pairs)
         check_config = json.dumps({"rules": CHECK_RULES, "threshold": 0})
         runs["check"] = measure(
             step_command(
@@ -166,11 +159,6 @@ def main(rows: int, workdir: str | None = None) -> dict[str, Any]:
     finally:
         shutil.rmtree(store, ignore_errors=True)
     results = {name: _summary(rows, run) for name, run in runs.items()}
-    ratios = {}
-    for name in TRANSFORMS:
-        ferry_rate = results[f"transform-{name}"].get("rows_per_s")
-        duckdb_rate = results[f"duckdb-{name}"].get("rows_per_s")
-        ratios[name] = round(ferry_rate / duckdb_rate, 3) if ferry_rate and duckdb_rate else None
     return {
         "rows": rows,
         "memory_limit": MEMORY_LIMIT,
@@ -179,8 +167,27 @@ def main(rows: int, workdir: str | None = None) -> dict[str, Any]:
             for name, (sql, overrides) in TRANSFORMS.items()
         },
         "runs": results,
-        "ferry_over_duckdb": ratios,
+        "ferry_over_duckdb": pair_ratios,
     }
+
+
+def _run_pair(
+    ferry_command: list[str], duckdb_command: list[str], duckdb_first: bool
+) -> tuple[Measured, Measured]:
+    """One transform run and one baseline run, back to back; returns (ferry, duckdb)."""
+    if duckdb_first:
+        duckdb = measure(duckdb_command)
+        return measure(ferry_command), duckdb
+    ferry = measure(ferry_command)
+    return ferry, measure(duckdb_command)
+
+
+def _median_ratio(pairs: list[tuple[Measured, Measured]]) -> float | None:
+    """Median over pairs of Ferry's throughput over DuckDB's (same rows: the time ratio)."""
+    if any(ferry.exit_code or duckdb.exit_code for ferry, duckdb in pairs):
+        return None
+    ratios = sorted(duckdb.seconds / ferry.seconds for ferry, duckdb in pairs)
+    return round(ratios[len(ratios) // 2], 3)
 
 
 def _median(runs: list[Measured]) -> Measured:
