@@ -89,26 +89,51 @@ def _split_statements(
     return statements[:-1], statements[-1]
 
 
-_NON_PORTABLE_TYPES = (
-    (re.compile(r"\bU?HUGEINT\b"), "DECIMAL(38,0)"),
-    (re.compile(r"\bUUID\b"), "VARCHAR"),
-)
+_NON_PORTABLE_TYPES = {"hugeint": "DECIMAL(38,0)", "uhugeint": "DECIMAL(38,0)", "uuid": "VARCHAR"}
 """DuckDB types its Parquet writer stores lossily or as a type other engines misread:
 128-bit integers (e.g. ``sum`` of BIGINT) would become DOUBLE, UUIDs 16 raw bytes.
 They are written as DECIMAL(38,0) and text, which is also what Arrow gives them."""
 
 
-def portable_type(duckdb_type: str) -> str:
-    """``duckdb_type`` with every non-portable type (also inside LIST, STRUCT, MAP) replaced."""
-    for pattern, replacement in _NON_PORTABLE_TYPES:
-        duckdb_type = pattern.sub(replacement, duckdb_type)
-    return duckdb_type
+def portable_type(column_type: "duckdb.sqltypes.DuckDBPyType") -> str | None:
+    """The type to write ``column_type`` as, or None when it is written as it is.
+
+    Walks nested types (LIST, ARRAY, MAP, STRUCT, UNION) through DuckDB's own type
+    tree, so a STRUCT field that happens to be named ``uuid`` keeps its name.
+    """
+    from duckdb.sqltypes import DuckDBPyType
+
+    kind = column_type.id
+    if kind in _NON_PORTABLE_TYPES:
+        return _NON_PORTABLE_TYPES[kind]
+    if kind not in ("list", "array", "map", "struct", "union"):
+        return None
+    members = [(n, child) for n, child in column_type.children if isinstance(child, DuckDBPyType)]
+    if kind == "union":
+        members = members[1:]  # the first member is the union's tag
+    written = [(name, child, portable_type(child)) for name, child in members]
+    if all(new is None for _, _, new in written):
+        return None
+    parts = [str(child) if new is None else new for _, child, new in written]
+    if kind == "list":
+        return f"{parts[0]}[]"
+    if kind == "array":
+        return f"{parts[0]}[{column_type.children[1][1]}]"
+    if kind == "map":
+        return f"MAP({parts[0]}, {parts[1]})"
+    fields = ", ".join(
+        f"{quote_identifier(name)} {part}"
+        for (name, _, _), part in zip(written, parts, strict=True)
+    )
+    return f"{kind.upper()}({fields})"
 
 
 _RESULT_VIEW = "__ferry_result"
 
 
-def _output_query(result: "duckdb.DuckDBPyRelation") -> tuple[str, str]:
+def _output_query(
+    con: "duckdb.DuckDBPyConnection", result: "duckdb.DuckDBPyRelation"
+) -> tuple[str, str]:
     """The query to write out and its schema as ``name: TYPE`` lines.
 
     The result is exposed as a view; columns of non-portable types are cast
@@ -123,16 +148,22 @@ def _output_query(result: "duckdb.DuckDBPyRelation") -> tuple[str, str]:
             )
         seen.add(column.lower())
     result.create_view(_RESULT_VIEW)
-    casts, described = [], []
+    casts = []
     for column, column_type in zip(result.columns, result.types, strict=True):
-        written = portable_type(str(column_type))
-        if written != str(column_type):
-            casts.append(
-                f"CAST({quote_identifier(column)} AS {written}) AS {quote_identifier(column)}"
-            )
-        described.append(f"{column}: {written}")
-    replace = f" REPLACE ({', '.join(casts)})" if casts else ""
-    return f"SELECT *{replace} FROM {_RESULT_VIEW}", "\n".join(described)
+        written = portable_type(column_type)
+        if written is not None:
+            name = quote_identifier(column)
+            casts.append(f"CAST({name} AS {written}) AS {name}")
+    if not casts:
+        query, final = f"SELECT * FROM {_RESULT_VIEW}", result
+    else:
+        query = f"SELECT * REPLACE ({', '.join(casts)}) FROM {_RESULT_VIEW}"
+        final = con.sql(query)
+    schema_text = "\n".join(
+        f"{column}: {column_type}"
+        for column, column_type in zip(final.columns, final.types, strict=True)
+    )
+    return query, schema_text
 
 
 def _has_order_by(con: "duckdb.DuckDBPyConnection", query: str) -> bool:
@@ -203,7 +234,7 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
                 leading, last = _split_statements(con, config.sql)
                 for statement in leading:
                     con.execute(statement)
-                query, schema_text = _output_query(con.sql(last.query))
+                query, schema_text = _output_query(con, con.sql(last.query))
                 ordered = config.keep_order or _has_order_by(con, last.query)
             except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as err:
                 raise StepUsageError(

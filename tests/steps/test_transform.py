@@ -213,6 +213,40 @@ def test_wide_integers_and_uuids_keep_their_values(
     ]
 
 
+def test_nested_fields_named_like_types_keep_their_names(
+    tmp_path: Path, two_inputs: dict[str, str]
+) -> None:
+    sql = (
+        "SELECT {'uuid': 7::HUGEINT, 'HUGEINT': '0f8fad5b-d9cb-469f-a165-70867728950e'::UUID, "
+        "'plain': 1} AS s, "
+        "MAP([1::HUGEINT], ['0f8fad5b-d9cb-469f-a165-70867728950e'::UUID]) AS m, "
+        "[2::UHUGEINT, 3]::UHUGEINT[2] AS a, "
+        "{'n': 5} AS untouched "
+        "FROM orders LIMIT 1"
+    )
+    result, out = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql)
+    assert result.returncode == 0, result.stderr
+    table = ArtifactReader(open_location(out), "daily").dataset().to_table()
+    wide = pa.decimal128(38, 0)
+    assert table.schema.field("s").type == pa.struct(
+        [("uuid", wide), ("HUGEINT", pa.string()), ("plain", pa.int32())]
+    )
+    assert table.to_pylist()[0]["s"] == {
+        "uuid": Decimal(7),
+        "HUGEINT": "0f8fad5b-d9cb-469f-a165-70867728950e",
+        "plain": 1,
+    }
+    assert table.to_pylist()[0]["m"] == [(Decimal(1), "0f8fad5b-d9cb-469f-a165-70867728950e")]
+    assert table.to_pylist()[0]["a"] == [Decimal(2), Decimal(3)]
+    manifest = json.loads(Path(out, "_manifest.json").read_text())
+    assert manifest["schema"].splitlines() == [
+        "s: STRUCT(uuid DECIMAL(38,0), HUGEINT VARCHAR, plain INTEGER)",
+        "m: MAP(DECIMAL(38,0), VARCHAR)",
+        "a: DECIMAL(38,0)[2]",
+        "untouched: STRUCT(n INTEGER)",
+    ]
+
+
 def test_staging_left_by_a_killed_attempt_is_removed(
     tmp_path: Path, two_inputs: dict[str, str]
 ) -> None:
