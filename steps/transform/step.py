@@ -234,6 +234,7 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
                 leading, last = _split_statements(con, config.sql)
                 for statement in leading:
                     con.execute(statement)
+                    con.complete()  # run to its end; a leading query's rows are not the output
                 query, schema_text = _output_query(con, con.sql(last.query))
                 ordered = config.keep_order or _has_order_by(con, last.query)
             except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as err:

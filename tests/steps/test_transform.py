@@ -89,6 +89,20 @@ def test_joins_two_inputs_by_quoted_name_or_alias(
     assert inputs_event["rows"] == {"orders": 4, "customers-clean": 2}
 
 
+def test_leading_statements_run_before_the_output_query(
+    tmp_path: Path, two_inputs: dict[str, str]
+) -> None:
+    sql = (
+        "CREATE TEMP TABLE big AS SELECT * FROM orders WHERE amount > 2; "
+        "SELECT * FROM big; "
+        "SELECT count(*) AS n FROM big"
+    )
+    result, out = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql)
+    assert result.returncode == 0, result.stderr
+    table = ArtifactReader(open_location(out), "daily").dataset().to_table()
+    assert table.to_pylist() == [{"n": 3}]
+
+
 def test_empty_result_keeps_the_schema(tmp_path: Path, two_inputs: dict[str, str]) -> None:
     sql = "SELECT order_id, amount * 2 AS doubled FROM orders WHERE amount > 100"
     result, out = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql)
