@@ -6,8 +6,9 @@ a failing row, the failed rules' labels joined with ``"; "``, is then built in
 Arrow for the failing rows only.
 """
 
+import json
 from functools import reduce
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -38,7 +39,9 @@ class BatchEvaluator:
         """Evaluate each rule on one all-null row, so a bad rule fails before any row is read.
 
         The row's position is selected too, so an aggregate in a ``sql`` rule
-        (which would collapse the batch to one row) is refused here as well.
+        (which would collapse the batch to one row) is refused here as well; a window
+        function, which binds fine but would compute over one batch and reorder its
+        rows, is found in DuckDB's parse tree and refused.
 
         Raises:
             StepUsageError: a rule's SQL does not parse or bind (bad regex, unknown
@@ -54,6 +57,12 @@ class BatchEvaluator:
         self._con.register(_BATCH, probe)
         try:
             for rule in self._rules:
+                if _uses_window(self._con, rule.failure_sql):
+                    raise StepUsageError(
+                        f"rule {rule.label} uses a window function (OVER ...), which would see "
+                        "one batch of rows in no set order, not the whole input; compute the "
+                        "value in the transform and check its result"
+                    )
                 try:
                     self._con.sql(
                         f"SELECT {rule.failure_sql}, {quote_identifier(ROW_COLUMN)} FROM {_BATCH}"
@@ -101,3 +110,17 @@ class BatchEvaluator:
             for rule, rule_flags in zip(self._rules, flags, strict=True)
         ]
         return failed, pc.binary_join_element_wise(*labels, "; ", null_handling="skip")
+
+
+def _uses_window(con: "duckdb.DuckDBPyConnection", expression: str) -> bool:
+    """Whether ``expression`` contains a window function, read from DuckDB's parse tree."""
+    rows = con.execute("SELECT json_serialize_sql(?)", [f"SELECT {expression}"]).fetchall()
+    return _has_window_node(json.loads(rows[0][0]))
+
+
+def _has_window_node(node: Any) -> bool:
+    if isinstance(node, dict):
+        return node.get("class") == "WINDOW" or any(_has_window_node(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_window_node(v) for v in node)
+    return False

@@ -172,8 +172,8 @@ def _has_order_by(con: "duckdb.DuckDBPyConnection", query: str) -> bool:
     A query DuckDB cannot serialise counts as ordered: the slower, order-keeping
     write is always correct.
     """
-    row = con.execute("SELECT json_serialize_sql(?)", [query]).fetchone()
-    tree: dict[str, Any] = json.loads(row[0]) if row else {"error": True}
+    rows = con.execute("SELECT json_serialize_sql(?)", [query]).fetchall()
+    tree: dict[str, Any] = json.loads(rows[0][0]) if rows else {"error": True}
     if tree.get("error"):
         return True
     modifiers: list[dict[str, Any]] = tree["statements"][0]["node"].get("modifiers", [])

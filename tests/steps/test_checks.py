@@ -340,6 +340,17 @@ def test_unknown_column_is_a_usage_error(tmp_path: Path) -> None:
             id="sql-unknown-column",
         ),
         pytest.param(
+            {
+                "rule": "sql",
+                "name": "outlier",
+                "predicate": "amount <= 3 * avg(amount) OVER (PARTITION BY status)",
+            },
+            "rule sql(outlier) uses a window function (OVER ...), which would see one batch "
+            "of rows in no set order, not the whole input; compute the value in the transform "
+            "and check its result",
+            id="sql-window-function",
+        ),
+        pytest.param(
             {"rule": "accepted_values", "column": "amount", "values": ["lots"]},
             "rule accepted_values(amount) is invalid: Conversion Error: Could not convert string "
             "'lots' to DOUBLE; fix the rule",
