@@ -89,10 +89,16 @@ def _split_statements(
     return statements[:-1], statements[-1]
 
 
-_NON_PORTABLE_TYPES = {"hugeint": "DECIMAL(38,0)", "uhugeint": "DECIMAL(38,0)", "uuid": "VARCHAR"}
+_NON_PORTABLE_TYPES = {
+    "hugeint": "DECIMAL(38,0)",
+    "uhugeint": "DECIMAL(38,0)",
+    "uuid": "VARCHAR",
+    "interval": "VARCHAR",
+}
 """DuckDB types its Parquet writer stores lossily or as a type other engines misread:
-128-bit integers (e.g. ``sum`` of BIGINT) would become DOUBLE, UUIDs 16 raw bytes.
-They are written as DECIMAL(38,0) and text, which is also what Arrow gives them."""
+128-bit integers (e.g. ``sum`` of BIGINT) would become DOUBLE, UUIDs 16 raw bytes,
+intervals 12 raw bytes (pyarrow and the steps after a transform read them as binary).
+They are written as DECIMAL(38,0) and text (``1 day 02:00:00``, which casts back)."""
 
 
 def portable_type(column_type: "duckdb.sqltypes.DuckDBPyType") -> str | None:

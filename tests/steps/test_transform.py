@@ -227,7 +227,7 @@ def test_wide_integers_and_uuids_keep_their_values(
     ]
 
 
-def test_nested_fields_named_like_types_keep_their_names(
+def test_nested_fields_named_like_types_and_intervals_are_written_portably(
     tmp_path: Path, two_inputs: dict[str, str]
 ) -> None:
     sql = (
@@ -235,7 +235,8 @@ def test_nested_fields_named_like_types_keep_their_names(
         "'plain': 1} AS s, "
         "MAP([1::HUGEINT], ['0f8fad5b-d9cb-469f-a165-70867728950e'::UUID]) AS m, "
         "[2::UHUGEINT, 3]::UHUGEINT[2] AS a, "
-        "{'n': 5} AS untouched "
+        "{'n': 5} AS untouched, "
+        "INTERVAL '1 day 2 hours' AS gap "
         "FROM orders LIMIT 1"
     )
     result, out = transform(str(tmp_path), tmp_path / "outputs", two_inputs, sql)
@@ -252,12 +253,14 @@ def test_nested_fields_named_like_types_keep_their_names(
     }
     assert table.to_pylist()[0]["m"] == [(Decimal(1), "0f8fad5b-d9cb-469f-a165-70867728950e")]
     assert table.to_pylist()[0]["a"] == [Decimal(2), Decimal(3)]
+    assert table.to_pylist()[0]["gap"] == "1 day 02:00:00"
     manifest = json.loads(Path(out, "_manifest.json").read_text())
     assert manifest["schema"].splitlines() == [
         "s: STRUCT(uuid DECIMAL(38,0), HUGEINT VARCHAR, plain INTEGER)",
         "m: MAP(DECIMAL(38,0), VARCHAR)",
         "a: DECIMAL(38,0)[2]",
         "untouched: STRUCT(n INTEGER)",
+        "gap: VARCHAR",
     ]
 
 
