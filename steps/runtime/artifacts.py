@@ -23,6 +23,7 @@ from steps.runtime.errors import StepError
 from steps.runtime.store import (
     Location,
     delete_file,
+    delete_folder,
     exists,
     local_filesystem,
     read_text,
@@ -147,12 +148,19 @@ class _PartWriter:
 
 
 class ArtifactWriter:
-    """Writes one step's artifact; nothing is visible as complete until :meth:`commit`."""
+    """Writes one step's artifact; nothing is visible as complete until :meth:`commit`.
+
+    Opening a writer first removes the artifact's manifest, then the data and
+    quarantine files of any earlier attempt, so a retry leaves no extra rows even
+    for a reader that globs the folders instead of following the manifest.
+    """
 
     def __init__(self, loc: Location, *, pipeline: str, step: str, run_id: str) -> None:
         self.loc = loc
         self._meta = {"pipeline": pipeline, "step": step, "run_id": run_id}
         delete_file(loc.child(MANIFEST))
+        for part in (DATA, QUARANTINE):  # an earlier attempt's files, unlisted from now on
+            delete_folder(loc.child(part))
         token = uuid.uuid4().hex[:8]
         self._parts = {
             DATA: _PartWriter(loc, DATA, token),
@@ -176,15 +184,13 @@ class ArtifactWriter:
         """A new, empty local folder for an engine to write data files into.
 
         For a local store it is a hidden folder inside the artifact's ``data/``, so
-        :meth:`publish_files` only renames; folders left there by a killed attempt are
-        removed first. For S3 it is a folder inside ``scratch``, uploaded from.
+        :meth:`publish_files` only renames (one a killed attempt left there went with
+        that attempt's files when this writer opened). For S3 it is a folder inside
+        ``scratch``, uploaded from.
         """
         if self.loc.is_local:
             parent = self._parts[DATA].folder.path
             os.makedirs(parent, exist_ok=True)
-            for name in os.listdir(parent):
-                if name.startswith(STAGING_PREFIX):
-                    shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
         else:
             parent = scratch
         folder = os.path.join(parent, f"{STAGING_PREFIX}{uuid.uuid4().hex[:8]}")

@@ -11,6 +11,7 @@ DuckDB (a transform over local artifacts) then never pays pyarrow's import time.
 """
 
 import os
+import shutil
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -150,6 +151,15 @@ def temporary_path(path: str) -> str:
     """A hidden sibling name for ``path`` that dataset readers ignore (leading ``.``)."""
     folder, _, name = path.rpartition("/")
     return f"{folder}/.{name}.{os.getpid()}.tmp"
+
+
+def delete_folder(loc: Location) -> None:
+    """Remove a folder and everything in it, if it is there (on S3: every key under it)."""
+    if loc.is_local:
+        if os.path.isdir(loc.path):
+            shutil.rmtree(loc.path)
+    else:
+        loc.fs.delete_dir_contents(loc.path, missing_dir_ok=True)
 
 
 def delete_file(loc: Location) -> None:

@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
@@ -78,6 +80,27 @@ def test_a_new_attempt_uncommits_the_old_artifact_first(tmp_path: Path) -> None:
 
     with pytest.raises(StepError, match=r"is incomplete: no _manifest\.json"):
         ArtifactReader(open_location(str(tmp_path)), "orders")
+
+
+@pytest.mark.parametrize("store", ["local", "s3"])
+def test_a_retry_leaves_only_its_own_files(
+    store: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    uri = (
+        str(tmp_path / "orders")
+        if store == "local"
+        else (f"{request.getfixturevalue('s3_bucket')}/artifacts/r1/orders")
+    )
+    _write(uri)
+    _write(uri)
+
+    loc = open_location(uri)
+    for part in ("data", "quarantine"):
+        listed = ArtifactReader(loc, "orders").manifest["files"][part]
+        on_disk = loc.fs.get_file_info(pafs.FileSelector(loc.child(part).path, recursive=True))
+        assert sorted(f"{part}/{info.base_name}" for info in on_disk) == sorted(listed)
+    globbed = ds.dataset(loc.child("quarantine").path, filesystem=loc.fs, format="parquet")
+    assert globbed.count_rows() == 1
 
 
 def test_files_not_in_the_manifest_are_ignored(tmp_path: Path) -> None:
