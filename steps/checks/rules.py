@@ -40,12 +40,26 @@ class CompiledRule:
 
 
 def sql_value(value: Scalar) -> str:
-    """A config value as a SQL literal (DuckDB casts it to the compared column's type)."""
+    """A config value as a SQL literal of its own type: a ``range`` bound of 10 compares
+    as a number, so a text column with such a bound fails to bind instead of comparing
+    as text."""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, str):
         return quote_literal(value)
     return repr(value)
+
+
+def _typed_by_column(value: Scalar) -> str:
+    """``value`` as a string literal, which DuckDB converts to the column's type.
+
+    A number literal would make DuckDB convert the column instead, so a text column
+    checked against ``[1, 2]`` would fail on its first non-numeric value rather than
+    simply not match.
+    """
+    if isinstance(value, bool):
+        return "'true'" if value else "'false'"
+    return quote_literal(value if isinstance(value, str) else repr(value))
 
 
 def _failure_sql(rule: RuleBase, index: int) -> str:
@@ -55,7 +69,7 @@ def _failure_sql(rule: RuleBase, index: int) -> str:
         return quote_identifier(unique_flag_column(index))
     if isinstance(rule, AcceptedValues):
         column = quote_identifier(rule.column)
-        values = ", ".join(sql_value(v) for v in rule.values)
+        values = ", ".join(_typed_by_column(v) for v in rule.values)
         return f"{column} IS NOT NULL AND {column} NOT IN ({values})"
     if isinstance(rule, Range):
         column = quote_identifier(rule.column)

@@ -78,6 +78,12 @@ RULE_CASES = [
         id="accepted_values-int",
     ),
     pytest.param(
+        {"rule": "accepted_values", "column": "x", "values": [1, "new", True]},
+        pa.record_batch({"x": ["new", "1", "shipped", "true"]}),
+        [None, None, "accepted_values(x)", None],
+        id="accepted_values-numbers-against-text",
+    ),
+    pytest.param(
         {"rule": "range", "column": "x", "min": 0, "max": 10},
         pa.record_batch({"x": [0.0, 10.0, -0.5, 10.5, None]}),
         [None, None, "range(x)", "range(x)", None],
