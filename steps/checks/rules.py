@@ -40,9 +40,11 @@ class CompiledRule:
 
 
 def sql_value(value: Scalar) -> str:
-    """A config value as a SQL literal of its own type: a ``range`` bound of 10 compares
-    as a number, so a text column with such a bound fails to bind instead of comparing
-    as text."""
+    """A config value as a SQL literal of its own type.
+
+    A ``range`` bound of 10 compares as a number, so a text column with such a bound
+    fails to bind instead of comparing as text.
+    """
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, str):

@@ -79,5 +79,6 @@ def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
     ctx.log.event("check_report", passed=passed, report=report_loc.uri)
     if not passed:
         quarantine_uri = writer.loc.child(QUARANTINE).uri
-        raise DataRejected(report.failure_message(counts, quarantine_uri, report_loc.uri))
+        message = report.failure_message(counts, quarantine_uri, report_loc.uri)
+        raise DataRejected(message, counts=counts)
     return counts

@@ -7,6 +7,11 @@ data the step rejects. Codes 2 and 3 are deterministic: the same run fails the s
 way again, so the rendered ``retryStrategy`` does not retry them.
 """
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from steps.runtime.accounting import RowCounts
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -14,9 +19,17 @@ EXIT_DATA = 3
 
 
 class StepError(Exception):
-    """The step failed on a system it talks to, or for a reason a retry may clear (exit 1)."""
+    """The step failed on a system it talks to, or for a reason a retry may clear (exit 1).
+
+    ``counts`` are the rows the step did account for before failing (a quality gate
+    fails after checking every row); they are still reported as output parameters.
+    """
 
     exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, *, counts: "RowCounts | None" = None) -> None:
+        super().__init__(message)
+        self.counts = counts
 
 
 class StepUsageError(StepError):

@@ -104,6 +104,8 @@ def run_step(argv: Sequence[str]) -> int:
         )
         return EXIT_OK
     except StepError as err:
+        if err.counts is not None:
+            write_output_parameters(err.counts)
         log.event("step_failed", level="error", reason=str(err), exit_code=err.exit_code)
         print(f"ferry: {where}: {err}", file=sys.stderr)
         return err.exit_code

@@ -241,7 +241,13 @@ def test_below_threshold_fails_after_committing_everything(tmp_path: Path) -> No
     assert len(part(out, "data")) == 3
     assert len(part(out, "quarantine")) == 3
     assert json.loads((out / "report.json").read_text())["passed"] is False
-    assert not (tmp_path / "outputs").exists()
+    outputs = {p.name: p.read_text() for p in (tmp_path / "outputs").iterdir()}
+    assert outputs == {
+        "rows_in": "6",
+        "rows_out": "3",
+        "rows_rejected": "3",
+        "quality_score": "0.500000",
+    }
 
 
 def test_worst_rules_are_ordered_by_failed_rows(tmp_path: Path) -> None:
