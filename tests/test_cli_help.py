@@ -39,6 +39,12 @@ def test_every_step_kind_has_help_with_an_example(kind: str) -> None:
     assert f"example:\n  python -m steps {kind} " in result.stdout
 
 
+def test_top_level_step_help_has_an_example() -> None:
+    result = _run(sys.executable, "-m", "steps", "--help")
+    assert result.returncode == 0, result.stderr
+    assert f"example:\n  python -m steps {KINDS['transform'].example}\n" in result.stdout
+
+
 def test_unknown_command_is_bad_usage() -> None:
     result = _run(FERRY, "frobnicate")
     assert result.returncode == 2

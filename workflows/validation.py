@@ -29,6 +29,14 @@ RESERVED_STEP_NAMES = ("main", "commit-state")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PARAM_REF = re.compile(r"\{\{\s*workflow\.parameters\.([^}\s]+)\s*\}\}")
+_CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 6),
+)
+"""Name and allowed numbers of each of the 5 cron fields, in order, as Argo reads them."""
 _LABEL_KEY = re.compile(
     r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 )
@@ -285,13 +293,16 @@ def _check_schedule(pipeline: Pipeline) -> None:
             pipeline.name, None, "schedule.cron", "no cron expression; give at least one"
         )
     for index, expression in enumerate(schedule.cron):
-        if len(expression.split()) != 5 or not croniter.is_valid(expression):
-            raise DefinitionError(
-                pipeline.name,
-                None,
-                f"schedule.cron[{index}]",
-                f"{expression!r} is not a 5-field cron expression, e.g. '0 2 * * *'",
+        if len(expression.split()) != 5:
+            problem = f"{expression!r} is not a 5-field cron expression, e.g. '0 2 * * *'"
+        elif not croniter.is_valid(expression):
+            problem = (
+                f"{expression!r} is not a valid cron expression: {_cron_field_problem(expression)}"
+                "; e.g. '0 2 * * *'"
             )
+        else:
+            continue
+        raise DefinitionError(pipeline.name, None, f"schedule.cron[{index}]", problem)
     try:
         ZoneInfo(schedule.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -301,6 +312,28 @@ def _check_schedule(pipeline: Pipeline) -> None:
             "schedule.timezone",
             f"{schedule.timezone!r} is not an IANA timezone, e.g. 'Europe/Berlin' or 'UTC'",
         ) from None
+
+
+def _cron_field_problem(expression: str) -> str:
+    """Which of the 5 fields croniter refuses, so the user need not guess from the whole line.
+
+    Each field is tried alone (the others ``*``); a number outside the field's range is
+    named, any other refusal quotes the field.
+    """
+    from croniter import croniter
+
+    fields = expression.split()
+    for position, (name, low, high) in enumerate(_CRON_FIELDS):
+        alone = ["*"] * 5
+        alone[position] = fields[position]
+        if croniter.is_valid(" ".join(alone)):
+            continue
+        values = [item.partition("/")[0] for item in fields[position].split(",")]
+        for number in (int(n) for value in values for n in re.findall(r"\d+", value)):
+            if not low <= number <= high:
+                return f"{name} value {number} is out of range {low}-{high}"
+        return f"{name} field {fields[position]!r} is not valid (values {low}-{high})"
+    return "its fields do not combine into a valid schedule"
 
 
 def _config_strings(value: object) -> Iterator[str]:

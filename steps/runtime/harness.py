@@ -24,9 +24,14 @@ def build_parser(kinds: Iterable[StepKind] = KINDS.values()) -> argparse.Argumen
     parser = argparse.ArgumentParser(
         prog="python -m steps",
         description=(
-            "Run one Ferry step. Exit codes: 0 ok, 1 step failed (a retry may pass), "
+            "Run one Ferry step. Exit codes: 0 ok, 1 step failed (a retry may pass),\n"
             "2 bad usage or config, 3 input data rejected (a retry fails the same way)."
         ),
+        epilog=(
+            f"example:\n  python -m steps {KINDS['transform'].example}\n\n"
+            "each KIND's help (python -m steps KIND --help) has an example of that kind."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
     for kind in kinds:

@@ -241,12 +241,33 @@ def test_pipeline_quality_threshold_outside_0_1() -> None:
     )
 
 
-@pytest.mark.parametrize("cron", ["0 2 * *", "61 2 * * *", "every day", "0 2 * * * *"])
+@pytest.mark.parametrize("cron", ["0 2 * *", "every day", "0 2 * * * *"])
 def test_bad_cron(cron: str) -> None:
     err = error_of(minimal(schedule=Schedule(cron=["0 1 * * *", cron])))
     assert str(err) == (
         f"pipeline 'p', field 'schedule.cron[1]': {cron!r} is not a 5-field cron expression, "
         "e.g. '0 2 * * *'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cron", "problem"),
+    [
+        ("99 2 * * *", "minute value 99 is out of range 0-59"),
+        ("61 2 * * *", "minute value 61 is out of range 0-59"),
+        ("0 24 * * *", "hour value 24 is out of range 0-23"),
+        ("0 2 0 * *", "day of month value 0 is out of range 1-31"),
+        ("0 2 * 13 *", "month value 13 is out of range 1-12"),
+        ("0 2 * * 8", "day of week value 8 is out of range 0-6"),
+        ("0-70 2 * * *", "minute value 70 is out of range 0-59"),
+        ("x 2 * * *", "minute field 'x' is not valid (values 0-59)"),
+    ],
+)
+def test_bad_cron_field_is_named(cron: str, problem: str) -> None:
+    err = error_of(minimal(schedule=Schedule(cron=["0 1 * * *", cron])))
+    assert str(err) == (
+        f"pipeline 'p', field 'schedule.cron[1]': {cron!r} is not a valid cron expression: "
+        f"{problem}; e.g. '0 2 * * *'"
     )
 
 

@@ -141,3 +141,33 @@ def test_list_reports_an_invalid_pipeline_and_exits_2(ferry: Ferry, tmp_path: Pa
     ]
     assert "orders-daily  [0 2 * * * Europe/Berlin]" in lines
     assert err.splitlines() == ["ferry: 1 of 4 pipelines are invalid (listed above)"]
+
+
+def test_render_validates_every_pipeline_before_writing_any(ferry: Ferry, tmp_path: Path) -> None:
+    module = tmp_path / "late_bad.py"
+    module.write_text(
+        f"import sys; sys.path.insert(0, {str(FAKES_DIR)!r})\n"
+        "from pipeline_fakes import minimal\n"
+        "pipeline = minimal(name='zzz-bad', targets=[])\n"
+    )
+    out = tmp_path / "out"
+    for args in ([], ["orders-daily", "zzz-bad"]):
+        code, stdout, err = ferry("render", *args, "--pipelines", str(module), "--out", str(out))
+        assert (code, stdout) == (2, "")
+        assert err.splitlines() == [
+            "ferry: pipeline 'zzz-bad', field 'targets': the pipeline has no targets; "
+            "add at least one Target"
+        ]
+        assert not out.exists()
+
+
+def test_render_to_an_unwritable_folder_is_one_line_exit_2(ferry: Ferry, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, out, err = ferry("render", "orders-daily", "--out", str(blocker / "out"))
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        f"ferry: cannot write rendered manifests to folder "
+        f"{str(blocker / 'out' / 'orders-daily')!r}: Not a directory; "
+        "pass --out a folder you can write to"
+    ]

@@ -23,8 +23,9 @@ def render(names: tuple[str, ...], paths: tuple[str, ...], out_dir: Path) -> Non
 
     Renders the named pipelines, or every pipeline found when none is named.
     Files go to OUT/<pipeline>/workflowtemplate.yaml, workflow.yaml and, for a
-    scheduled pipeline, cronworkflow.yaml. Output is deterministic: the same
-    definition always gives the same bytes.
+    scheduled pipeline, cronworkflow.yaml. Every selected pipeline is validated
+    before any file is written, so an invalid one leaves OUT untouched. Output is
+    deterministic: the same definition always gives the same bytes.
 
     \b
     Example:
@@ -32,13 +33,14 @@ def render(names: tuple[str, ...], paths: tuple[str, ...], out_dir: Path) -> Non
       ferry render --pipelines my_pipelines/ --out rendered
     """  # noqa: D301 (click needs a real \b)
     from workflows.discovery import get_pipeline, load_pipelines
-    from workflows.render import write_rendered
+    from workflows.render import render_pipeline, write_files
 
     search = list(paths) if paths else None
     if names:
         pipelines = [get_pipeline(name, search) for name in names]
     else:
         pipelines = [p for _, p in sorted(load_pipelines(search).items())]
-    for pipeline in pipelines:
-        for path in write_rendered(pipeline, out_dir):
+    rendered = [render_pipeline(pipeline) for pipeline in pipelines]
+    for one in rendered:
+        for path in write_files(one, out_dir):
             click.echo(str(path))

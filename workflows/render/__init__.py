@@ -7,6 +7,12 @@ Example:
     ['cronworkflow.yaml', 'workflow.yaml', 'workflowtemplate.yaml']
 """
 
-from workflows.render.output import RenderedPipeline, render_pipeline, to_yaml, write_rendered
+from workflows.render.output import (
+    RenderedPipeline,
+    render_pipeline,
+    to_yaml,
+    write_files,
+    write_rendered,
+)
 
-__all__ = ["RenderedPipeline", "render_pipeline", "to_yaml", "write_rendered"]
+__all__ = ["RenderedPipeline", "render_pipeline", "to_yaml", "write_files", "write_rendered"]

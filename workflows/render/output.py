@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from workflows.errors import UsageError
 from workflows.pipeline import Pipeline
 from workflows.render.manifests import (
     build_cron_workflow,
@@ -64,14 +65,33 @@ def render_pipeline(pipeline: Pipeline) -> RenderedPipeline:
 
 
 def write_rendered(pipeline: Pipeline, out_dir: str | Path) -> list[Path]:
-    """Render a pipeline into ``<out_dir>/<pipeline>/``; return the files written.
+    """Render a pipeline into ``<out_dir>/<pipeline>/``; return the files written."""
+    return write_files(render_pipeline(pipeline), out_dir)
 
-    Files of a previous render that the pipeline no longer produces (e.g. the
-    CronWorkflow after its schedule was removed) are deleted, so the folder always
-    matches the definition.
+
+def write_files(rendered: RenderedPipeline, out_dir: str | Path) -> list[Path]:
+    """Write already rendered manifests into ``<out_dir>/<pipeline>/``; return the files.
+
+    Taking rendered (so validated) pipelines lets a caller validate every pipeline
+    before writing any file. Files of a previous render that the pipeline no longer
+    produces (e.g. the CronWorkflow after its schedule was removed) are deleted, so
+    the folder always matches the definition.
+
+    Raises:
+        UsageError: the folder cannot be created or written (exit 2).
     """
-    rendered = render_pipeline(pipeline)
-    folder = Path(out_dir) / pipeline.name
+    folder = Path(out_dir) / rendered.pipeline
+    try:
+        return _write_folder(rendered, folder)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise UsageError(
+            f"cannot write rendered manifests to folder {str(folder)!r}: {reason}; "
+            "pass --out a folder you can write to"
+        ) from None
+
+
+def _write_folder(rendered: RenderedPipeline, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in sorted(rendered.files().items()):

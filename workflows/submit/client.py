@@ -45,6 +45,7 @@ class ArgoClient:
         ):
             config.load_incluster_config()
             return cls(ApiClient(), Configuration.get_default_copy().host)
+        check_kubeconfig(path)
         try:
             api = config.new_client_from_config(config_file=path, context=context)
         except (config.ConfigException, OSError) as err:
@@ -124,11 +125,53 @@ def _api_reason(err: Any) -> str:
     return str(message or err.reason)
 
 
+def check_kubeconfig(paths: str) -> None:
+    """Refuse a kubeconfig file that is not a YAML mapping, with the file and line.
+
+    The kubernetes client lets YAML parser errors and TypeErrors escape as tracebacks
+    on such files; a missing file is left to the client (or to the defaults).
+
+    Args:
+        paths: one file, or several joined by ``os.pathsep`` as in ``$KUBECONFIG``.
+
+    Raises:
+        UsageError: a file is not valid YAML or its top level is not a mapping (exit 2).
+    """
+    import yaml
+
+    for path in (p for p in paths.split(os.pathsep) if p and os.path.isfile(p)):
+        try:
+            with open(path, encoding="utf-8") as file:
+                document = yaml.safe_load(file)
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            raise UsageError(
+                f"kubeconfig {path} is not valid YAML ({_yaml_problem(err)}); "
+                "fix the file or pass another with --kubeconfig"
+            ) from None
+        if document is not None and not isinstance(document, dict):
+            raise UsageError(
+                f"kubeconfig {path} is not a kubeconfig (its top level is a "
+                f"{type(document).__name__}, not a mapping); "
+                "fix the file or pass another with --kubeconfig"
+            )
+
+
+def _yaml_problem(err: Exception) -> str:
+    """Where and what, on one line: ``line 2, column 1: expected ...``."""
+    problem = getattr(err, "problem", None)
+    mark = getattr(err, "problem_mark", None)
+    text = str(problem or err)
+    if mark is not None:
+        text = f"line {mark.line + 1}, column {mark.column + 1}: {text}"
+    return " ".join(text.split())
+
+
 def kubeconfig_namespace(kubeconfig: str | None, context: str | None) -> str:
     """The namespace of the kubeconfig context (as kubectl picks it), else ``default``."""
     from kubernetes import config
 
     path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    check_kubeconfig(path)
     try:
         contexts, active = config.list_kube_config_contexts(config_file=path)
     except (config.ConfigException, OSError):
