@@ -396,3 +396,164 @@ def test_bad_type_name_is_a_config_error(tmp_path: Path) -> None:
         "type 'integer'; use one of: string, int32, int64, float32, float64, bool, date, "
         "timestamp, timestamp[tz=UTC] (or another IANA zone), decimal(precision,scale)"
     )
+
+
+def quarantined(reader: ArtifactReader) -> list[tuple[int, str, str]]:
+    return [
+        (r["_ferry_line"], r["_ferry_reason"], r["_ferry_raw"]) for r in rows(reader, "quarantine")
+    ]
+
+
+def test_jsonl_line_that_is_not_utf8_is_a_bad_row(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'{"id":1,"s":"a"}\n{"id":2,"s":"caf\xe9"}\n')
+    config = {"path": str(path), "format": "jsonl", "on_bad_row": "quarantine"}
+
+    reader = ok(tmp_path, config)
+
+    assert rows(reader) == [{"id": 1, "s": "a"}]
+    assert quarantined(reader) == [
+        (2, f"{path} line 2: invalid UTF-8 at byte 17 of the line", '{"id":2,"s":"caf\\xe9"}')
+    ]
+    assert outputs(tmp_path)["rows_in"] == "2"
+    assert outputs(tmp_path)["rows_rejected"] == "1"
+
+
+def test_jsonl_line_that_is_not_utf8_fails_with_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'{"id":1,"s":"a"}\n{"id":2,"s":"caf\xe9"}\n')
+
+    assert failure(tmp_path, {"path": str(path), "format": "jsonl"}, exit_code=3) == (
+        f"{WHERE}{path} line 2: invalid UTF-8 at byte 17 of the line; "
+        "fix the file or set on_bad_row to 'quarantine'"
+    )
+
+
+def test_csv_value_that_is_not_utf8_is_a_bad_row(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"id,s\n1,a\n2,caf\xe9\nx,b\n")
+    config = {
+        "path": str(path),
+        "format": "csv",
+        "columns": {"id": "int64", "s": "string"},
+        "on_bad_row": "quarantine",
+    }
+
+    reader = ok(tmp_path, config)
+
+    assert rows(reader) == [{"id": 1, "s": "a"}]
+    assert quarantined(reader) == [
+        (
+            3,
+            f"{path} line 3: column 's': b'caf\\xe9' is not valid UTF-8 (byte 4 of the value)",
+            "2,caf\\xe9",
+        ),
+        (4, f"{path} line 4: column 'id': 'x' is not a valid int64", "x,b"),
+    ]
+    assert outputs(tmp_path)["rows_in"] == "3"
+
+
+def test_csv_value_that_is_not_utf8_fails_with_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"id,s\n1,a\n2,caf\xe9\n")
+
+    assert failure(tmp_path, {"path": str(path), "format": "csv"}, exit_code=3) == (
+        f"{WHERE}{path} line 3: column 's': b'caf\\xe9' is not valid UTF-8 (byte 4 of the "
+        "value); fix the file or set on_bad_row to 'quarantine'"
+    )
+
+
+def test_jsonl_line_with_two_objects_is_a_bad_row_and_lines_stay_right(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id":1} {"id":2}\n\n{"id":3}\n{"id":99999999999}\n')
+    config = {
+        "path": str(path),
+        "format": "jsonl",
+        "columns": {"id": "int32"},
+        "on_bad_row": "quarantine",
+    }
+
+    reader = ok(tmp_path, config)
+
+    assert rows(reader) == [{"id": 3}]
+    assert quarantined(reader) == [
+        (
+            1,
+            f"{path} line 1: extra text after the JSON object at column 10",
+            '{"id":1} {"id":2}',
+        ),
+        (4, f"{path} line 4: column 'id': 99999999999 is not a valid int32", '{"id":99999999999}'),
+    ]
+    assert outputs(tmp_path) == {
+        "rows_in": "3",
+        "rows_out": "1",
+        "rows_rejected": "2",
+        "quality_score": "0.333333",
+    }
+
+
+def test_jsonl_blank_lines_keep_line_numbers_on_the_fast_path(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id":1}\n\n  \n{"id":99999999999}\n{"id":2}\n')
+    config = {"path": str(path), "format": "jsonl", "columns": {"id": "int32"}}
+
+    assert failure(tmp_path, config, exit_code=3) == (
+        f"{WHERE}{path} line 4: column 'id': 99999999999 is not a valid int32; "
+        "fix the file or set on_bad_row to 'quarantine'"
+    )
+
+
+def test_jsonl_object_in_a_declared_string_column_is_a_bad_row(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id":1,"n":"a"}\n{"id":2,"n":{"x":1}}\n{"id":3}\n')
+    config = {
+        "path": str(path),
+        "format": "jsonl",
+        "columns": {"id": "int64", "n": "string"},
+        "on_bad_row": "quarantine",
+    }
+
+    reader = ok(tmp_path, config)
+
+    assert rows(reader) == [{"id": 1, "n": "a"}, {"id": 3, "n": None}]
+    assert quarantined(reader) == [
+        (2, f"{path} line 2: column 'n': {{'x': 1}} is not a valid string", '{"id":2,"n":{"x":1}}')
+    ]
+
+
+def test_jsonl_type_clash_with_inferred_schema_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id":1,"n":"a"}\n{"id":2,"n":{"x":1}}\n')
+
+    assert failure(tmp_path, {"path": str(path), "format": "jsonl"}, exit_code=3) == (
+        f"{WHERE}{path} line 2: column 'n': {{'x': 1}} is not a valid string; "
+        "fix the file or set on_bad_row to 'quarantine'"
+    )
+
+
+def test_csv_header_naming_a_column_twice_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("id,v,id\n1,2,3\n")
+    config = {"path": str(path), "format": "csv", "on_bad_row": "quarantine"}
+
+    assert failure(tmp_path, config, exit_code=3) == (
+        f"{WHERE}{path} line 1: column 'id' appears twice in the header (fields 1 and 3); "
+        "rename or remove one of them"
+    )
+
+
+def test_jsonl_object_across_lines_and_two_on_one_line_do_not_cancel_out(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id":1,\n"v":2}\n{"id":3} {"id":4}\n{"id":5}\n')
+    config = {"path": str(path), "format": "jsonl", "on_bad_row": "quarantine"}
+
+    reader = ok(tmp_path, config)
+
+    assert rows(reader) == [{"id": 5}]
+    assert [line for line, _, _ in quarantined(reader)] == [1, 2, 3]
+    assert quarantined(reader)[2] == (
+        3,
+        f"{path} line 3: extra text after the JSON object at column 10",
+        '{"id":3} {"id":4}',
+    )
+    assert outputs(tmp_path)["rows_in"] == "4"

@@ -5,6 +5,9 @@ fails are the failing rows located, by bisection: the column is split in halves
 and each half cast again, so k bad values among n rows cost O(k log n) vectorised
 casts instead of a Python loop over every row. The exact same cast (``safe=True``)
 decides both, so a row is rejected exactly when it could not be loaded.
+
+Text read as raw bytes (CSV) is cast through UTF-8 strings, so a value that is not
+valid UTF-8 rejects its row like any other bad value instead of the whole file.
 """
 
 from dataclasses import dataclass
@@ -27,7 +30,16 @@ class CastFailure:
     @property
     def problem(self) -> str:
         """What is wrong, for the error message and the quarantine reason."""
-        return f"column {self.column!r}: {self.value!r} is not a valid {type_label(self.target)}"
+        value = self.value
+        if isinstance(value, bytes):
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError as err:
+                return (
+                    f"column {self.column!r}: {value!r} is not valid UTF-8 "
+                    f"(byte {err.start + 1} of the value)"
+                )
+        return f"column {self.column!r}: {value!r} is not a valid {type_label(self.target)}"
 
 
 class UnsupportedCast(Exception):
@@ -41,9 +53,16 @@ class UnsupportedCast(Exception):
         self.column = column
 
 
+def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
+    """``pc.cast``, but raw bytes become text (checked UTF-8) before any other type."""
+    if pa.types.is_binary(array.type) and not pa.types.is_binary(target):
+        array = pc.cast(array, pa.string())
+    return pc.cast(array, target)
+
+
 def _failing_positions(array: pa.Array, target: pa.DataType, offset: int) -> list[int]:
     try:
-        pc.cast(array, target)
+        _cast(array, target)
     except (pa.ArrowInvalid, OverflowError):
         if len(array) == 1:
             return [offset]
@@ -54,30 +73,48 @@ def _failing_positions(array: pa.Array, target: pa.DataType, offset: int) -> lis
     return []
 
 
-def _cast_column(name: str, array: pa.Array, target: pa.DataType) -> pa.Array | list[int]:
-    """The cast column, or the positions whose values fail to cast."""
+def _cast_column(
+    name: str, array: pa.Array, target: pa.DataType, per_value_types: bool
+) -> pa.Array | list[int]:
+    """The cast column, or the positions whose values fail to cast.
+
+    With ``per_value_types`` a type that cannot be cast at all fails only the rows
+    that have a value (nulls fit any type), because the type came from those values.
+    """
     if array.type == target:
         return array
     try:
-        return pc.cast(array, target)
+        return _cast(array, target)
     except pa.ArrowNotImplementedError:
-        raise UnsupportedCast(name, array.type, target) from None
+        if not per_value_types:
+            raise UnsupportedCast(name, array.type, target) from None
+        valued = pc.indices_nonzero(pc.is_valid(array)).to_pylist()
+        return valued if valued else pa.nulls(len(array), target)
     except (pa.ArrowInvalid, OverflowError):
         return _failing_positions(array, target, 0)
 
 
+def _cast_kept(array: pa.Array, target: pa.DataType) -> pa.Array:
+    """Cast the rows kept after removing failures (all null when the type itself failed)."""
+    if array.null_count == len(array):
+        return pa.nulls(len(array), target)
+    return _cast(array, target)
+
+
 def cast_batch(
-    batch: pa.RecordBatch, schema: pa.Schema
+    batch: pa.RecordBatch, schema: pa.Schema, *, per_value_types: bool = False
 ) -> tuple[pa.RecordBatch, list[CastFailure]]:
     """Cast ``batch`` (columns in ``schema`` order) to ``schema``.
 
     Returns the good rows, cast, and one failure per rejected row (its first failing
-    column), sorted by row.
+    column), sorted by row. ``per_value_types`` says the column types were inferred
+    from the values (JSON), so a column type that cannot be cast rejects rows, not
+    the file.
     """
     columns: list[pa.Array] = []
     failures: dict[int, CastFailure] = {}
     for field, array in zip(schema, batch.columns, strict=True):
-        result = _cast_column(field.name, array, field.type)
+        result = _cast_column(field.name, array, field.type, per_value_types)
         if isinstance(result, list):
             for index in result:
                 failures.setdefault(
@@ -93,7 +130,7 @@ def cast_batch(
         keep[index] = False
     mask = pa.array(keep)
     good = pa.RecordBatch.from_arrays(
-        [pc.cast(pc.filter(col, mask), f.type) for col, f in zip(columns, schema, strict=True)],
+        [_cast_kept(pc.filter(col, mask), f.type) for col, f in zip(columns, schema, strict=True)],
         schema=schema,
     )
     return good, [failures[i] for i in sorted(failures)]

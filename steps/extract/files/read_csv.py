@@ -1,9 +1,11 @@
 """CSV files as record batches, with malformed rows and unreadable values set aside.
 
-Every column is parsed as text by pyarrow's streaming CSV reader and then cast to
-the target type in one vectorised step per column (see ``casting``): this is as fast
-as typed parsing, and a bad value costs one row instead of the whole file. Rows with
-the wrong number of fields come from pyarrow's ``invalid_row_handler``.
+Every column is parsed as raw bytes by pyarrow's streaming CSV reader and then cast
+to the target type in one vectorised step per column (see ``casting``, which checks
+UTF-8 on the way): this is as fast as typed parsing, and a bad value (invalid UTF-8
+included) costs one row instead of the whole file. Rows with the wrong number of
+fields come from pyarrow's ``invalid_row_handler``. A header that names a column
+twice rejects the file, since its columns could not be told apart.
 
 Line numbers are CSV records counted from 1 with the header as record 1; blank lines
 are skipped and not counted, and a quoted value spanning lines counts once.
@@ -42,7 +44,8 @@ def _options(
     convert = pacsv.ConvertOptions(
         null_values=opts.null_values,
         strings_can_be_null=True,
-        column_types={n: pa.string() for n in names} if names else None,
+        column_types={n: pa.binary() for n in names} if names else None,
+        check_utf8=False,
     )
     return read, parse, convert
 
@@ -72,7 +75,19 @@ def _probe(loc: Location, config: FilesExtract) -> pa.Schema:
     reader = _open(loc, config, None, lambda _row: "skip")
     schema = reader.schema
     reader.close()
+    _check_unique(loc, list(schema.names))
     return schema
+
+
+def _check_unique(loc: Location, names: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for field, name in enumerate(names, start=1):
+        if name in seen:
+            raise DataRejected(
+                f"{loc.uri} line 1: column {name!r} appears twice in the header (fields "
+                f"{seen[name]} and {field}); rename or remove one of them"
+            )
+        seen[name] = field
 
 
 def read_csv(
@@ -109,7 +124,7 @@ def read_csv(
         for failure in failures:
             line = _record_number(first_record + accepted + failure.index, skipped_numbers)
             fields = [batch.column(n)[failure.index].as_py() for n in names]
-            raw = config.csv.delimiter.join("" if v is None else v for v in fields)
+            raw = config.csv.delimiter.join(_text(v) for v in fields)
             bad.append(BadRow(loc.uri, line, failure.problem, raw))
         accepted += batch.num_rows
         yield good, sorted(bad, key=lambda r: r.line)
@@ -122,6 +137,11 @@ def _batches(loc: Location, reader: pacsv.CSVStreamingReader) -> Iterator[pa.Rec
         yield from reader
     except pa.ArrowInvalid as err:
         raise DataRejected(f"{loc.uri}: cannot read as CSV: {err}; fix the file") from None
+
+
+def _text(value: bytes | None) -> str:
+    """A raw field as quarantine text; bytes that are not UTF-8 become backslash escapes."""
+    return "" if value is None else value.decode("utf-8", "backslashreplace")
 
 
 def _record_number(position: int, skipped_numbers: list[int]) -> int:

@@ -1,10 +1,15 @@
 """JSON Lines files as record batches, with broken lines and unreadable values set aside.
 
 The file is streamed in chunks of whole lines; each chunk is parsed by pyarrow's JSON
-reader in one vectorised call. Only a chunk that fails to parse is looked at line by
-line: lines that are not a JSON object are rejected, and the rest is parsed in
-halves until every part parses (a field whose JSON type changes between lines then
-lands in separate parts and is cast like any other value). An absent key is null.
+reader in one vectorised call. pyarrow checks neither UTF-8 nor that a line holds one
+object (``{"a":1} {"a":2}`` gives two rows), so the chunk is also checked to be UTF-8
+and to give one row per non-blank line; otherwise row numbers would stop matching
+lines and bad text would reach the artifact. Only a chunk that fails any of this is
+looked at line by line: lines that are not valid UTF-8 holding exactly one JSON
+object are rejected, and the rest is parsed in halves until every part parses (a
+field whose JSON type changes between lines then lands in separate parts and is cast
+like any other value; a value whose type cannot be cast at all, such as an object
+where a string is expected, rejects its line). An absent key is null.
 
 Line numbers are physical lines counted from 1; blank lines are skipped but counted.
 """
@@ -13,7 +18,9 @@ import io
 import json
 from collections.abc import Iterator
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from steps.extract.files.config import FilesExtract
@@ -85,20 +92,95 @@ def _parse_lines(lines: Lines) -> Iterator[tuple[pa.Table | str, Lines]]:
         yield from _parse_lines(lines[half:])
 
 
-def _broken_line_problem(text: bytes) -> str | None:
+def _as_text(chunk: bytes) -> pa.Array | None:
+    """The chunk as a one-value string array (no copy), or None when it is not UTF-8."""
+    offsets = pa.array([0, len(chunk)], pa.int64()).buffers()[1]
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(chunk)])
     try:
-        value = json.loads(text)
-    except ValueError as err:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    return text
+
+
+def _tight_line_count(chunk: bytes) -> int | None:
+    """The number of lines when each is exactly ``{...}``, or None.
+
+    This is the common layout (no blank lines, no spaces around objects), checked at
+    memory speed; other layouts take the slower vectorised check.
+    """
+    data = np.frombuffer(chunk, np.uint8)
+    breaks = np.flatnonzero(data == ord("\n"))
+    last = len(data) - 1
+    inner = breaks[breaks < last]
+    closing = last - 1 if data[last] == ord("\n") else last
+    tight = (
+        data[0] == ord("{")
+        and data[closing] == ord("}")
+        and bool((data[breaks - 1] == ord("}")).all())
+        and bool((data[inner + 1] == ord("{")).all())
+    )
+    return len(inner) + 1 if tight else None
+
+
+def _one_object_per_line(chunk: bytes, text: pa.Array, rows: int) -> bool:
+    """Whether the ``rows`` parsed rows are the non-blank lines, one each, in order.
+
+    pyarrow lets an object span lines and puts several on one line. When every
+    non-blank line starts with ``{`` and ends with ``}`` no object can span lines
+    (a JSON string holds no raw newline, and after an inner ``}`` only ``,``, ``}``
+    or ``]`` may follow), so each line holds at least one object and equal counts
+    mean exactly one. Vectorised either way: no Python work per line.
+    """
+    tight = _tight_line_count(chunk)
+    if tight is not None:
+        return tight == rows
+    lines = pc.ascii_trim_whitespace(pc.list_flatten(pc.split_pattern(text, "\n")))
+    lines = lines.filter(pc.greater(pc.binary_length(lines), 0))
+    if len(lines) != rows:
+        return False
+    return rows == 0 or bool(
+        pc.all(pc.starts_with(lines, "{")).as_py() and pc.all(pc.ends_with(lines, "}")).as_py()
+    )
+
+
+def _raw(text: bytes) -> str:
+    """The line as quarantine text; bytes that are not UTF-8 are kept as backslash escapes."""
+    return text.decode("utf-8", "backslashreplace")
+
+
+def _whole(first_line: int, chunk: bytes) -> _Part | None:
+    """The chunk parsed in one call, or None when it must be read line by line."""
+    text = _as_text(chunk)
+    if text is None:
+        return None
+    try:
+        table = _parse(chunk)
+    except pa.ArrowInvalid:
+        return None
+    if not _one_object_per_line(chunk, text, table.num_rows):
+        return None
+    return _Part(table, first_line, chunk, None)
+
+
+def _broken_line_problem(text: bytes) -> str | None:
+    """Why a line is not valid UTF-8 holding exactly one JSON object, or None."""
+    try:
+        value = json.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        return f"invalid UTF-8 at byte {err.start + 1} of the line"
+    except json.JSONDecodeError as err:
+        if err.msg == "Extra data" and text.lstrip().startswith(b"{"):
+            return f"extra text after the JSON object at column {err.colno}"
         return f"invalid JSON: {err}"
     return None if isinstance(value, dict) else "not a JSON object"
 
 
 def _parts(uri: str, first_line: int, chunk: bytes) -> Iterator[tuple[_Part | None, list[BadRow]]]:
-    try:
-        yield _Part(_parse(chunk), first_line, chunk, None), []
+    whole = _whole(first_line, chunk)
+    if whole is not None:
+        yield whole, []
         return
-    except pa.ArrowInvalid:
-        pass
     good: Lines = []
     bad: list[BadRow] = []
     for number, text in _non_blank_lines(first_line, chunk):
@@ -106,13 +188,13 @@ def _parts(uri: str, first_line: int, chunk: bytes) -> Iterator[tuple[_Part | No
         if problem is None:
             good.append((number, text))
         else:
-            bad.append(BadRow(uri, number, problem, text.decode("utf-8", "replace")))
+            bad.append(BadRow(uri, number, problem, _raw(text)))
     yield None, bad
     if good:
         for table, lines in _parse_lines(good):
             if isinstance(table, str):
                 number, text = lines[0]
-                yield None, [BadRow(uri, number, table, text.decode("utf-8", "replace"))]
+                yield None, [BadRow(uri, number, table, _raw(text))]
             else:
                 yield _Part(table, first_line, chunk, lines), []
 
@@ -140,12 +222,10 @@ def read_jsonl(
             target.check_columns(loc.uri, part.table.column_names, missing_ok=True)
             offset = 0
             for batch in _aligned(part, target).to_batches(max_chunksize=config.batch_size):
-                good, failures = target.cast(loc.uri, batch)
+                good, failures = target.cast(loc.uri, batch, per_value_types=True)
                 rows = []
                 for failure in failures:
                     number, text = part.line(offset + failure.index)
-                    rows.append(
-                        BadRow(loc.uri, number, failure.problem, text.decode("utf-8", "replace"))
-                    )
+                    rows.append(BadRow(loc.uri, number, failure.problem, _raw(text)))
                 offset += batch.num_rows
                 yield good, rows

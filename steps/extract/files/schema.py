@@ -69,11 +69,16 @@ class TargetSchema:
                 f"{problem}; make the files agree or declare columns in the config"
             )
 
-    def cast(self, file: str, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, list[CastFailure]]:
-        """Cast a batch (columns already in target order) to the target schema."""
+    def cast(
+        self, file: str, batch: pa.RecordBatch, *, per_value_types: bool = False
+    ) -> tuple[pa.RecordBatch, list[CastFailure]]:
+        """Cast a batch (columns already in target order) to the target schema.
+
+        ``per_value_types``: see ``cast_batch`` (JSON Lines, where each value has a type).
+        """
         assert self.schema is not None
         try:
-            return cast_batch(batch, self.schema)
+            return cast_batch(batch, self.schema, per_value_types=per_value_types)
         except UnsupportedCast as err:
             if self.declared:
                 raise DataRejected(
