@@ -129,7 +129,7 @@ def test_overwrite_replaces_everything(tmp_path: Path) -> None:
     )
 
     assert dataset_rows(target) == [("d2", 30), ("d3", 4)]
-    assert not (tmp_path / "out" / "_staging" / "run-2-publish").exists()
+    assert not (tmp_path / ".out.ferry-staging" / "run-2-publish").exists()
 
 
 def test_overwrite_partitions_keeps_partitions_not_in_the_new_data(tmp_path: Path) -> None:
@@ -157,8 +157,12 @@ def test_s3_modes_and_retry(tmp_path: Path, s3_bucket: str) -> None:
 
     loaded(tmp_path, second, "run-3", {**partitioned, "mode": "overwrite"})
     assert dataset_rows(s3_path, s3_filesystem()) == [("d2", 30), ("d3", 4)]
-    staging = pafs.FileSelector(f"{s3_path}/_staging", recursive=True, allow_not_found=True)
-    assert [i.path for i in s3_filesystem().get_file_info(staging) if i.is_file] == []
+    everything = pafs.FileSelector(s3_path.rsplit("/", 1)[0], recursive=True)
+    assert sorted(
+        i.path.removeprefix(s3_path + "/")
+        for i in s3_filesystem().get_file_info(everything)
+        if i.is_file and "_ferry_commits" not in i.path
+    ) == ["day=d2/part-run-3-publish-0.parquet", "day=d3/part-run-3-publish-0.parquet"]
 
 
 def test_missing_partition_column_is_a_usage_error(tmp_path: Path) -> None:
@@ -259,10 +263,12 @@ def test_more_partitions_than_open_files_roll_and_stay_deterministic(tmp_path: P
     assert dataset_rows(str(target)) == sorted((r["day"], r["n"]) for r in rows)
 
 
-def test_a_publish_killed_midway_is_completed_by_the_retry(tmp_path: Path) -> None:
+@pytest.mark.parametrize("staging", [".out.ferry-staging", "out/_staging"])
+def test_a_publish_killed_midway_is_completed_by_the_retry(tmp_path: Path, staging: str) -> None:
+    """``out/_staging`` is where earlier versions staged: their leftovers are finished too."""
     target = tmp_path / "out"
     loaded(tmp_path, artifact(str(tmp_path / "a1"), DAY1), "run-1", {"path": str(target)})
-    staged = target / "_staging" / "run-2-publish" / "part-run-2-publish-0.parquet"
+    staged = tmp_path / staging / "run-2-publish" / "part-run-2-publish-0.parquet"
     staged.parent.mkdir(parents=True)
     pq.write_table(pa.table({"day": ["d1", "d7"], "n": [1, 7]}), staged)
     (staged.parent / "_publish.json").write_text(
@@ -275,6 +281,7 @@ def test_a_publish_killed_midway_is_completed_by_the_retry(tmp_path: Path) -> No
 
     assert dataset_rows(str(target)) == [("d1", 1), ("d7", 7)]
     assert visible_files(target) == ["part-run-2-publish-0.parquet"]
+    assert not staged.parent.exists()
 
 
 ORDER_SCHEMA = pa.schema([("id", pa.int64()), ("day", pa.string()), ("amount", pa.float64())])
@@ -445,3 +452,114 @@ def test_peak_memory_does_not_grow_with_input_size(tmp_path: Path) -> None:
     large = peak_rss_of_load(tmp_path, 8_000_000)
 
     assert large <= 1.3 * small + 40 * 2**20, (small >> 20, large >> 20)
+
+
+def duckdb_count(root: Path) -> int:
+    """Rows DuckDB reads with the reader pattern the doc gives."""
+    sql = f"SELECT count(*) FROM read_parquet('{root}/**/*.parquet', hive_partitioning = true)"
+    return int(duckdb.sql(sql).fetchall()[0][0])
+
+
+def test_a_killed_load_changes_nothing_duckdb_or_pyarrow_read(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    config = {"path": str(target), "partition_by": ["day"]}
+    loaded(tmp_path, artifact(str(tmp_path / "a0"), DAY1), "run-0", config)
+    source = artifact(str(tmp_path / "a1"), [{"day": f"d{i % 7}", "n": i} for i in range(20_000)])
+    args = ["--pipeline", "demo", "--step", "publish", "--run-id", "run-1", "--store"]
+    args += [str(tmp_path / "store"), "--input", f"daily={source}", "--config"]
+    args.append(json.dumps({**config, "batch_size": 10, "max_rows_per_file": 10}))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "steps", "load-parquet", *args],
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "FERRY_OUTPUTS_DIR": str(tmp_path / "outputs")},
+    )
+    while process.poll() is None and not any(tmp_path.rglob("part-run-1-publish-*.parquet")):
+        pass
+    process.kill()
+
+    assert process.wait() == -9, "the load finished before it could be killed"
+    assert any(tmp_path.rglob("part-run-1-publish-*.parquet"))
+    assert duckdb_count(target) == 3
+    assert dataset_rows(str(target)) == [("d1", 1), ("d1", 2), ("d2", 3)]
+
+    loaded(tmp_path, artifact(str(tmp_path / "a2"), DAY2), "run-1", config)
+
+    assert duckdb_count(target) == 5
+    assert sorted(p.name for p in tmp_path.glob(".out.ferry-staging/*")) == []
+
+
+def test_partition_by_every_column_is_a_usage_error(tmp_path: Path) -> None:
+    source = artifact(str(tmp_path / "a1"), DAY1)
+
+    result = load(
+        tmp_path, source, "run-1", {"path": str(tmp_path / "out"), "partition_by": ["n", "day"]}
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"{WHERE}partition_by names every column of input 'daily' (day, n), leaving the files "
+        "no column to hold the rows; leave at least one column out of partition_by"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("column", ["_src", ".src"])
+def test_a_hidden_partition_column_is_a_config_error(tmp_path: Path, column: str) -> None:
+    schema = pa.schema([(column, pa.string()), ("n", pa.int64())])
+    source = artifact(str(tmp_path / "a1"), [{column: "a", "n": 1}], schema)
+
+    result = load(
+        tmp_path, source, "run-1", {"path": str(tmp_path / "out"), "partition_by": [column]}
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"{WHERE}invalid load-parquet config at partition_by: Value error, column(s) "
+        f"'{column}' start with '_' or '.', so readers would skip their col=value folders; "
+        "rename the column (e.g. in a transform) or leave it out of partition_by"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        (
+            "s3://lake/",
+            "'s3://lake/' is a bucket root; loads stage their files next to the dataset folder, "
+            "so put the dataset under a prefix, e.g. s3://lake/<name>",
+        ),
+        ("/", "'/' cannot be a dataset; use a folder below it"),
+    ],
+)
+def test_a_dataset_without_a_parent_folder_is_a_config_error(
+    tmp_path: Path, path: str, message: str
+) -> None:
+    result = load(tmp_path, artifact(str(tmp_path / "a1"), DAY1), "run-1", {"path": path})
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"{WHERE}invalid load-parquet config at path: Value error, {message}"
+    )
+
+
+def test_a_partition_value_too_long_for_a_folder_name_rejects_the_input(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    config = {"path": str(target), "partition_by": ["day"], "batch_size": 2}
+    loaded(tmp_path, artifact(str(tmp_path / "a0"), DAY1), "run-0", config)
+    before = visible_files(target)
+    long = "é" * 100
+    source = artifact(str(tmp_path / "a1"), [*DAY2, {"day": long, "n": 5}])
+
+    result = load(tmp_path, source, "run-1", config)
+
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"{WHERE}partition_by column 'day' has value '{'é' * 40}...' whose folder name is 604 "
+        "bytes URL-quoted, over the 255-byte limit of file systems; shorten or hash the value "
+        "(e.g. in a transform) or leave the column out of partition_by"
+    )
+    assert visible_files(target) == before
+    assert duckdb_count(target) == 3
+    assert not (target / "_ferry_commits" / "run-1").exists()
+    assert list(tmp_path.glob(".out.ferry-staging/*")) == []

@@ -2,9 +2,16 @@
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from steps.runtime.config import StepConfig
+from steps.runtime.store import S3_SCHEME
 
 
 class ParquetDatasetLoad(StepConfig):
@@ -40,6 +47,32 @@ class ParquetDatasetLoad(StepConfig):
     max_rows_per_file: int = Field(
         default=1_000_000, gt=0, description="Most rows in one Parquet file of the dataset."
     )
+
+    @field_validator("path")
+    @classmethod
+    def _path_has_a_parent(cls, path: str) -> str:
+        """Staging happens in a sibling of the dataset folder, so the dataset needs a parent."""
+        if path.startswith(S3_SCHEME) and "/" not in path[len(S3_SCHEME) :].strip("/"):
+            raise ValueError(
+                f"{path!r} is a bucket root; loads stage their files next to the dataset "
+                f"folder, so put the dataset under a prefix, e.g. {path.rstrip('/')}/<name>"
+            )
+        if path.strip("/") == "" and path.startswith("/"):
+            raise ValueError("'/' cannot be a dataset; use a folder below it")
+        return path
+
+    @field_validator("partition_by")
+    @classmethod
+    def _partition_folders_are_visible(cls, partition_by: list[str]) -> list[str]:
+        """Readers skip folders whose names start with ``_`` or ``.``: their rows would vanish."""
+        hidden = [c for c in partition_by if c.startswith(("_", "."))]
+        if hidden:
+            raise ValueError(
+                f"column(s) {', '.join(map(repr, hidden))} start with '_' or '.', so readers "
+                "would skip their col=value folders; rename the column (e.g. in a transform) "
+                "or leave it out of partition_by"
+            )
+        return partition_by
 
     @model_validator(mode="after")
     def _partitioning_fits_mode(self) -> "ParquetDatasetLoad":

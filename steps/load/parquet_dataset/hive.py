@@ -4,7 +4,8 @@ Folder names are written exactly as pyarrow's hive partitioning writes them, so 
 DuckDB and Spark read the values back: the value as Arrow formats it as text,
 URL-quoted (every byte except letters, digits and ``-_.~``), and null as
 ``__HIVE_DEFAULT_PARTITION__``. The partition columns are dropped from the rows, because
-their values live in the folder names.
+their values live in the folder names. A folder name longer than ``MAX_FOLDER_BYTES``
+rejects the input: file systems refuse it, and a retry would fail the same way.
 """
 
 from collections.abc import Iterator
@@ -14,7 +15,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from steps.runtime.errors import DataRejected
+
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+MAX_FOLDER_BYTES = 255
+SHOWN_VALUE_CHARS = 40
 
 
 def data_schema(schema: pa.Schema, partition_by: list[str]) -> pa.Schema:
@@ -41,11 +46,26 @@ def _group_ids(batch: pa.RecordBatch, partition_by: list[str]) -> pa.Array:
     return ids
 
 
+def _folder_name(name: str, value: str | None) -> str:
+    """``name=value`` as a folder name, refused when too long for a file system (NAME_MAX)."""
+    folder = f"{name}={NULL_PARTITION if value is None else quote(value, safe='')}"
+    size = len(folder.encode())
+    if size > MAX_FOLDER_BYTES:
+        short = value is None or len(value) <= SHOWN_VALUE_CHARS
+        shown = value if short or value is None else f"{value[:SHOWN_VALUE_CHARS]}..."
+        raise DataRejected(
+            f"partition_by column {name!r} has value {shown!r} whose folder name is {size} "
+            f"bytes URL-quoted, over the {MAX_FOLDER_BYTES}-byte limit of file systems; shorten "
+            "or hash the value (e.g. in a transform) or leave the column out of partition_by"
+        )
+    return folder
+
+
 def _folder(batch: pa.RecordBatch, partition_by: list[str], row: int) -> str:
     parts = []
     for name in partition_by:
         value = pc.cast(_plain(batch.column(name).slice(row, 1)), pa.string())[0].as_py()
-        parts.append(f"{name}={NULL_PARTITION if value is None else quote(value, safe='')}")
+        parts.append(_folder_name(name, value))
     return "/".join(parts)
 
 

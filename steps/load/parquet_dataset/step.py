@@ -47,6 +47,35 @@ def _check_columns(source: ArtifactReader, field: str, columns: list[str]) -> No
         )
 
 
+def _check_data_columns_remain(source: ArtifactReader, partition_by: list[str]) -> None:
+    """Files without columns hold no readable rows: pyarrow reads 0 of them, DuckDB fails."""
+    if partition_by and set(source.schema.names) <= set(partition_by):
+        raise StepUsageError(
+            f"partition_by names every column of input {source.name!r} "
+            f"({', '.join(source.schema.names)}), leaving the files no column to hold the rows; "
+            "leave at least one column out of partition_by"
+        )
+
+
+def _stage(
+    writer: ParquetDatasetWriter,
+    source: ArtifactReader,
+    counted: _Counted,
+    config: ParquetDatasetLoad,
+) -> tuple[list[WrittenFile], dict[str, Any]]:
+    """Write the load's files to staging (merged with the dataset in ``merge`` mode)."""
+    if config.mode == "merge":
+        return _stage_and_merge(writer, source, counted, config)
+    staged = writer.stage(
+        iter(counted),
+        source.schema,
+        partition_by=config.partition_by,
+        batch_size=config.batch_size,
+        max_rows_per_file=config.max_rows_per_file,
+    )
+    return staged, {}
+
+
 def _stage_and_merge(
     writer: ParquetDatasetWriter,
     source: ArtifactReader,
@@ -88,20 +117,15 @@ def run(ctx: StepContext, config: ParquetDatasetLoad) -> RowCounts:
     source = ctx.only_input()
     _check_columns(source, "partition_by", config.partition_by)
     _check_columns(source, "key", config.key)
+    _check_data_columns_remain(source, config.partition_by)
     writer = ParquetDatasetWriter(open_location(config.path), run_id=ctx.run_id, step=ctx.step)
     writer.start()
     counted = _Counted(input_batches(source, config.batch_size))
-    merged: dict[str, Any] = {}
-    if config.mode == "merge":
-        staged, merged = _stage_and_merge(writer, source, counted, config)
-    else:
-        staged = writer.stage(
-            iter(counted),
-            source.schema,
-            partition_by=config.partition_by,
-            batch_size=config.batch_size,
-            max_rows_per_file=config.max_rows_per_file,
-        )
+    try:
+        staged, merged = _stage(writer, source, counted, config)
+    except Exception:
+        writer.discard()
+        raise
     ctx.log.event("load_staged", files=len(staged), rows=sum(f.rows for f in staged), **merged)
     commit = writer.publish(
         staged,

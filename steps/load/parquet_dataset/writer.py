@@ -1,20 +1,22 @@
 """Write a stream of record batches into a Parquet dataset: stage everything, then publish.
 
-A load first writes all its files under ``<dataset>/_staging/<run>-<step>/`` (hidden
-from Parquet readers by the leading ``_``), then publishes: it writes a publish plan,
-removes the files the mode replaces, moves the staged files into place (a rename
-locally; a server-side copy plus delete on S3, each object appearing whole) and writes
-a commit record under ``_ferry_commits/``. A load killed before publishing leaves only
-hidden staging files, which the next attempt removes; a load killed while publishing
-leaves its plan, which the next attempt carries out first. Files are named
-``part-<run>-<step>-<n>.parquet``, so a retry of the same run's load replaces its own
-earlier files instead of adding to them.
+A load first writes all its files under ``<parent>/.<dataset>.ferry-staging/<run>-<step>/``:
+outside the dataset folder, because DuckDB's ``**/*.parquet`` glob reads hidden folders
+inside it too, and next to it, so a local publish is a rename on the same file system.
+Then it publishes: it writes a publish plan, removes the files the mode replaces, moves
+the staged files into place (a rename locally; a server-side copy plus delete on S3,
+each object appearing whole) and writes a commit record under ``_ferry_commits/``. A
+load killed before publishing leaves only staging files, which the next attempt
+removes; a load killed while publishing leaves its plan, which the next attempt carries
+out first. Files are named ``part-<run>-<step>-<n>.parquet``, so a retry of the same
+run's load replaces its own earlier files instead of adding to them.
 """
 
 import json
 import posixpath
 import re
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +27,8 @@ from steps.load.parquet_dataset.files import PartitionedFiles, WrittenFile
 from steps.load.parquet_dataset.hive import data_schema, split_by_partition
 from steps.runtime.store import Location, exists, read_text, write_text_atomic
 
-STAGING = "_staging"
+STAGING_SUFFIX = ".ferry-staging"
+LEGACY_STAGING = "_staging"
 COMMITS = "_ferry_commits"
 PUBLISH_PLAN = "_publish.json"
 COMMIT_FORMAT = "ferry-load/1"
@@ -37,6 +40,13 @@ def _is_visible_data(relative: str) -> bool:
     return relative.endswith(".parquet") and not any(p.startswith(("_", ".")) for p in parts)
 
 
+def staging_area(root: Location) -> Location:
+    """The hidden sibling folder of the dataset ``root`` where its loads stage their files."""
+    parent, _, name = root.path.rstrip("/").rpartition("/")
+    uri_parent = root.uri.rstrip("/").rpartition("/")[0]
+    return Location(f"{parent}/.{name}{STAGING_SUFFIX}", f"{uri_parent}/.{name}{STAGING_SUFFIX}")
+
+
 class ParquetDatasetWriter:
     """Stages and publishes one load (one run, one step) into the dataset at ``root``."""
 
@@ -44,18 +54,33 @@ class ParquetDatasetWriter:
         self.root = root
         self.run_id = run_id
         self.step = step
-        self.staging = root.child(STAGING, f"{run_id}-{step}")
+        self.staging = staging_area(root).child(f"{run_id}-{step}")
+        self._legacy_staging = root.child(LEGACY_STAGING, f"{run_id}-{step}")
         self.file_prefix = f"part-{run_id}-{step}"
         self._own = re.compile(rf"{re.escape(self.file_prefix)}-\d+\.parquet")
 
     def start(self) -> None:
-        """Finish a publish an earlier attempt was killed in, then clear the staging folder."""
-        plan = self.staging.child(PUBLISH_PLAN)
-        if exists(plan):
-            steps = json.loads(read_text(plan))
-            self._carry_out(steps["remove"], steps["move"])
-        if self.root.fs.get_file_info(self.staging.path).type != pafs.FileType.NotFound:
-            self.root.fs.delete_dir(self.staging.path)
+        """Finish a publish an earlier attempt was killed in, then clear the staging folder.
+
+        Earlier versions staged inside the dataset (``_staging/``), which DuckDB reads; a
+        folder left there by this run and step is finished and removed the same way.
+        """
+        for staging in (self._legacy_staging, self.staging):
+            plan = staging.child(PUBLISH_PLAN)
+            if exists(plan):
+                steps = json.loads(read_text(plan))
+                self._carry_out(staging, steps["remove"], steps["move"])
+            self._delete(staging)
+
+    def discard(self) -> None:
+        """Remove this load's staged files after it failed before publishing.
+
+        Best effort: the original error matters more, and the next attempt clears
+        whatever is left. A rejected load (exit 2 or 3) has no next attempt, so without
+        this its staged copy of the data would stay behind.
+        """
+        with suppress(OSError, pa.ArrowException):
+            self._delete(self.staging)
 
     def stage(
         self,
@@ -137,7 +162,7 @@ class ParquetDatasetWriter:
         write_text_atomic(
             self.staging.child(PUBLISH_PLAN), json.dumps({"remove": removed, "move": moved})
         )
-        self._carry_out(removed, moved)
+        self._carry_out(self.staging, removed, moved)
         commit = {
             "format": COMMIT_FORMAT,
             "run_id": self.run_id,
@@ -153,17 +178,21 @@ class ParquetDatasetWriter:
             self.root.child(COMMITS, self.run_id, f"{self.step}.json"),
             json.dumps(commit, indent=2),
         )
-        self.root.fs.delete_dir(self.staging.path)
+        self._delete(self.staging)
         return commit
 
-    def _carry_out(self, remove: list[str], move: list[str]) -> None:
+    def _delete(self, folder: Location) -> None:
+        if self.root.fs.get_file_info(folder.path).type != pafs.FileType.NotFound:
+            self.root.fs.delete_dir(folder.path)
+
+    def _carry_out(self, staging: Location, remove: list[str], move: list[str]) -> None:
         """Remove then move; every step may already be done by a killed earlier attempt."""
         fs = self.root.fs
         for relative in remove:
             if exists(self.root.child(relative)):
                 fs.delete_file(self.root.child(relative).path)
         for relative in move:
-            source = self.staging.child(relative)
+            source = staging.child(relative)
             if exists(source):
                 target = self.root.child(relative).path
                 fs.create_dir(posixpath.dirname(target), recursive=True)
