@@ -1,6 +1,8 @@
 import json
+import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -96,8 +98,10 @@ def test_a_failed_run_prints_the_summary_and_exits_1(project: Path, tiny_workflo
     assert "people" in result.stdout and "Failed" in result.stdout and "Omitted" in result.stdout
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("ferry: run runner-tiny-")
-    # The reason is the step's own last stderr line.
-    assert "failed: step 'people': ferry: pipeline 'runner-tiny', step 'people': " in last
+    # The reason is the step's own last stderr line, without repeating pipeline and step.
+    assert last.endswith(
+        f" failed: step 'people': file not found: {project}/nowhere/people.csv; check the path"
+    )
     assert f"{project}/nowhere/people.csv" in last
 
 
@@ -148,3 +152,147 @@ def test_pipeline_and_manifest_together_are_exit_2(project: Path) -> None:
         2,
         "ferry: name a PIPELINE or pass --manifest FILE (one of the two)\n",
     )
+
+
+STORE_FOLDER_HINT = "pass a folder that can be created and written, or s3://bucket/prefix"
+
+
+@pytest.mark.parametrize("command", ["run", "runs"])
+def test_a_store_that_is_a_file_is_exit_2_in_one_line(project: Path, command: str) -> None:
+    (project / "afile").write_text("")
+    args = ["runner-tiny", "--pipelines", TINY] if command == "run" else []
+
+    result = ferry(command, *args, "--store", "afile", cwd=project)
+
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        f"ferry: --store {project}/afile: cannot use it as the store folder (it is a file); "
+        f"{STORE_FOLDER_HINT}\n",
+    )
+    assert not (project / "out").exists()
+
+
+def test_a_store_that_cannot_be_created_is_exit_2_before_any_step(project: Path) -> None:
+    result = ferry(
+        "run", "runner-tiny", "--pipelines", TINY, "--store", "/proc/nope/store", cwd=project
+    )
+
+    assert (result.returncode, result.stderr) == (
+        2,
+        "ferry: --store /proc/nope/store: cannot use it as the store folder "
+        f"(No such file or directory); {STORE_FOLDER_HINT}\n",
+    )
+    assert not (project / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "runs"])
+def test_an_unreachable_s3_store_is_exit_2_in_one_line(project: Path, command: str) -> None:
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "y",
+    }
+    env.pop("AWS_ENDPOINT_URL_S3", None)
+    args = ["runner-tiny", "--pipelines", TINY] if command == "run" else []
+
+    result = subprocess.run(
+        [*FERRY, command, *args, "--store", "s3://b/p"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(
+        "ferry: --store s3://b/p: cannot reach it at http://127.0.0.1:1 ("
+    )
+    assert result.stderr.endswith(
+        "); check AWS_ENDPOINT_URL, the AWS_* credentials and that the service is up\n"
+    )
+    assert result.stderr.count("\n") == 1
+
+
+def test_ferry_runs_lists_the_other_runs_and_names_a_damaged_record(project: Path) -> None:
+    from workflows.runner import RunRecord
+
+    good = RunRecord(
+        run_id="demo-good1",
+        pipeline="demo",
+        source="demo",
+        store=str(project / "store"),
+        parameters={},
+        started=datetime(2026, 11, 1, tzinfo=UTC),
+        tasks=[],
+    )
+    runs = project / "store" / "runs" / "demo"
+    (runs / "demo-good1").mkdir(parents=True)
+    (runs / "demo-good1" / "run.json").write_text(good.model_dump_json())
+    (runs / "demo-bad22").mkdir()
+    (runs / "demo-bad22" / "run.json").write_text('{"run_id": "demo-bad22", ')
+
+    result = ferry("runs", "--store", "store", "--output", "json", cwd=project)
+
+    assert result.returncode == 0
+    assert [r["run_id"] for r in json.loads(result.stdout)] == ["demo-good1"]
+    assert result.stderr == (
+        f"ferry: {runs}/demo-bad22/run.json: damaged run record, skipped "
+        "(Invalid JSON: EOF while parsing a value at line 1 column 25); fix or delete the file\n"
+    )
+
+
+def test_a_manifest_that_is_not_yaml_is_one_line_and_exit_2(project: Path) -> None:
+    (project / "broken.yaml").write_text("a: [\n")
+
+    result = ferry("run", "--manifest", "broken.yaml", cwd=project)
+
+    assert (result.returncode, result.stderr) == (
+        2,
+        "ferry: --manifest broken.yaml: not valid YAML at line 2, column 1 "
+        "(expected the node content, but found '<stream end>'); "
+        "fix the file or render it again with ferry render\n",
+    )
+
+
+def test_a_cron_workflow_points_to_its_workflow_template(project: Path) -> None:
+    cron = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "CronWorkflow",
+        "metadata": {"name": "x"},
+        "spec": {
+            "schedules": ["0 2 * * *"],
+            "workflowSpec": {"workflowTemplateRef": {"name": "x"}},
+        },
+    }
+    (project / "cronworkflow.yaml").write_text(yaml.safe_dump(cron))
+
+    result = ferry("run", "--manifest", "cronworkflow.yaml", cwd=project)
+
+    assert (result.returncode, result.stderr) == (
+        2,
+        "ferry: cronworkflow.yaml: the local runner refuses this manifest: kind: a CronWorkflow "
+        "is run through its WorkflowTemplate; run the workflowtemplate.yaml (or workflow.yaml) "
+        "rendered next to it instead\n",
+    )
+
+
+@pytest.mark.parametrize(("value", "found"), [('a"b', '"'), ("a\\b", "\\"), ('"\\', '" and \\')])
+def test_a_p_value_with_a_quote_or_backslash_is_refused_up_front(
+    project: Path, tiny_workflow: dict, value: str, found: str
+) -> None:
+    (project / "workflow.yaml").write_text(yaml.safe_dump(tiny_workflow))
+
+    result = ferry(
+        "run", "--manifest", "workflow.yaml", "-p", f"data_dir={value}", "--store", "s", cwd=project
+    )
+
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        f"ferry: -p data_dir: the value contains {found}, which parameter values must not "
+        "contain (they are inserted verbatim into the steps' JSON config); remove them\n",
+    )
+    assert not (project / "s").exists()

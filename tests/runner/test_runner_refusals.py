@@ -213,8 +213,18 @@ def test_other_kinds_and_api_versions_are_refused(store: Path, marks: Path) -> N
 
     assert message == PREFIX + (
         "apiVersion: must be 'argoproj.io/v1alpha1'; "
-        "kind: 'CronWorkflow' is not supported by the local runner; use Workflow"
+        "kind: a CronWorkflow is run through its WorkflowTemplate; "
+        "run the workflowtemplate.yaml (or workflow.yaml) rendered next to it instead"
     )
+
+
+def test_a_kind_other_than_workflow_is_refused(store: Path, marks: Path) -> None:
+    manifest = workflow([container("a")])
+    manifest["kind"] = "Pod"
+
+    message = refusal(manifest, store, marks)
+
+    assert message == PREFIX + "kind: 'Pod' is not supported by the local runner; use Workflow"
 
 
 def test_a_workflow_template_runs_like_argo_submit_from(store: Path, marks: Path) -> None:

@@ -32,6 +32,7 @@ def runs(pipeline: str | None, store: str, output: str, limit: int) -> None:
     """List local runs (of PIPELINE, or of every pipeline), newest first.
 
     Reads the run records `ferry run` writes to STORE/runs/<pipeline>/<run-id>/run.json.
+    A damaged record is named on stderr and skipped; the other runs are still listed.
 
     \b
     Example:
@@ -44,10 +45,13 @@ def runs(pipeline: str | None, store: str, output: str, limit: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from workflows.runner import TaskStatus, list_runs
+    from workflows.runner import TaskStatus, read_runs
     from workflows.runner.live import format_duration
 
-    records = list_runs(store, pipeline)[:limit]
+    listing = read_runs(store, pipeline)
+    for problem in listing.damaged:
+        click.echo(f"ferry: {problem}", err=True)
+    records = listing.records[:limit]
     if output == "json":
         click.echo(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
         return

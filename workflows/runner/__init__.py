@@ -9,17 +9,19 @@ from workflows.runner.errors import ManifestRefused
 from workflows.runner.live import LiveView, summary_table
 from workflows.runner.record import RunRecord, RunStatus, TaskRecord, TaskStatus
 from workflows.runner.run import load_manifest_file, run_manifest
-from workflows.runner.run_store import list_runs
+from workflows.runner.run_store import RunListing, list_runs, read_runs
 
 __all__ = [
     "LiveView",
     "ManifestRefused",
+    "RunListing",
     "RunRecord",
     "RunStatus",
     "TaskRecord",
     "TaskStatus",
     "list_runs",
     "load_manifest_file",
+    "read_runs",
     "run_manifest",
     "summary_table",
 ]

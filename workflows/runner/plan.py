@@ -114,6 +114,8 @@ def build_plan(
     Raises:
         ManifestRefused: with every problem found.
     """
+    if manifest.get("kind") == "CronWorkflow":
+        raise ManifestRefused(source, _cron_workflow_problems(manifest))
     problems = unsupported_fields(manifest)
     if problems:
         raise ManifestRefused(source, problems)
@@ -179,6 +181,23 @@ def build_plan(
         deadline_seconds=deadline,
         parallelism=parallelism,
     )
+
+
+def _cron_workflow_problems(manifest: dict[str, Any]) -> list[str]:
+    """Why a CronWorkflow is refused, without its spec fields.
+
+    Its spec is a schedule around a workflowSpec, so naming each unsupported field
+    hid the one useful thing to say: run the WorkflowTemplate it refers to.
+    """
+    found = _Problems()
+    if manifest.get("apiVersion") != API_VERSION:
+        found.add("apiVersion", f"must be {API_VERSION!r}")
+    found.add(
+        "kind",
+        "a CronWorkflow is run through its WorkflowTemplate; run the "
+        "workflowtemplate.yaml (or workflow.yaml) rendered next to it instead",
+    )
+    return found.items
 
 
 def _generate_name(metadata: dict[str, Any], kind: object) -> str:

@@ -20,7 +20,7 @@ from workflows.runner.errors import ManifestRefused
 from workflows.runner.live import LiveView
 from workflows.runner.plan import Plan, build_plan
 from workflows.runner.record import RunRecord, RunStatus, TaskRecord, TaskStatus
-from workflows.runner.run_store import RunFolder, open_store
+from workflows.runner.run_store import RunFolder, open_store, prepare_store
 from workflows.runner.scheduler import Execution, default_parallelism, execute
 from workflows.runner.variables import creation_timestamp_variables, substitute, workflow_name
 
@@ -41,10 +41,18 @@ def load_manifest_file(path: str | Path) -> dict[str, Any]:
     except OSError as err:
         raise UsageError(f"--manifest {path}: cannot read it ({err.strerror})") from None
     except yaml.YAMLError as err:
-        raise UsageError(f"--manifest {path}: not valid YAML ({err})") from None
+        raise UsageError(f"--manifest {path}: not valid YAML{_yaml_problem(err)}") from None
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise UsageError(f"--manifest {path}: expected exactly one Workflow document")
     return documents[0]
+
+
+def _yaml_problem(err: Exception) -> str:
+    """Where and what the YAML error is, on one line (PyYAML's own message spans several)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or " ".join(str(err).split())
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{where} ({problem}); fix the file or render it again with ferry render"
 
 
 def run_manifest(
@@ -98,6 +106,7 @@ def run_manifest(
     missing = missing_environment(plan, os.environ)
     if missing:
         raise ManifestRefused(source, missing)
+    prepare_store(location)
     global_values.update({f"workflow.parameters.{k}": v for k, v in values.items()})
     with tempfile.TemporaryDirectory(prefix="ferry-run-") as temporary:
         scratch = Path(workdir) if workdir is not None else Path(temporary)
@@ -151,9 +160,22 @@ def _finish(record: RunRecord) -> None:
         record.status = RunStatus.FAILED
     if record.status is not RunStatus.SUCCEEDED and record.message is None:
         failed = [t for t in record.tasks if t.status in (TaskStatus.FAILED, TaskStatus.ERROR)]
-        record.message = "; ".join(f"step {t.name!r}: {t.reason}" for t in failed) or None
+        record.message = (
+            "; ".join(f"step {t.name!r}: {_own_reason(record, t)}" for t in failed) or None
+        )
     record.finished = datetime.now(UTC)
     record.duration_seconds = (record.finished - record.started).total_seconds()
+
+
+def _own_reason(record: RunRecord, task: TaskRecord) -> str | None:
+    """The task's reason without the ``ferry: pipeline P, step S:`` prefix a step prints.
+
+    The run's failure line names the run, pipeline and step already; saying them
+    twice made it hard to read.
+    """
+    prefix = f"ferry: pipeline {record.pipeline!r}, step {task.name!r}: "
+    reason = task.reason
+    return reason[len(prefix) :] if reason and reason.startswith(prefix) else reason
 
 
 def resolve_parameters(
@@ -176,6 +198,7 @@ def resolve_parameters(
             raise UsageError(
                 f"-p {name}: pipeline {plan.pipeline!r} has no parameter {name!r}; known: {known}"
             )
+        _check_json_safe(name, overrides[name])
     values: dict[str, str] = {}
     for name, parameter in declared.items():
         if name == STORE_PARAMETER:
@@ -198,6 +221,20 @@ def resolve_parameters(
             )
         values[name] = value
     return values
+
+
+def _check_json_safe(name: str, value: str) -> None:
+    """Refuse a value the steps could not read: it is inserted verbatim into their JSON config.
+
+    Raises:
+        UsageError: the value contains a double quote or a backslash (exit 2).
+    """
+    bad = [c for c in ('"', "\\") if c in value]
+    if bad:
+        raise UsageError(
+            f"-p {name}: the value contains {' and '.join(bad)}, which parameter values must "
+            "not contain (they are inserted verbatim into the steps' JSON config); remove them"
+        )
 
 
 def missing_environment(plan: Plan, environ: Mapping[str, str]) -> list[str]:

@@ -6,9 +6,12 @@ runner still leaves a readable record. On S3 the logs are written to a local fol
 and uploaded after each attempt.
 """
 
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow.fs as pafs
+from pydantic import ValidationError
 
 from steps.runtime.errors import StepUsageError
 from steps.runtime.store import Location, open_location, publish_bytes, read_text, write_text_atomic
@@ -24,6 +27,74 @@ def open_store(uri: str) -> Location:
         return open_location(uri)
     except StepUsageError as err:
         raise UsageError(f"--store: {err}") from None
+
+
+def prepare_store(location: Location) -> None:
+    """Make sure runs can be written to ``location`` before any step starts.
+
+    A local store is created here, so a path that is a file, or under one that cannot
+    be created, is a usage error instead of a traceback halfway into the run.
+
+    Raises:
+        UsageError: the folder cannot be created or written, or S3 cannot be reached (exit 2).
+    """
+    if not location.is_local:
+        check_reachable(location)
+        return
+    check_readable(location)
+    try:
+        os.makedirs(location.path, exist_ok=True)
+    except OSError as err:
+        raise UsageError(_not_a_folder(location, err.strerror)) from None
+    if not os.access(location.path, os.W_OK | os.X_OK):
+        raise UsageError(_not_a_folder(location, "not writable"))
+
+
+def check_readable(location: Location) -> None:
+    """Refuse a local store that is not a folder, or an S3 store that cannot be reached.
+
+    A local folder that does not exist yet is fine: it simply holds no runs.
+
+    Raises:
+        UsageError: as above (exit 2).
+    """
+    if not location.is_local:
+        check_reachable(location)
+    elif os.path.exists(location.path) and not os.path.isdir(location.path):
+        raise UsageError(_not_a_folder(location, "it is a file"))
+
+
+def check_reachable(location: Location) -> None:
+    """Ask S3 about the store once, so an unreachable service fails in one line up front.
+
+    Raises:
+        UsageError: naming the store, the endpoint and what to check (exit 2).
+    """
+    try:
+        location.fs.get_file_info(location.path)
+    except OSError as err:
+        raise UsageError(unreachable(location, err)) from None
+
+
+def unreachable(location: Location, err: OSError) -> str:
+    """The one line for an S3 store that did not answer."""
+    endpoint = (
+        os.environ.get("AWS_ENDPOINT_URL_S3")
+        or os.environ.get("AWS_ENDPOINT_URL")
+        or "the AWS default endpoint"
+    )
+    reason = " ".join(str(err).split())
+    return (
+        f"--store {location.uri}: cannot reach it at {endpoint} ({reason}); check "
+        "AWS_ENDPOINT_URL, the AWS_* credentials and that the service is up"
+    )
+
+
+def _not_a_folder(location: Location, reason: str | None) -> str:
+    return (
+        f"--store {location.path}: cannot use it as the store folder ({reason}); "
+        "pass a folder that can be created and written, or s3://bucket/prefix"
+    )
 
 
 class RunFolder:
@@ -55,13 +126,62 @@ class RunFolder:
             )
 
 
-def list_runs(store: str, pipeline: str | None = None) -> list[RunRecord]:
-    """Every recorded run in ``store`` (of ``pipeline`` if given), newest first."""
-    root = open_store(store).child("runs", *([pipeline] if pipeline else []))
+@dataclass
+class RunListing:
+    """The run records of a store, and one line for each ``run.json`` that cannot be read."""
+
+    records: list[RunRecord] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)
+
+
+def read_runs(store: str, pipeline: str | None = None) -> RunListing:
+    """Every readable run in ``store`` (of ``pipeline`` if given), newest first.
+
+    A damaged ``run.json`` (a runner killed mid-write on a filesystem without atomic
+    rename, a hand edit) must not hide the other runs, so it is reported, not raised.
+
+    Raises:
+        UsageError: the store is not a folder or cannot be reached (exit 2).
+    """
+    location = open_store(store)
+    check_readable(location)
+    root = location.child("runs", *([pipeline] if pipeline else []))
     selector = pafs.FileSelector(root.path, recursive=True, allow_not_found=True)
-    records = []
-    for info in root.fs.get_file_info(selector):
-        if info.type == pafs.FileType.File and info.base_name == RUN_FILE:
-            loc = root.at(info.path)
-            records.append(RunRecord.model_validate_json(read_text(loc)))
-    return sorted(records, key=lambda r: r.started, reverse=True)
+    listing = RunListing()
+    try:
+        infos = root.fs.get_file_info(selector)
+        for info in infos:
+            if info.type == pafs.FileType.File and info.base_name == RUN_FILE:
+                _read_record(root.at(info.path), listing)
+    except OSError as err:
+        if location.is_local:
+            raise UsageError(_not_a_folder(location, err.strerror)) from None
+        raise UsageError(unreachable(location, err)) from None
+    listing.records.sort(key=lambda r: r.started, reverse=True)
+    return listing
+
+
+def _read_record(loc: Location, listing: RunListing) -> None:
+    try:
+        listing.records.append(RunRecord.model_validate_json(read_text(loc)))
+    except (ValidationError, UnicodeDecodeError) as err:
+        listing.damaged.append(
+            f"{loc.uri}: damaged run record, skipped ({_first_problem(err)}); "
+            "fix or delete the file"
+        )
+
+
+def _first_problem(err: ValidationError | UnicodeDecodeError) -> str:
+    if isinstance(err, UnicodeDecodeError):
+        return "not UTF-8 text"
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+def list_runs(store: str, pipeline: str | None = None) -> list[RunRecord]:
+    """Every readable run in ``store`` (of ``pipeline`` if given), newest first.
+
+    Damaged records are skipped; :func:`read_runs` also says which they are.
+    """
+    return read_runs(store, pipeline).records
