@@ -32,6 +32,9 @@ def test_quality_below_threshold_fails_the_run_after_writing_quarantine(tmp_path
     assert tasks["orders-checked"]["attempts"] == 1
     assert tasks["orders-checked"]["exit_code"] == 3
     assert tasks["orders-checked"]["not_retried"] == "data rejected"
+    checked = {k: tasks["orders-checked"][k] for k in ("rows_in", "rows_out", "rows_rejected")}
+    assert checked == {"rows_in": 1998, "rows_out": 1986, "rows_rejected": 12}
+    assert tasks["orders-checked"]["quality_score"] == 0.993994
     assert "✖ orders-checked failed (data rejected, not retried): ferry: pipeline " in result.stderr
     assert tasks["orders-checked"]["reason"] == (
         "ferry: pipeline 'strict-orders', step 'orders-checked': quality score 0.9940 is below "

@@ -104,7 +104,7 @@ def run_attempt(spec: AttemptSpec, cancel: Cancellation) -> AttemptResult:
         return AttemptResult(AttemptPhase.FAILED, code, cancel.reason, elapsed)
     if code != 0:
         reason = last_line[0] if last_line else _exit_description(code)
-        return AttemptResult(AttemptPhase.FAILED, code, reason, elapsed)
+        return AttemptResult(AttemptPhase.FAILED, code, reason, elapsed, _written_outputs(spec))
     return _collect_outputs(spec, elapsed)
 
 
@@ -157,6 +157,20 @@ def _exit_description(code: int) -> str:
     if code < 0:
         return f"killed by signal {signal.Signals(-code).name}"
     return f"exited with code {code} and no message on stderr"
+
+
+def _written_outputs(spec: AttemptSpec) -> dict[str, str]:
+    """The output parameters a failed step still wrote (a quality gate's row counts).
+
+    As Argo does for a failed pod, whatever files exist are collected; a missing one
+    is no error here, the attempt has failed already.
+    """
+    values = {}
+    for output in spec.outputs:
+        path = spec.outputs_dir / output.file
+        if path.is_file():
+            values[output.name] = path.read_text(encoding="utf-8").strip()
+    return values
 
 
 def _collect_outputs(spec: AttemptSpec, elapsed: float) -> AttemptResult:
