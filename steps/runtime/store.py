@@ -10,6 +10,8 @@ state) are read and written with plain ``os`` calls: a step that only needs
 DuckDB (a transform over local artifacts) then never pays pyarrow's import time.
 """
 
+import atexit
+import gc
 import os
 import shutil
 from dataclasses import dataclass
@@ -85,7 +87,20 @@ def s3_filesystem() -> "pafs.S3FileSystem":
         kwargs["allow_bucket_creation"] = True
     import pyarrow.fs as pafs
 
-    return pafs.S3FileSystem(**kwargs)  # type: ignore[arg-type]
+    filesystem = pafs.S3FileSystem(**kwargs)  # type: ignore[arg-type]
+    atexit.register(_release_s3_filesystem)
+    return filesystem
+
+
+def _release_s3_filesystem() -> None:
+    """Drop the cached S3 filesystem before pyarrow shuts the AWS SDK down at exit.
+
+    Registered after pyarrow's own exit hook, so it runs first: an S3 client still
+    alive when the SDK is gone can abort the process ("terminate called without an
+    active exception") after the step has already succeeded.
+    """
+    s3_filesystem.cache_clear()
+    gc.collect()
 
 
 def open_location(uri: str) -> Location:
