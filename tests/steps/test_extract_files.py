@@ -557,3 +557,149 @@ def test_jsonl_object_across_lines_and_two_on_one_line_do_not_cancel_out(tmp_pat
         '{"id":3} {"id":4}',
     )
     assert outputs(tmp_path)["rows_in"] == "4"
+
+
+def test_jsonl_values_of_the_wrong_kind_are_bad_rows(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text(
+        '{"id":1,"b":false,"ts":"2024-01-01T00:00:00Z"}\n'
+        '{"id":true,"b":true,"ts":"2024-01-01T00:00:00Z"}\n'
+        '{"id":3,"b":1,"ts":"2024-01-01T00:00:00Z"}\n'
+        '{"id":4,"b":true,"ts":"2024-01-01T00:00:00"}\n'
+        '{"id":5,"b":true,"ts":5}\n'
+        '{"id":6,"b":true,"ts":"2024-01-01T01:00:00+01:00"}\n'
+    )
+    config = {
+        "path": str(path),
+        "format": "jsonl",
+        "columns": {"id": "int64", "b": "bool", "ts": "timestamp[tz=UTC]"},
+        "on_bad_row": "quarantine",
+    }
+
+    reader = ok(tmp_path, config)
+
+    midnight = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    assert rows(reader) == [
+        {"id": 1, "b": False, "ts": midnight},
+        {"id": 6, "b": True, "ts": midnight},
+    ]
+    assert [(line, reason) for line, reason, _ in quarantined(reader)] == [
+        (2, f"{path} line 2: column 'id': True is not a valid int64"),
+        (3, f"{path} line 3: column 'b': 1 is not a valid bool"),
+        (4, f"{path} line 4: column 'ts': '2024-01-01T00:00:00' is not a valid timestamp[tz=UTC]"),
+        (5, f"{path} line 5: column 'ts': 5 is not a valid timestamp[tz=UTC]"),
+    ]
+    assert outputs(tmp_path)["rows_in"] == "6"
+    assert outputs(tmp_path)["rows_rejected"] == "4"
+
+
+def test_jsonl_timestamp_without_offset_fails_with_file_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"ts":"2024-01-01T00:00:00Z"}\n{"ts":"2024-01-01T00:00:00"}\n')
+    config = {"path": str(path), "format": "jsonl", "columns": {"ts": "timestamp[tz=UTC]"}}
+
+    assert failure(tmp_path, config, exit_code=3) == (
+        f"{WHERE}{path} line 2: column 'ts': '2024-01-01T00:00:00' is not a valid "
+        "timestamp[tz=UTC]; fix the file or set on_bad_row to 'quarantine'"
+    )
+
+
+def test_jsonl_bool_in_a_number_column_fails_with_file_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id":1}\n{"id":true}\n')
+    config = {"path": str(path), "format": "jsonl", "columns": {"id": "int64"}}
+
+    assert failure(tmp_path, config, exit_code=3) == (
+        f"{WHERE}{path} line 2: column 'id': True is not a valid int64; "
+        "fix the file or set on_bad_row to 'quarantine'"
+    )
+
+
+def test_jsonl_number_in_a_bool_column_fails_with_file_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"b":true}\n{"b":1}\n')
+    config = {"path": str(path), "format": "jsonl", "columns": {"b": "bool"}}
+
+    assert failure(tmp_path, config, exit_code=3) == (
+        f"{WHERE}{path} line 2: column 'b': 1 is not a valid bool; "
+        "fix the file or set on_bad_row to 'quarantine'"
+    )
+
+
+def test_jsonl_date_with_a_time_is_a_bad_row_not_truncated(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"d":"2024-01-02"}\n{"d":"2024-01-02T10:00:00"}\n')
+    config = {
+        "path": str(path),
+        "format": "jsonl",
+        "columns": {"d": "date"},
+        "on_bad_row": "quarantine",
+    }
+
+    reader = ok(tmp_path, config)
+
+    assert rows(reader) == [{"d": dt.date(2024, 1, 2)}]
+    assert [reason for _, reason, _ in quarantined(reader)] == [
+        f"{path} line 2: column 'd': '2024-01-02T10:00:00' is not a valid date"
+    ]
+
+
+def test_parquet_naive_timestamp_for_a_zoned_column_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"ts": pa.array([dt.datetime(2024, 1, 1)], pa.timestamp("us"))}), path)
+    config = {"path": str(path), "format": "parquet", "columns": {"ts": "timestamp[tz=UTC]"}}
+
+    assert failure(tmp_path, config, exit_code=3) == (
+        f"{WHERE}{path}: column 'ts' is timestamp, which cannot be read as timestamp[tz=UTC]; "
+        "declare the column's real type and convert it in a transform"
+    )
+
+
+def test_parquet_int_column_for_a_bool_column_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"b": [0, 2]}), path)
+    config = {
+        "path": str(path),
+        "format": "parquet",
+        "columns": {"b": "bool"},
+        "on_bad_row": "quarantine",
+    }
+
+    assert failure(tmp_path, config, exit_code=3) == (
+        f"{WHERE}{path}: column 'b' is int64, which cannot be read as bool; "
+        "declare the column's real type and convert it in a transform"
+    )
+
+
+def test_parquet_bool_column_for_a_number_column_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"n": [True, False]}), path)
+    config = {"path": str(path), "format": "parquet", "columns": {"n": "float64"}}
+
+    assert failure(tmp_path, config, exit_code=3) == (
+        f"{WHERE}{path}: column 'n' is bool, which cannot be read as float64; "
+        "declare the column's real type and convert it in a transform"
+    )
+
+
+def test_parquet_strict_types_that_do_fit_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    table = pa.table(
+        {
+            "ts": pa.array([dt.datetime(2024, 1, 1)], pa.timestamp("ms", "Europe/Paris")),
+            "d": pa.array([dt.date(2024, 1, 2)], pa.date32()),
+            "n": pa.array([3], pa.int32()),
+        }
+    )
+    pq.write_table(table, path)
+    columns = {"ts": "timestamp[tz=UTC]", "d": "timestamp", "n": "int64"}
+
+    reader = ok(tmp_path, {"path": str(path), "format": "parquet", "columns": columns})
+
+    assert rows(reader) == [
+        {
+            "ts": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+            "d": dt.datetime(2024, 1, 2),
+            "n": 3,
+        }
+    ]

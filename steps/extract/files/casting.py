@@ -8,6 +8,11 @@ decides both, so a row is rejected exactly when it could not be loaded.
 
 Text read as raw bytes (CSV) is cast through UTF-8 strings, so a value that is not
 valid UTF-8 rejects its row like any other bad value instead of the whole file.
+
+Parsing text is strict (``yes`` is no bool, a zoned timestamp needs an offset), but
+Arrow casts between typed values change what they mean: ``true`` becomes 1, 2
+becomes ``true``, a naive time is taken as UTC, a time is cut to its date. So a typed
+value (JSON Lines, Parquet) must already be of its target's kind; see ``_refused``.
 """
 
 from dataclasses import dataclass
@@ -53,6 +58,44 @@ class UnsupportedCast(Exception):
         self.column = column
 
 
+_ACCEPTED_KINDS: dict[str, set[str]] = {
+    "bool": {"bool"},
+    "number": {"number"},
+    "date": {"date"},
+    "timestamp": {"timestamp", "date"},
+    "zoned timestamp": {"zoned timestamp"},
+}
+"""Per target kind, the typed kinds that cast to it without changing their meaning."""
+
+
+def _kind(arrow: pa.DataType) -> str:
+    """What kind of value a type holds, as far as strict casting cares."""
+    if pa.types.is_boolean(arrow):
+        return "bool"
+    if pa.types.is_integer(arrow) or pa.types.is_floating(arrow) or pa.types.is_decimal(arrow):
+        return "number"
+    if pa.types.is_date(arrow):
+        return "date"
+    if pa.types.is_timestamp(arrow):
+        return "zoned timestamp" if arrow.tz else "timestamp"
+    if pa.types.is_null(arrow) or pa.types.is_string(arrow) or pa.types.is_binary(arrow):
+        return "text"
+    return "other"
+
+
+def _refused(source: pa.DataType, target: pa.DataType) -> bool:
+    """Whether casting ``source`` to ``target`` would change what the values mean.
+
+    Text (and all-null) columns are parsed by the cast itself, strictly, as for CSV.
+    A typed value must be of a kind its target accepts: Arrow would otherwise turn a
+    bool into a number and back, take a naive time as UTC or drop a time zone, read a
+    number as an epoch or cut a time to its date.
+    """
+    source_kind = _kind(source)
+    accepted = _ACCEPTED_KINDS.get(_kind(target))
+    return source_kind != "text" and accepted is not None and source_kind not in accepted
+
+
 def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
     """``pc.cast``, but raw bytes become text (checked UTF-8) before any other type."""
     if pa.types.is_binary(array.type) and not pa.types.is_binary(target):
@@ -83,15 +126,24 @@ def _cast_column(
     """
     if array.type == target:
         return array
+    if _refused(array.type, target):
+        return _uncastable_type(name, array, target, per_value_types)
     try:
         return _cast(array, target)
     except pa.ArrowNotImplementedError:
-        if not per_value_types:
-            raise UnsupportedCast(name, array.type, target) from None
-        valued = pc.indices_nonzero(pc.is_valid(array)).to_pylist()
-        return valued if valued else pa.nulls(len(array), target)
+        return _uncastable_type(name, array, target, per_value_types)
     except (pa.ArrowInvalid, OverflowError):
         return _failing_positions(array, target, 0)
+
+
+def _uncastable_type(
+    name: str, array: pa.Array, target: pa.DataType, per_value_types: bool
+) -> pa.Array | list[int]:
+    """A column whose type cannot become ``target``: its valued rows, or UnsupportedCast."""
+    if not per_value_types:
+        raise UnsupportedCast(name, array.type, target)
+    valued = pc.indices_nonzero(pc.is_valid(array)).to_pylist()
+    return valued if valued else pa.nulls(len(array), target)
 
 
 def _cast_kept(array: pa.Array, target: pa.DataType) -> pa.Array:

@@ -11,6 +11,11 @@ field whose JSON type changes between lines then lands in separate parts and is 
 like any other value; a value whose type cannot be cast at all, such as an object
 where a string is expected, rejects its line). An absent key is null.
 
+pyarrow turns every ISO-looking string into a naive timestamp, dropping its offset
+(or hiding that it had none). So declared date and timestamp columns are read as
+text and parsed by the same strict cast as CSV; a value of another JSON kind there
+makes pyarrow refuse the chunk, and on its own line is rejected naming the column.
+
 Line numbers are physical lines counted from 1; blank lines are skipped but counted.
 """
 
@@ -23,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
+from steps.extract.files.casting import CastFailure
 from steps.extract.files.config import FilesExtract
 from steps.extract.files.quarantine import BadRow
 from steps.extract.files.schema import TargetSchema
@@ -70,26 +76,52 @@ def _chunks(loc: Location) -> Iterator[tuple[int, bytes]]:
         yield line, rest
 
 
-def _parse(data: bytes) -> pa.Table:
+def _text_fields(target: TargetSchema) -> list[pa.Field]:
+    """The declared date and timestamp columns, which are read as text (see above)."""
+    if not target.declared or target.schema is None:
+        return []
+    return [f for f in target.schema if pa.types.is_date(f.type) or pa.types.is_timestamp(f.type)]
+
+
+def _parse(data: bytes, text_fields: list[pa.Field]) -> pa.Table:
     options = pajson.ReadOptions(use_threads=True, block_size=max(len(data) + 1, 1 << 20))
-    return pajson.read_json(io.BytesIO(data), read_options=options)
+    explicit = pa.schema([(f.name, pa.string()) for f in text_fields]) if text_fields else None
+    parse = pajson.ParseOptions(explicit_schema=explicit)
+    return pajson.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
 
 
-def _parse_lines(lines: Lines) -> Iterator[tuple[pa.Table | str, Lines]]:
+def _text_field_problem(text: bytes, text_fields: list[pa.Field]) -> str | None:
+    """Why a line's value in a text-read column is not a string, or None.
+
+    Only for a line pyarrow refused, so that its reason names the column and value
+    like any other cast failure instead of pyarrow's "changed from string to number".
+    """
+    record = json.loads(text)
+    for field in text_fields:
+        value = record.get(field.name)
+        if value is not None and not isinstance(value, str):
+            return CastFailure(0, field.name, value, field.type).problem
+    return None
+
+
+def _parse_lines(
+    lines: Lines, text_fields: list[pa.Field]
+) -> Iterator[tuple[pa.Table | str, Lines]]:
     """Parse lines that are each a JSON object, splitting where types clash.
 
     Yields each parsed table with its lines, or for a single line that pyarrow cannot
     read, the reason instead of a table.
     """
     try:
-        yield _parse(b"\n".join(text for _, text in lines)), lines
+        yield _parse(b"\n".join(text for _, text in lines), text_fields), lines
     except pa.ArrowInvalid as err:
         if len(lines) == 1:
-            yield f"cannot be read: {err}", lines
+            problem = _text_field_problem(lines[0][1], text_fields)
+            yield problem or f"cannot be read: {err}", lines
             return
         half = len(lines) // 2
-        yield from _parse_lines(lines[:half])
-        yield from _parse_lines(lines[half:])
+        yield from _parse_lines(lines[:half], text_fields)
+        yield from _parse_lines(lines[half:], text_fields)
 
 
 def _as_text(chunk: bytes) -> pa.Array | None:
@@ -149,13 +181,13 @@ def _raw(text: bytes) -> str:
     return text.decode("utf-8", "backslashreplace")
 
 
-def _whole(first_line: int, chunk: bytes) -> _Part | None:
+def _whole(first_line: int, chunk: bytes, text_fields: list[pa.Field]) -> _Part | None:
     """The chunk parsed in one call, or None when it must be read line by line."""
     text = _as_text(chunk)
     if text is None:
         return None
     try:
-        table = _parse(chunk)
+        table = _parse(chunk, text_fields)
     except pa.ArrowInvalid:
         return None
     if not _one_object_per_line(chunk, text, table.num_rows):
@@ -176,8 +208,10 @@ def _broken_line_problem(text: bytes) -> str | None:
     return None if isinstance(value, dict) else "not a JSON object"
 
 
-def _parts(uri: str, first_line: int, chunk: bytes) -> Iterator[tuple[_Part | None, list[BadRow]]]:
-    whole = _whole(first_line, chunk)
+def _parts(
+    uri: str, first_line: int, chunk: bytes, text_fields: list[pa.Field]
+) -> Iterator[tuple[_Part | None, list[BadRow]]]:
+    whole = _whole(first_line, chunk, text_fields)
     if whole is not None:
         yield whole, []
         return
@@ -191,7 +225,7 @@ def _parts(uri: str, first_line: int, chunk: bytes) -> Iterator[tuple[_Part | No
             bad.append(BadRow(uri, number, problem, _raw(text)))
     yield None, bad
     if good:
-        for table, lines in _parse_lines(good):
+        for table, lines in _parse_lines(good, text_fields):
             if isinstance(table, str):
                 number, text = lines[0]
                 yield None, [BadRow(uri, number, table, _raw(text))]
@@ -213,8 +247,9 @@ def read_jsonl(
     loc: Location, config: FilesExtract, target: TargetSchema
 ) -> Iterator[tuple[pa.RecordBatch | None, list[BadRow]]]:
     """Stream one JSON Lines file as (good rows in the target schema, bad rows) per batch."""
+    text_fields = _text_fields(target)
     for first_line, chunk in _chunks(loc):
-        for part, bad in _parts(loc.uri, first_line, chunk):
+        for part, bad in _parts(loc.uri, first_line, chunk, text_fields):
             if part is None:
                 yield None, bad
                 continue

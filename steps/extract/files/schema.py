@@ -82,7 +82,7 @@ class TargetSchema:
         except UnsupportedCast as err:
             if self.declared:
                 raise DataRejected(
-                    f"{file}: {err}; fix the file or the column's type in the config"
+                    f"{file}: {err}; declare the column's real type and convert it in a transform"
                 ) from None
             raise DataRejected(
                 f"{file} does not match the schema inferred from {self.first_file} (the first "
