@@ -593,6 +593,31 @@ def test_jsonl_values_of_the_wrong_kind_are_bad_rows(tmp_path: Path) -> None:
     assert outputs(tmp_path)["rows_rejected"] == "4"
 
 
+def test_jsonl_text_columns_keep_their_text_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text(
+        '{"note":"2024-01-01T00:00:00+01:00","zip":"01067"}\n'
+        '{"note":"2024-01-01","zip":12345}\n'
+        '{"note":"plain","zip":"80331"}\n'
+    )
+    config = {
+        "path": str(path),
+        "format": "jsonl",
+        "columns": {"note": "string", "zip": "string"},
+        "on_bad_row": "quarantine",
+    }
+
+    reader = ok(tmp_path, config)
+
+    assert rows(reader) == [
+        {"note": "2024-01-01T00:00:00+01:00", "zip": "01067"},
+        {"note": "plain", "zip": "80331"},
+    ]
+    assert [(line, reason) for line, reason, _ in quarantined(reader)] == [
+        (2, f"{path} line 2: column 'zip': 12345 is not a valid string"),
+    ]
+
+
 def test_jsonl_timestamp_without_offset_fails_with_file_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
     path.write_text('{"ts":"2024-01-01T00:00:00Z"}\n{"ts":"2024-01-01T00:00:00"}\n')

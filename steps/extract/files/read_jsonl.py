@@ -12,9 +12,10 @@ like any other value; a value whose type cannot be cast at all, such as an objec
 where a string is expected, rejects its line). An absent key is null.
 
 pyarrow turns every ISO-looking string into a naive timestamp, dropping its offset
-(or hiding that it had none). So declared date and timestamp columns are read as
-text and parsed by the same strict cast as CSV; a value of another JSON kind there
-makes pyarrow refuse the chunk, and on its own line is rejected naming the column.
+(or hiding that it had none), even for a column declared as text. So declared
+string, date and timestamp columns are read as text (dates and timestamps then
+parsed by the same strict cast as CSV); a value of another JSON kind there makes
+pyarrow refuse the chunk, and on its own line is rejected naming the column.
 
 Line numbers are physical lines counted from 1; blank lines are skipped but counted.
 """
@@ -77,10 +78,18 @@ def _chunks(loc: Location) -> Iterator[tuple[int, bytes]]:
 
 
 def _text_fields(target: TargetSchema) -> list[pa.Field]:
-    """The declared date and timestamp columns, which are read as text (see above)."""
+    """The declared string, date and timestamp columns, which are read as text (see above)."""
     if not target.declared or target.schema is None:
         return []
-    return [f for f in target.schema if pa.types.is_date(f.type) or pa.types.is_timestamp(f.type)]
+    types = pa.types
+    return [
+        f
+        for f in target.schema
+        if types.is_string(f.type)
+        or types.is_large_string(f.type)
+        or types.is_date(f.type)
+        or types.is_timestamp(f.type)
+    ]
 
 
 def _parse(data: bytes, text_fields: list[pa.Field]) -> pa.Table:
