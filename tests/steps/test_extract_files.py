@@ -707,6 +707,29 @@ def test_parquet_bool_column_for_a_number_column_is_rejected(tmp_path: Path) -> 
     )
 
 
+def test_integers_fill_a_narrow_decimal_and_only_too_large_ones_are_bad(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"amount":5}\n{"amount":12345678901}\n{"amount":7}\n')
+    parquet = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"amount": pa.array([5, 12345678901, 7], pa.int64())}), parquet)
+    columns = {"amount": "decimal(10,2)"}
+
+    for source in (path, parquet):
+        fmt = "jsonl" if source == path else "parquet"
+        config = {
+            "path": str(source),
+            "format": fmt,
+            "columns": columns,
+            "on_bad_row": "quarantine",
+        }
+        reader = ok(tmp_path, config)
+        assert rows(reader) == [{"amount": Decimal("5.00")}, {"amount": Decimal("7.00")}]
+        assert [reason for _, reason, _ in quarantined(reader)] == [
+            f"{source} {'line' if fmt == 'jsonl' else 'row'} 2: column 'amount': 12345678901 "
+            "is not a valid decimal(10,2)"
+        ]
+
+
 def test_parquet_strict_types_that_do_fit_are_read(tmp_path: Path) -> None:
     path = tmp_path / "p.parquet"
     table = pa.table(
