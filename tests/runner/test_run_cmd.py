@@ -154,6 +154,16 @@ def test_pipeline_and_manifest_together_are_exit_2(project: Path) -> None:
     )
 
 
+def test_pipelines_with_a_manifest_is_exit_2(project: Path) -> None:
+    result = ferry("run", "--manifest", "wf.yaml", "--pipelines", "elsewhere", cwd=project)
+
+    assert (result.returncode, result.stderr) == (
+        2,
+        "ferry: --pipelines has no effect with --manifest (the manifest is already "
+        "rendered); drop --pipelines, or name a PIPELINE instead of --manifest\n",
+    )
+
+
 STORE_FOLDER_HINT = "pass a folder that can be created and written, or s3://bucket/prefix"
 
 

@@ -27,6 +27,11 @@ def _manifest_for(
     if (pipeline is None) == (manifest is None):
         raise UsageError("name a PIPELINE or pass --manifest FILE (one of the two)")
     if manifest is not None:
+        if paths:
+            raise UsageError(
+                "--pipelines has no effect with --manifest (the manifest is already "
+                "rendered); drop --pipelines, or name a PIPELINE instead of --manifest"
+            )
         from workflows.runner import load_manifest_file
 
         return load_manifest_file(manifest), str(manifest)
