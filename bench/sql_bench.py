@@ -3,7 +3,10 @@
 Same data, same database, same run: (1) load N rows through the load-sql step vs
 ``\\copy t FROM file CSV``; (2) extract N rows to Parquet through extract-sql vs
 ``\\copy (SELECT ...) TO STDOUT`` into a file; (3) upsert N/5 rows over the N-row
-table through load-sql. Steps run as subprocesses, exactly as in a pipeline.
+table through load-sql. Steps run as subprocesses, exactly as in a pipeline. Loads
+and extracts run as PAIRS pairs with their psql baseline, which of the two goes
+first alternating; the ratio is the median of the pairs' ratios, so a slow spell of
+a shared machine, which hits both runs of a pair, cancels out.
 
     python -m bench.sql_bench --rows 5000000
 """
@@ -17,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ import pyarrow.csv as pacsv
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TARGETS = {"load_ratio": 0.7, "extract_ratio": 0.7}
+PAIRS = 3
 
 
 def _data(rows: int, offset: int = 0, tag: str = "n") -> pa.Table:
@@ -100,6 +105,24 @@ def _psql(schema: str, command: str) -> float:
     )
 
 
+def _paired(ferry: Callable[[int], float], psql: Callable[[int], float]) -> dict[str, float]:
+    """Run ``PAIRS`` pairs (argument: the pair's number); medians and the median ratio."""
+    pairs = []
+    for i in range(PAIRS):
+        if i % 2:
+            psql_seconds = psql(i)
+            pairs.append((ferry(i), psql_seconds))
+        else:
+            ferry_seconds = ferry(i)
+            pairs.append((ferry_seconds, psql(i)))
+    middle = PAIRS // 2
+    return {
+        "ferry_seconds": sorted(f for f, _ in pairs)[middle],
+        "psql_seconds": sorted(p for _, p in pairs)[middle],
+        "ratio": sorted(p / f for f, p in pairs)[middle],
+    }
+
+
 def main(rows: int) -> dict[str, Any]:
     """Run the three measurements with ``rows`` rows; return rows/s and ratios."""
     import psycopg
@@ -107,33 +130,35 @@ def main(rows: int) -> dict[str, Any]:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     url = f"{ADMIN_URL}?options=-csearch_path%3D{schema}"
     work = Path(tempfile.mkdtemp(prefix="ferry-sql-bench-"))
+    csv_file = work / "data.csv"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
+
+    def ferry_load(i: int) -> float:
+        config = {"url": url, "table": f"t_ferry_{i}"}
+        return _step("load-sql", f"load-{i}", work, config, "--input", f"src={artifact}")
+
+    def psql_load(i: int) -> float:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"CREATE TABLE t_psql_{i} (LIKE t_ferry_0)")
+        return _psql(schema, f"\\copy t_psql_{i} FROM '{csv_file}' CSV")
+
+    def ferry_extract(i: int) -> float:
+        config = {"url": url, "table": "t_ferry_0"}
+        return _step("extract-sql", f"extract-{i}", work, config, "--output", str(work / f"x{i}"))
+
+    def psql_extract(i: int) -> float:
+        return _psql(schema, f"\\copy (SELECT * FROM t_ferry_0) TO '{work / f'out-{i}.csv'}' CSV")
+
     try:
         table = _data(rows)
         artifact = _artifact(work / "artifact", table)
-        csv_file = work / "data.csv"
         pacsv.write_csv(table, str(csv_file), pacsv.WriteOptions(include_header=False))
-
-        ferry_load = _step(
-            "load-sql", "load", work, {"url": url, "table": "t_ferry"}, "--input", f"src={artifact}"
-        )
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("CREATE TABLE t_psql (LIKE t_ferry)")
-        psql_load = _psql(schema, f"\\copy t_psql FROM '{csv_file}' CSV")
-
-        ferry_extract = _step(
-            "extract-sql",
-            "extract",
-            work,
-            {"url": url, "table": "t_ferry"},
-            "--output",
-            str(work / "extracted"),
-        )
-        psql_extract = _psql(schema, f"\\copy (SELECT * FROM t_psql) TO '{work / 'out.csv'}' CSV")
+        load = _paired(ferry_load, psql_load)
+        extract = _paired(ferry_extract, psql_extract)
 
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("CREATE TABLE t_upsert AS SELECT * FROM t_ferry")
+            conn.execute("CREATE TABLE t_upsert AS SELECT * FROM t_ferry_0")
             conn.execute("ALTER TABLE t_upsert ADD PRIMARY KEY (id)")
         changes = _artifact(work / "changes", _data(rows // 5, offset=rows - rows // 10, tag="u"))
         upsert = {"url": url, "table": "t_upsert", "mode": "upsert", "key": ["id"]}
@@ -145,15 +170,16 @@ def main(rows: int) -> dict[str, Any]:
 
     result: dict[str, Any] = {
         "rows": rows,
+        "pairs": PAIRS,
         "load": {
-            "ferry_rows_per_s": rows / ferry_load,
-            "psql_rows_per_s": rows / psql_load,
-            "ratio": psql_load / ferry_load,
+            "ferry_rows_per_s": rows / load["ferry_seconds"],
+            "psql_rows_per_s": rows / load["psql_seconds"],
+            "ratio": load["ratio"],
         },
         "extract": {
-            "ferry_rows_per_s": rows / ferry_extract,
-            "psql_rows_per_s": rows / psql_extract,
-            "ratio": psql_extract / ferry_extract,
+            "ferry_rows_per_s": rows / extract["ferry_seconds"],
+            "psql_rows_per_s": rows / extract["psql_seconds"],
+            "ratio": extract["ratio"],
         },
         "upsert": {"rows": rows // 5, "ferry_rows_per_s": (rows // 5) / ferry_upsert},
         "targets": TARGETS,
