@@ -6,7 +6,6 @@ a failing row, the failed rules' labels joined with ``"; "``, is then built in
 Arrow for the failing rows only.
 """
 
-import json
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ import pyarrow.compute as pc
 
 from steps.checks.config import Unique
 from steps.checks.rules import ROW_COLUMN, CompiledRule, evaluation_sql, unique_flag_column
-from steps.runtime.duckdb_session import one_line, quote_identifier
+from steps.runtime.duckdb_session import one_line, parse_tree, quote_identifier
 from steps.runtime.errors import DataRejected, StepError, StepUsageError
 
 if TYPE_CHECKING:
@@ -114,8 +113,8 @@ class BatchEvaluator:
 
 def _uses_window(con: "duckdb.DuckDBPyConnection", expression: str) -> bool:
     """Whether ``expression`` contains a window function, read from DuckDB's parse tree."""
-    rows = con.execute("SELECT json_serialize_sql(?)", [f"SELECT {expression}"]).fetchall()
-    return _has_window_node(json.loads(rows[0][0]))
+    tree = parse_tree(con, f"SELECT {expression}")
+    return tree is not None and _has_window_node(tree)
 
 
 def _has_window_node(node: Any) -> bool:

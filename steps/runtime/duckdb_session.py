@@ -6,7 +6,8 @@ query never reaches for the network (pods and CI have none) and fails clearly
 instead; no progress bar, so step logs stay one JSON event per line.
 """
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import duckdb
@@ -54,3 +55,15 @@ def one_line(err: Exception) -> str:
     """DuckDB's message on one line, without the ``LINE n:`` excerpt that follows it."""
     head = str(err).split("\n\n", 1)[0]
     return " ".join(line.strip() for line in head.splitlines() if line.strip())
+
+
+def parse_tree(con: "duckdb.DuckDBPyConnection", sql: str) -> dict[str, Any] | None:
+    """DuckDB's own parse tree of ``sql`` (``json_serialize_sql``), or None if it has none.
+
+    Reading the tree, rather than matching SQL text, is how a step asks what a query
+    does (an ORDER BY on top, a window function inside) without being fooled by
+    comments, quoting or names.
+    """
+    rows = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()
+    tree: dict[str, Any] = json.loads(rows[0][0])
+    return None if tree.get("error") else tree

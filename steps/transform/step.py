@@ -17,7 +17,6 @@ its input, so ``rows_in = rows_out =`` the result's rows; the inputs' row counts
 are logged (event ``transform_inputs``).
 """
 
-import json
 import os
 import re
 import tempfile
@@ -28,7 +27,13 @@ from typing import TYPE_CHECKING, Any
 from steps.runtime.accounting import RowCounts
 from steps.runtime.artifacts import ArtifactReader
 from steps.runtime.context import StepContext
-from steps.runtime.duckdb_session import connect, one_line, quote_identifier, quote_literal
+from steps.runtime.duckdb_session import (
+    connect,
+    one_line,
+    parse_tree,
+    quote_identifier,
+    quote_literal,
+)
 from steps.runtime.errors import DataRejected, StepError, StepUsageError
 from steps.transform.config import TransformConfig
 
@@ -178,9 +183,8 @@ def _has_order_by(con: "duckdb.DuckDBPyConnection", query: str) -> bool:
     A query DuckDB cannot serialise counts as ordered: the slower, order-keeping
     write is always correct.
     """
-    rows = con.execute("SELECT json_serialize_sql(?)", [query]).fetchall()
-    tree: dict[str, Any] = json.loads(rows[0][0]) if rows else {"error": True}
-    if tree.get("error"):
+    tree = parse_tree(con, query)
+    if tree is None:
         return True
     modifiers: list[dict[str, Any]] = tree["statements"][0]["node"].get("modifiers", [])
     return any(m.get("type") == "ORDER_MODIFIER" for m in modifiers)

@@ -38,10 +38,9 @@ def prepare_store(location: Location) -> None:
     Raises:
         UsageError: the folder cannot be created or written, or S3 cannot be reached (exit 2).
     """
-    if not location.is_local:
-        check_reachable(location)
-        return
     check_readable(location)
+    if not location.is_local:
+        return
     try:
         os.makedirs(location.path, exist_ok=True)
     except OSError as err:
