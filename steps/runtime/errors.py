@@ -12,10 +12,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from steps.runtime.accounting import RowCounts
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_DATA = 3
+from steps.contract import EXIT_DATA, EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
+__all__ = [
+    "EXIT_DATA",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "DataRejected",
+    "StepError",
+    "StepUsageError",
+]
 
 
 class StepError(Exception):

@@ -8,11 +8,8 @@ its own and reads the same names from there.
 import os
 from pathlib import Path
 
+from steps.contract import DEFAULT_OUTPUTS_DIR, OUTPUTS_DIR_ENV
 from steps.runtime.accounting import RowCounts
-
-OUTPUTS_DIR_ENV = "FERRY_OUTPUTS_DIR"
-DEFAULT_OUTPUTS_DIR = "/tmp/ferry/outputs"
-OUTPUT_PARAMETERS = ("rows_in", "rows_out", "rows_rejected", "quality_score")
 
 
 def outputs_dir() -> Path:

@@ -23,23 +23,26 @@ from hera.workflows import Resources as HeraResources
 from hera.workflows import RetryStrategy as HeraRetryStrategy
 from hera.workflows import models as m
 
-from steps.runtime.errors import EXIT_DATA, EXIT_USAGE
+from steps.contract import (
+    DEFAULT_OUTPUTS_DIR,
+    DETERMINISTIC_EXITS,
+    OUTPUT_PARAMETERS,
+    PIPELINE_LABEL,
+    STEP_COMMAND,
+    STEP_LABEL,
+)
 from workflows.pipeline import Pipeline
 from workflows.render.plan import PlannedStep, plan_steps
 
 ENTRYPOINT = "main"
 """Name of the DAG template every workflow starts at."""
 
-OUTPUTS_DIR = "/tmp/ferry/outputs"
-"""Where a step writes its output parameters (``$FERRY_OUTPUTS_DIR`` default)."""
-
-OUTPUT_PARAMETERS = ("rows_in", "rows_out", "rows_rejected", "quality_score")
-"""Output parameters of every step."""
-
 STORE_SETTINGS = "ferry-s3"
 """Secret and ConfigMap with the S3 credentials and endpoint (both optional)."""
 
-RETRY_EXPRESSION = f"lastRetry.exitCode not in ['{EXIT_USAGE}', '{EXIT_DATA}']"
+RETRY_EXPRESSION = "lastRetry.exitCode not in [{}]".format(
+    ", ".join(f"'{code}'" for code in DETERMINISTIC_EXITS)
+)
 """``retryStrategy.expression`` of every step: never retry a deterministic failure.
 
 A step exits 2 (bad usage or config) or 3 (data rejected) when running it again fails
@@ -62,7 +65,7 @@ def common_labels(pipeline: Pipeline) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": "ferry",
         "app.kubernetes.io/part-of": "ferry",
-        "ferry.dev/pipeline": pipeline.name,
+        PIPELINE_LABEL: pipeline.name,
         **pipeline.labels,
     }
 
@@ -162,7 +165,7 @@ def _build_security_context() -> m.SecurityContext:
 
 def _build_outputs() -> list[Parameter]:
     return [
-        Parameter(name=name, value_from=m.ValueFrom(path=f"{OUTPUTS_DIR}/{name}"))
+        Parameter(name=name, value_from=m.ValueFrom(path=f"{DEFAULT_OUTPUTS_DIR}/{name}"))
         for name in OUTPUT_PARAMETERS
     ]
 
@@ -172,7 +175,7 @@ def _build_container(pipeline: Pipeline, step: PlannedStep) -> Container:
         name=step.name,
         image=pipeline.image,
         image_pull_policy=pipeline.image_pull_policy,
-        command=["python", "-m", "steps"],
+        command=list(STEP_COMMAND),
         args=step_args(pipeline, step),
         env=_build_env(step),
         resources=_build_resources(step),
@@ -181,7 +184,7 @@ def _build_container(pipeline: Pipeline, step: PlannedStep) -> Container:
         outputs=_build_outputs(),
         retry_strategy=_build_retry(step),
         active_deadline_seconds=step.active_deadline_seconds,
-        labels={"ferry.dev/step": step.name},
+        labels={STEP_LABEL: step.name},
     )
 
 

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from steps.contract import DEFAULT_OUTPUTS_DIR, PIPELINE_LABEL, STEP_COMMAND
 from workflows.runner import variables
 from workflows.runner.errors import ManifestRefused
 from workflows.runner.retry import RetryPolicy, RetryStrategy, parse_duration
@@ -21,8 +22,7 @@ from workflows.runner.retry_expression import (
 from workflows.runner.support import unsupported_fields
 
 API_VERSION = "argoproj.io/v1alpha1"
-PIPELINE_LABEL = "ferry.dev/pipeline"
-OUTPUTS_PREFIX = "/tmp/ferry/outputs/"
+OUTPUTS_PREFIX = DEFAULT_OUTPUTS_DIR + "/"
 EMPTY_DIR_MOUNT = "/tmp"
 _DEPENDS_TERM = re.compile(r"([A-Za-z0-9][A-Za-z0-9_-]*)(\.Succeeded)?")
 _GLOBALS = frozenset({"workflow.name", "workflow.namespace", "workflow.uid"})
@@ -317,7 +317,7 @@ def _argv(
     if not all(isinstance(a, str) for a in argv):
         found.add(path, "command and args must be lists of strings")
         return ()
-    runs_steps = argv[:3] == ["python", "-m", "steps"]
+    runs_steps = tuple(argv[:3]) == STEP_COMMAND
     runs_inline = allow_inline_python and argv[:2] == ["python", "-c"]
     if not (runs_steps or runs_inline):
         found.add(

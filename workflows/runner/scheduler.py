@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from steps.runtime.outputs import OUTPUTS_DIR_ENV
+from steps.contract import OUTPUTS_DIR_ENV
 from workflows.runner.attempt import AttemptResult, AttemptSpec, Cancellation, run_attempt
 from workflows.runner.live import LiveView
 from workflows.runner.plan import ContainerTemplate, Plan, Task

@@ -1,0 +1,40 @@
+"""The contract between the steps, the renderer and the local runner, in one place.
+
+Everything the three sides must agree on lives here and nowhere else: the command a
+container runs, where a step writes its output parameters and under which names, the
+exit codes the rendered retry expression relies on, and the labels that tie pods and
+run records to a pipeline and a step. It imports nothing, so a step pays nothing for it.
+"""
+
+STEP_COMMAND = ("python", "-m", "steps")
+"""The step image's command; a kind and its arguments follow."""
+
+OUTPUTS_DIR_ENV = "FERRY_OUTPUTS_DIR"
+"""Environment variable naming the folder a step writes its output parameters to."""
+
+DEFAULT_OUTPUTS_DIR = "/tmp/ferry/outputs"
+"""That folder in a pod; rendered as ``outputs.parameters[].valueFrom.path`` under it."""
+
+OUTPUT_PARAMETERS = ("rows_in", "rows_out", "rows_rejected", "quality_score")
+"""Output parameters every step writes (a failed step too, with what it counted)."""
+
+EXIT_OK = 0
+"""The step did its work."""
+
+EXIT_FAILED = 1
+"""The step failed in a way a retry may clear (a system unreachable, a lost connection)."""
+
+EXIT_USAGE = 2
+"""Bad usage or config: deterministic, never retried."""
+
+EXIT_DATA = 3
+"""Input data rejected (quality gate, malformed rows): deterministic, never retried."""
+
+DETERMINISTIC_EXITS = (EXIT_USAGE, EXIT_DATA)
+"""Exit codes the rendered ``retryStrategy.expression`` never retries."""
+
+PIPELINE_LABEL = "ferry.dev/pipeline"
+"""Label on every rendered resource and pod: the pipeline's name."""
+
+STEP_LABEL = "ferry.dev/step"
+"""Label on every step's pod: the step's name."""
