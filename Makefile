@@ -26,7 +26,7 @@ demo-data: install ## Generate the deterministic demo data (DEMO_ROWS rows, defa
 	@test -f $(DEMO_DIR)/.rows-$(DEMO_ROWS) || { $(BIN)/ferry demo-data --rows $(DEMO_ROWS) --out $(DEMO_DIR) && touch $(DEMO_DIR)/.rows-$(DEMO_ROWS); }
 
 run: demo-data ## Set up, generate the demo data and run the demo pipeline locally
-	$(BIN)/ferry run orders-daily --store .ferry
+	$(BIN)/ferry run orders-daily --pipelines workflows.pipelines --store .ferry
 
 lint: install ## ruff check + format check
 	$(BIN)/ruff check steps workflows tests bench
@@ -60,7 +60,7 @@ chart-sync: install ## Copy rendered WorkflowTemplates/CronWorkflows into the He
 	$(BIN)/python scripts/chart_sync.py --rendered $(RENDERED) --chart charts/ferry
 
 check-render: install ## Re-render pipelines and chart files; fail when they differ from git
-	$(BIN)/ferry render --out $(RENDERED)
+	$(BIN)/ferry render --pipelines workflows.pipelines --out $(RENDERED)
 	$(BIN)/python scripts/chart_sync.py --rendered $(RENDERED) --chart charts/ferry
 	git diff --exit-code -- $(RENDERED) $(CHART_FILES)
 	@test -z "$$(git status --porcelain --untracked-files=all -- $(RENDERED) $(CHART_FILES))" || { git status --short -- $(RENDERED) $(CHART_FILES); echo "untracked rendered files: commit them"; exit 1; }

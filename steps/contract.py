@@ -15,8 +15,18 @@ OUTPUTS_DIR_ENV = "FERRY_OUTPUTS_DIR"
 DEFAULT_OUTPUTS_DIR = "/tmp/ferry/outputs"
 """That folder in a pod; rendered as ``outputs.parameters[].valueFrom.path`` under it."""
 
-OUTPUT_PARAMETERS = ("rows_in", "rows_out", "rows_rejected", "quality_score")
-"""Output parameters every step writes (a failed step too, with what it counted)."""
+OUTPUT_PARAMETERS = (
+    "rows_in",
+    "rows_out",
+    "rows_rejected",
+    "quality_score",
+    "input_rows",
+    "warning",
+)
+"""Output parameters every step writes (a failed step too, with what it counted).
+
+``input_rows`` is a JSON object of rows read per input; ``warning`` is one line (empty
+when there is none), e.g. a checks step with ``severity: warn`` below its threshold."""
 
 EXIT_OK = 0
 """The step did its work."""

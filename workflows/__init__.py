@@ -1,16 +1,43 @@
 """Ferry's pipeline side: define pipelines, render them to Argo, run them locally.
 
-The pipeline API is re-exported here::
+Everything a pipeline definition needs comes from this one import::
 
-    from workflows import Checks, Pipeline, Schedule, Source, Target, Transform, param
+    from workflows import Checks, FilesExtract, NotNull, Pipeline, Source, Target
 
-The re-exports load on first use, so importing a sub-package (e.g. the CLI) does
-not import the pipeline API and the step configs behind it.
+The names load on first use, so importing a sub-package (e.g. the CLI) does not
+import the pipeline API and the step configs behind it.
 """
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from steps.checks.config import (
+        AcceptedValues,
+        NotNull,
+        Range,
+        Regex,
+        RowCount,
+        SqlRule,
+        Unique,
+    )
+    from steps.databases.config import SecretRef
+    from steps.extract.files.config import CsvOptions, FilesExtract
+    from steps.extract.http.config import (
+        ApiKeyAuth,
+        BasicAuth,
+        BearerAuth,
+        CursorPagination,
+        HttpExtract,
+        LinkHeaderPagination,
+        NextLinkPagination,
+        OffsetPagination,
+        PagePagination,
+    )
+    from steps.extract.sql.config import SqlExtract
+    from steps.load.parquet_dataset.config import ParquetDatasetLoad
+    from steps.load.sql_table.config import SqlTableLoad
+    from steps.runtime.config import Cursor
     from workflows.pipeline import (
         Checks,
         Pipeline,
@@ -23,22 +50,86 @@ if TYPE_CHECKING:
         param,
     )
 
+_EXPORTS = {
+    "workflows.pipeline": (
+        "Checks",
+        "Pipeline",
+        "Resources",
+        "RetryPolicy",
+        "Schedule",
+        "Source",
+        "Target",
+        "Transform",
+        "param",
+    ),
+    "steps.checks.config": (
+        "AcceptedValues",
+        "NotNull",
+        "Range",
+        "Regex",
+        "RowCount",
+        "SqlRule",
+        "Unique",
+    ),
+    "steps.databases.config": ("SecretRef",),
+    "steps.extract.files.config": ("CsvOptions", "FilesExtract"),
+    "steps.extract.http.config": (
+        "ApiKeyAuth",
+        "BasicAuth",
+        "BearerAuth",
+        "CursorPagination",
+        "HttpExtract",
+        "LinkHeaderPagination",
+        "NextLinkPagination",
+        "OffsetPagination",
+        "PagePagination",
+    ),
+    "steps.extract.sql.config": ("SqlExtract",),
+    "steps.load.parquet_dataset.config": ("ParquetDatasetLoad",),
+    "steps.load.sql_table.config": ("SqlTableLoad",),
+    "steps.runtime.config": ("Cursor",),
+}
+"""Module -> the public names it provides."""
+
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
 __all__ = [
+    "AcceptedValues",
+    "ApiKeyAuth",
+    "BasicAuth",
+    "BearerAuth",
     "Checks",
+    "CsvOptions",
+    "Cursor",
+    "CursorPagination",
+    "FilesExtract",
+    "HttpExtract",
+    "LinkHeaderPagination",
+    "NextLinkPagination",
+    "NotNull",
+    "OffsetPagination",
+    "PagePagination",
+    "ParquetDatasetLoad",
     "Pipeline",
+    "Range",
+    "Regex",
     "Resources",
     "RetryPolicy",
+    "RowCount",
     "Schedule",
+    "SecretRef",
     "Source",
+    "SqlExtract",
+    "SqlRule",
+    "SqlTableLoad",
     "Target",
     "Transform",
+    "Unique",
     "param",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from workflows import pipeline
-
-        return getattr(pipeline, name)
+    if name in _MODULE_OF:
+        return getattr(import_module(_MODULE_OF[name]), name)
     raise AttributeError(f"module 'workflows' has no attribute {name!r}")

@@ -19,17 +19,33 @@ class DefinitionError(FerryError):
 
     exit_code = EXIT_USAGE
 
-    def __init__(self, pipeline: str, step: str | None, field: str | None, message: str) -> None:
+    def __init__(
+        self,
+        pipeline: str,
+        step: str | None,
+        field: str | None,
+        message: str,
+        *,
+        location: str | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.step = step
         self.field = field
         self.message = message
+        self.location = location
         where = f"pipeline {pipeline!r}"
         if step:
             where += f", step {step!r}"
         if field:
             where += f", field {field!r}"
-        super().__init__(f"{where}: {message}")
+        at = f" ({location})" if location else ""
+        super().__init__(f"{where}: {message}{at}")
+
+    def at(self, location: str) -> "DefinitionError":
+        """The same error, naming the file and line of the definition (YAML)."""
+        return DefinitionError(
+            self.pipeline, self.step, self.field, self.message, location=location
+        )
 
 
 class UsageError(FerryError):

@@ -1,22 +1,31 @@
-"""The pipeline API: a pipeline is sources -> checks -> transform -> targets.
+"""The pipeline API: a pipeline is a graph of steps wired by their inputs.
 
 A definition is plain data (pydantic models). Nothing runs here: ``ferry render``
 validates it (``workflows.validation``) and renders it to Argo manifests
 (``workflows.render``); ``ferry run`` executes those manifests.
 
 Example:
-    >>> from steps.extract.files.config import FilesExtract
-    >>> from steps.load.parquet_dataset.config import ParquetDatasetLoad
+    >>> from workflows import FilesExtract, ParquetDatasetLoad
     >>> pipeline = Pipeline(
     ...     name="copy-orders",
-    ...     sources=[Source(name="orders", config=FilesExtract(path="in/*.csv", format="csv"))],
-    ...     targets=[Target(name="out", input="orders", config=ParquetDatasetLoad(path="out"))],
+    ...     steps=[
+    ...         Source(name="orders", config=FilesExtract(path="in/*.csv", format="csv")),
+    ...         Target(name="out", input="orders", config=ParquetDatasetLoad(path="out")),
+    ...     ],
     ... )
 """
 
-from typing import Literal
+import difflib
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    field_validator,
+    model_validator,
+)
 
 from steps.checks.config import ChecksConfig, Rule
 from steps.runtime.config import StepConfig
@@ -44,6 +53,28 @@ def param(name: str) -> str:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    MOVED_FIELDS: ClassVar[dict[str, str]] = {}
+    """Fields that are gone -> the field that holds what they held, for the message."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields(cls, data: Any) -> Any:
+        """Name a misspelt field and the one meant, instead of a bare "Field required"."""
+        if not isinstance(data, dict):
+            return data
+        known = set(cls.model_fields) | {
+            f.alias for f in cls.model_fields.values() if f.alias is not None
+        }
+        for key in data:
+            if key in known or not isinstance(key, str):
+                continue
+            close = [cls.MOVED_FIELDS[key]] if key in cls.MOVED_FIELDS else []
+            close = close or difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
+            named = f" {data['name']!r}" if isinstance(data.get("name"), str) else ""
+            raise ValueError(f"{cls.__name__}{named} has no field {key!r}; {hint}")
+        return data
 
 
 class RetryPolicy(_Model):
@@ -109,28 +140,72 @@ class _Node(_Model):
         default=None, description="Kill this step after so many seconds; None uses the pipeline's."
     )
 
+    ROLE: ClassVar[str] = ""
+    """The role a config must have to run as this node (``StepConfig.ROLE``)."""
+
+    INPUT_FIELD: ClassVar[str | None] = None
+    """The field naming this node's upstream steps, for messages."""
+
     def upstream(self) -> list[str]:
-        """Names of the steps this one reads."""
+        """Names of the steps this one reads, in order."""
         return []
+
+
+def _config_of_role(value: Any, role: str, node: str) -> Any:
+    """A config given as a mapping (YAML) becomes the config class its ``kind`` names."""
+    if not isinstance(value, dict):
+        return value
+    from steps.registry import KINDS
+
+    kinds = sorted(k.name for k in KINDS.values() if role == k.load_config_class().ROLE)
+    kind = value.get("kind")
+    if kind is None:
+        raise ValueError(f"{node} config needs a 'kind': one of {', '.join(kinds)}")
+    if kind not in kinds:
+        close = difflib.get_close_matches(str(kind), kinds, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(
+            f"{node} config kind {kind!r} is not a {role} kind; {hint}use one of {', '.join(kinds)}"
+        )
+    fields = {k: v for k, v in value.items() if k != "kind"}
+    return KINDS[kind].load_config_class().model_validate(fields)
 
 
 class Source(_Node):
     """Extract data from a system into an artifact."""
 
+    kind: Literal["source"] = Field(default="source", description="Node kind (YAML: source).")
     config: SerializeAsAny[StepConfig] = Field(
-        description="An extract config, e.g. FilesExtract, SqlExtract, HttpExtract."
+        description="An extract config, e.g. FilesExtract, SqlExtract, HttpExtract "
+        "(YAML: a mapping with kind: extract-files, extract-sql or extract-http)."
     )
+
+    ROLE: ClassVar[str] = "source"
+
+    @field_validator("config", mode="before")
+    @classmethod
+    def _config_from_mapping(cls, value: Any) -> Any:
+        return _config_of_role(value, "source", "a Source")
 
 
 class Checks(_Node):
     """Data-quality rules over one upstream step; failing rows go to quarantine."""
 
+    kind: Literal["checks"] = Field(default="checks", description="Node kind (YAML: checks).")
     input: str = Field(description="The step whose rows are checked.")
     rules: list[Rule] = Field(description="Rules every row (or the whole set) must pass.")
     threshold: float | None = Field(
         default=None,
         description="Lowest accepted share of passing rows (0..1); None uses the pipeline's.",
     )
+    severity: Literal["error", "warn"] = Field(
+        default="error",
+        description="Below the threshold: 'error' fails the run (nothing downstream runs); "
+        "'warn' quarantines and reports, lets downstream steps run and records the warning.",
+    )
+
+    ROLE: ClassVar[str] = "check"
+    INPUT_FIELD: ClassVar[str | None] = "input"
 
     def upstream(self) -> list[str]:
         """Names of the steps this one reads."""
@@ -139,14 +214,17 @@ class Checks(_Node):
     def step_config(self, default_threshold: float) -> ChecksConfig:
         """The ``check`` step config this node runs as."""
         threshold = default_threshold if self.threshold is None else self.threshold
-        return ChecksConfig(rules=self.rules, threshold=threshold)
+        return ChecksConfig(rules=self.rules, threshold=threshold, severity=self.severity)
 
 
 class Transform(_Node):
     """SQL (DuckDB) over upstream steps; each input is a table named after its step."""
 
+    kind: Literal["transform"] = Field(
+        default="transform", description="Node kind (YAML: transform)."
+    )
     inputs: list[str] = Field(description="Steps the SQL reads, each as a table of that name.")
-    sql: str = Field(description="One SELECT statement; its result is this step's output.")
+    sql: str = Field(description="DuckDB SQL; the result of its last statement is the output.")
     memory_limit: str = Field(
         default=DEFAULT_MEMORY_LIMIT,
         description="DuckDB memory limit; beyond it DuckDB spills to the temp folder.",
@@ -155,6 +233,9 @@ class Transform(_Node):
         default=False,
         description="Keep the input's row order where the SQL has no ORDER BY (costs memory).",
     )
+
+    ROLE: ClassVar[str] = "transform"
+    INPUT_FIELD: ClassVar[str | None] = "inputs"
 
     def upstream(self) -> list[str]:
         """Names of the steps this one reads."""
@@ -170,28 +251,51 @@ class Transform(_Node):
 class Target(_Node):
     """Load one upstream step's output into a system."""
 
+    kind: Literal["target"] = Field(default="target", description="Node kind (YAML: target).")
     input: str = Field(description="The step whose rows are loaded.")
     config: SerializeAsAny[StepConfig] = Field(
-        description="A load config, e.g. ParquetDatasetLoad, SqlTableLoad."
+        description="A load config, e.g. ParquetDatasetLoad, SqlTableLoad "
+        "(YAML: a mapping with kind: load-parquet or load-sql)."
     )
+
+    ROLE: ClassVar[str] = "target"
+    INPUT_FIELD: ClassVar[str | None] = "input"
+
+    @field_validator("config", mode="before")
+    @classmethod
+    def _config_from_mapping(cls, value: Any) -> Any:
+        return _config_of_role(value, "target", "a Target")
 
     def upstream(self) -> list[str]:
         """Names of the steps this one reads."""
         return [self.input]
 
 
-Node = Source | Checks | Transform | Target
-"""Any step of a pipeline."""
+Node = Annotated[Source | Checks | Transform | Target, Field(discriminator="kind")]
+"""Any step of a pipeline, told apart by ``kind`` (set by each class; YAML writes it)."""
+
+AnyNode = Source | Checks | Transform | Target
+"""The node classes, for ``isinstance`` and annotations."""
+
+
+_N = TypeVar("_N", bound=_Node)
 
 
 class Pipeline(_Model):
-    """One ETL pipeline: what to extract, check, transform and load, and how to run it."""
+    """One pipeline: a graph of steps wired by their inputs, and how and when it runs."""
+
+    MOVED_FIELDS: ClassVar[dict[str, str]] = {
+        "sources": "steps",
+        "checks": "steps",
+        "transform": "steps",
+        "targets": "steps",
+    }
 
     name: str = Field(description="Pipeline name: a Kubernetes name of at most 52 characters.")
-    sources: list[Source] = Field(description="Where data comes from; at least one.")
-    checks: list[Checks] = Field(default=[], description="Data-quality gates, in any order.")
-    transform: Transform | None = Field(default=None, description="At most one SQL transform.")
-    targets: list[Target] = Field(description="Where data goes; at least one.")
+    steps: list[Node] = Field(
+        description="The steps: sources, checks, transforms, Python steps and targets, in any "
+        "number, each reading the steps its input/inputs name."
+    )
     params: dict[str, str] = Field(
         default={},
         description="Extra workflow parameters with their defaults; use them via param(name).",
@@ -228,16 +332,20 @@ class Pipeline(_Model):
         default={}, description="Extra labels on every rendered resource and pod."
     )
 
-    def nodes(self) -> list[Node]:
-        """Every step in definition order: sources, checks, transform, targets."""
-        nodes: list[Node] = [*self.sources, *self.checks]
-        if self.transform is not None:
-            nodes.append(self.transform)
-        nodes.extend(self.targets)
-        return nodes
+    def nodes(self) -> list[AnyNode]:
+        """Every step in definition order."""
+        return list(self.steps)
 
-    def step_config(self, node: Node) -> StepConfig:
-        """The step config a node runs as: Source/Target carry one, Checks/Transform build one."""
+    def of_kind(self, kind: type[_N]) -> list[_N]:
+        """The steps of one node class, in definition order."""
+        return [n for n in self.steps if isinstance(n, kind)]
+
+    def graph(self) -> dict[str, list[str]]:
+        """Step name -> the names of the steps it reads (see ``workflows.graph``)."""
+        return {n.name: n.upstream() for n in self.steps}
+
+    def step_config(self, node: AnyNode) -> StepConfig:
+        """The step config a node runs as: Source/Target carry one, the others build one."""
         if isinstance(node, Source | Target):
             return node.config
         if isinstance(node, Checks):

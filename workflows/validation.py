@@ -6,6 +6,7 @@ where each may rely on the previous ones (e.g. inputs exist before cycles are
 searched).
 """
 
+import difflib
 import re
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -14,8 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from steps.runtime.config import StepConfig
+from workflows.definition_yaml import yaml_location
 from workflows.errors import DefinitionError
-from workflows.pipeline import BUILTIN_PARAMS, Checks, Node, Pipeline, Source, Target, Transform
+from workflows.graph import find_cycle
+from workflows.pipeline import BUILTIN_PARAMS, AnyNode, Checks, Pipeline, Source, Target
 
 MAX_PIPELINE_NAME = 52
 """Argo appends ``-<unix time>`` (11 characters) to a CronWorkflow's runs; 52 + 11 = 63."""
@@ -44,7 +47,20 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
 
 def validate_pipeline(pipeline: Pipeline) -> None:
-    """Check a pipeline definition; raise DefinitionError on the first problem."""
+    """Check a pipeline definition; raise DefinitionError on the first problem.
+
+    For a YAML definition the error also names the file and line of the field.
+    """
+    try:
+        _validate(pipeline)
+    except DefinitionError as err:
+        location = yaml_location(pipeline, err.step, err.field)
+        if location is None or err.location is not None:
+            raise
+        raise err.at(location) from None
+
+
+def _validate(pipeline: Pipeline) -> None:
     _check_names(pipeline)
     _check_not_empty(pipeline)
     _check_kinds(pipeline)
@@ -53,6 +69,7 @@ def validate_pipeline(pipeline: Pipeline) -> None:
     _check_thresholds(pipeline)
     _check_step_configs(pipeline)
     _check_rule_columns(pipeline)
+    _check_target_columns(pipeline)
     _check_incremental_loads(pipeline)
     _check_schedule(pipeline)
     _check_params(pipeline)
@@ -92,56 +109,56 @@ def _check_names(pipeline: Pipeline) -> None:
 
 
 def _check_not_empty(pipeline: Pipeline) -> None:
-    if not pipeline.sources:
+    if not pipeline.of_kind(Source):
         raise DefinitionError(
-            pipeline.name, None, "sources", "the pipeline has no sources; add at least one Source"
+            pipeline.name, None, "steps", "the pipeline has no Source; add at least one"
         )
-    if not pipeline.targets:
+    if not pipeline.of_kind(Target):
         raise DefinitionError(
-            pipeline.name, None, "targets", "the pipeline has no targets; add at least one Target"
+            pipeline.name, None, "steps", "the pipeline has no Target; add at least one"
         )
 
 
 def _check_kinds(pipeline: Pipeline) -> None:
-    for node in pipeline.nodes():
-        if isinstance(node, Source) and not node.config.KIND.startswith("extract-"):
+    """A Source runs an extract config, a Target a load config: asked of the config's role."""
+    for node in pipeline.of_kind(Source) + pipeline.of_kind(Target):
+        config = node.config
+        if config.ROLE != node.ROLE:
+            wanted = "an extract" if isinstance(node, Source) else "a load"
             raise DefinitionError(
                 pipeline.name,
                 node.name,
                 "config",
-                f"a Source needs an extract config, got {type(node.config).__name__} "
-                f"(kind {node.config.KIND!r})",
-            )
-        if isinstance(node, Target) and not node.config.KIND.startswith("load-"):
-            raise DefinitionError(
-                pipeline.name,
-                node.name,
-                "config",
-                f"a Target needs a load config, got {type(node.config).__name__} "
-                f"(kind {node.config.KIND!r})",
+                f"a {type(node).__name__} needs {wanted} config, got {type(config).__name__} "
+                f"(kind {config.KIND!r})",
             )
 
 
-def _input_field(node: Node) -> str:
-    return "inputs" if isinstance(node, Transform) else "input"
+def _input_field(node: AnyNode) -> str:
+    return node.INPUT_FIELD or "input"
 
 
 def _check_inputs(pipeline: Pipeline) -> None:
     nodes = {n.name: n for n in pipeline.nodes()}
+    readable = sorted(n for n, v in nodes.items() if not isinstance(v, Target))
     for node in pipeline.nodes():
         upstream = node.upstream()
-        if isinstance(node, Transform) and not upstream:
+        if node.INPUT_FIELD == "inputs" and not upstream:
             raise DefinitionError(
-                pipeline.name, node.name, "inputs", "a Transform needs at least one input"
+                pipeline.name,
+                node.name,
+                "inputs",
+                f"a {type(node).__name__} needs at least one input",
             )
         for name in upstream:
             if name not in nodes:
-                known = ", ".join(sorted(n for n, v in nodes.items() if not isinstance(v, Target)))
+                close = difflib.get_close_matches(name, readable, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
                 raise DefinitionError(
                     pipeline.name,
                     node.name,
                     _input_field(node),
-                    f"unknown input {name!r}; known steps: {known}",
+                    f"unknown input {name!r}; {hint}known steps: {', '.join(readable)}",
                 )
             if isinstance(nodes[name], Target):
                 raise DefinitionError(
@@ -157,27 +174,16 @@ def _check_inputs(pipeline: Pipeline) -> None:
 
 
 def _check_cycles(pipeline: Pipeline) -> None:
-    nodes = {n.name: n for n in pipeline.nodes()}
-    graph = {name: node.upstream() for name, node in nodes.items()}
-    done: set[str] = set()
-
-    def visit(name: str, path: list[str]) -> None:
-        if name in path:
-            cycle = [*path[path.index(name) :], name]
-            raise DefinitionError(
-                pipeline.name,
-                cycle[0],
-                _input_field(nodes[cycle[0]]),
-                "steps form a cycle: " + " -> ".join(reversed(cycle)) + "; break it",
-            )
-        if name in done:
-            return
-        for upstream in graph[name]:
-            visit(upstream, [*path, name])
-        done.add(name)
-
-    for name in graph:
-        visit(name, [])
+    cycle = find_cycle(pipeline.graph())
+    if cycle is None:
+        return
+    first = next(n for n in pipeline.nodes() if n.name == cycle[0])
+    raise DefinitionError(
+        pipeline.name,
+        cycle[0],
+        _input_field(first),
+        "steps form a cycle: " + " -> ".join(reversed(cycle)) + "; break it",
+    )
 
 
 def _check_thresholds(pipeline: Pipeline) -> None:
@@ -188,7 +194,7 @@ def _check_thresholds(pipeline: Pipeline) -> None:
             "quality_threshold",
             f"{pipeline.quality_threshold} is outside 0..1; use a share such as 0.95",
         )
-    for check in pipeline.checks:
+    for check in pipeline.of_kind(Checks):
         if check.threshold is not None and not 0.0 <= check.threshold <= 1.0:
             raise DefinitionError(
                 pipeline.name,
@@ -199,11 +205,16 @@ def _check_thresholds(pipeline: Pipeline) -> None:
 
 
 def _check_step_configs(pipeline: Pipeline) -> None:
-    """Build the Checks and Transform step configs, so the step would accept them."""
-    for check in pipeline.checks:
-        _built(pipeline, check.name, "rules", partial(check.step_config, 0.0))
-    if pipeline.transform is not None:
-        _built(pipeline, pipeline.transform.name, "sql", pipeline.transform.step_config)
+    """Build the configs of the nodes that make theirs, so the step would accept them."""
+    for node in pipeline.nodes():
+        if isinstance(node, Checks):
+            _built(pipeline, node.name, "rules", partial(node.step_config, 0.0))
+        elif not isinstance(node, Source | Target):
+            _built(pipeline, node.name, _CONFIG_FIELD[node.kind], node.step_config)
+
+
+_CONFIG_FIELD = {"transform": "sql", "python": "function"}
+"""The field to name when a node's built config is refused."""
 
 
 def _built(pipeline: Pipeline, step: str, field: str, build: Callable[[], StepConfig]) -> None:
@@ -217,39 +228,54 @@ def _built(pipeline: Pipeline, step: str, field: str, build: Callable[[], StepCo
         ) from None
 
 
-def _declared_columns(nodes: dict[str, Node], name: str) -> list[str] | None:
-    """Columns a step's output is known to have: a source's declared ones, through checks."""
+def _declared_columns(nodes: dict[str, AnyNode], name: str) -> list[str] | None:
+    """Columns a step's output is known to have, or None where only running it would tell.
+
+    Sources and Python steps may declare theirs, checks pass their input's on, a SQL
+    transform's are known only to DuckDB.
+    """
     node = nodes[name]
-    if isinstance(node, Source):
-        return node.config.declared_columns()
     if isinstance(node, Checks):
         return _declared_columns(nodes, node.input)
-    return None
+    if isinstance(node, Target):
+        return None
+    config = node.config if isinstance(node, Source) else node.step_config()
+    return config.declared_columns()
+
+
+def _missing_column(
+    pipeline: Pipeline, node: AnyNode, field: str, columns: list[str], upstream: str
+) -> None:
+    declared = _declared_columns({n.name: n for n in pipeline.nodes()}, upstream)
+    if declared is None:
+        return
+    for column in columns:
+        if column not in declared:
+            close = difflib.get_close_matches(column, declared, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise DefinitionError(
+                pipeline.name,
+                node.name,
+                field,
+                f"column {column!r} is not among the columns of {upstream!r}; {hint}"
+                f"its columns: {', '.join(declared)}",
+            )
 
 
 def _check_rule_columns(pipeline: Pipeline) -> None:
-    nodes = {n.name: n for n in pipeline.nodes()}
-    for check in pipeline.checks:
-        declared = _declared_columns(nodes, check.input)
-        if declared is None:
-            continue
+    for check in pipeline.of_kind(Checks):
         for index, rule in enumerate(check.rules):
-            for column in rule.columns():
-                if column not in declared:
-                    raise DefinitionError(
-                        pipeline.name,
-                        check.name,
-                        f"rules[{index}]",
-                        f"column {column!r} is not among the columns of {check.input!r}: "
-                        f"{', '.join(declared)}",
-                    )
+            _missing_column(pipeline, check, f"rules[{index}]", rule.columns(), check.input)
 
 
-INCREMENTAL_SAFE_MODES = {"load-sql": "upsert", "load-parquet": "merge"}
-"""Load kind -> the mode that stays exactly-once when a failed run re-delivers its window."""
+def _check_target_columns(pipeline: Pipeline) -> None:
+    """A load's partition and key columns must be in its input, where its columns are known."""
+    for target in pipeline.of_kind(Target):
+        for field, columns in target.config.input_columns().items():
+            _missing_column(pipeline, target, f"config.{field}", columns, target.input)
 
 
-def _incremental_sources(nodes: dict[str, Node], name: str) -> list[str]:
+def _incremental_sources(nodes: dict[str, AnyNode], name: str) -> list[str]:
     """Incremental sources whose rows reach step ``name``."""
     node = nodes[name]
     if isinstance(node, Source):
@@ -258,17 +284,17 @@ def _incremental_sources(nodes: dict[str, Node], name: str) -> list[str]:
 
 
 def _check_incremental_loads(pipeline: Pipeline) -> None:
-    """Refuse appends fed by an incremental source: a re-delivered window would duplicate.
+    """Refuse a target that duplicates re-delivered rows when an incremental source feeds it.
 
     The high-water mark advances only after every target committed, so a run that
     fails after loading some targets re-extracts the same window next time; only a
-    keyed load (upsert / merge) turns that re-delivery into exactly one copy.
+    target that replaces re-delivered rows (upsert / merge by key) stays exactly-once.
+    Each load config says itself whether it does (``redelivery_problem``).
     """
     nodes = {n.name: n for n in pipeline.nodes()}
-    for target in pipeline.targets:
-        safe_mode = INCREMENTAL_SAFE_MODES.get(target.config.KIND)
-        mode = getattr(target.config, "mode", None)
-        if safe_mode is None or mode != "append":
+    for target in pipeline.of_kind(Target):
+        problem = target.config.redelivery_problem()
+        if problem is None:
             continue
         sources = _incremental_sources(nodes, target.input)
         if sources:
@@ -276,9 +302,8 @@ def _check_incremental_loads(pipeline: Pipeline) -> None:
                 pipeline.name,
                 target.name,
                 "config.mode",
-                f"mode 'append' is fed by incremental source {sources[0]!r}: a failed run "
-                f"re-delivers its window and append would duplicate those rows; use "
-                f"mode={safe_mode!r} with a key",
+                f"fed by incremental source {sources[0]!r}, whose window a failed run "
+                f"re-delivers: {problem}",
             )
 
 

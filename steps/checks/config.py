@@ -181,7 +181,7 @@ class RowCount(RuleBase):
         return (self.min is None or rows >= self.min) and (self.max is None or rows <= self.max)
 
 
-class SqlPredicate(RuleBase):
+class SqlRule(RuleBase):
     """A row fails unless the SQL boolean expression is true for it (null fails too).
 
     The expression is DuckDB SQL over the row's columns, e.g.
@@ -204,7 +204,7 @@ class SqlPredicate(RuleBase):
 
 
 Rule = Annotated[
-    NotNull | Unique | AcceptedValues | Range | Regex | RowCount | SqlPredicate,
+    NotNull | Unique | AcceptedValues | Range | Regex | RowCount | SqlRule,
     Field(discriminator="rule"),
 ]
 
@@ -213,6 +213,7 @@ class ChecksConfig(StepConfig):
     """Config of the ``check`` step."""
 
     KIND: ClassVar[str] = "check"
+    ROLE: ClassVar[str] = "check"
 
     rules: list[Rule] = Field(
         min_length=1, description="Rules every row (or, for row_count, the whole input) must pass."
@@ -221,8 +222,15 @@ class ChecksConfig(StepConfig):
         default=0.95,
         ge=0.0,
         le=1.0,
-        description="Lowest quality score (valid rows / rows in) accepted; below it, exit 1.",
+        description="Lowest quality score (valid rows / rows in) accepted; below it the "
+        "step fails (exit 3) or warns, as severity says.",
     )
     batch_size: int = Field(
         default=65_536, gt=0, description="Rows per record batch read and checked."
+    )
+    severity: Literal["error", "warn"] = Field(
+        default="error",
+        description="Below the threshold: 'error' fails the step (exit 3) and nothing "
+        "downstream runs; 'warn' quarantines and reports the same, then lets downstream "
+        "steps run, with the warning in the run record.",
     )

@@ -15,7 +15,7 @@ from steps.checks.config import (
     Regex,
     RuleBase,
     Scalar,
-    SqlPredicate,
+    SqlRule,
     Unique,
 )
 from steps.runtime.duckdb_session import quote_identifier, quote_literal
@@ -83,7 +83,7 @@ def _failure_sql(rule: RuleBase, index: int) -> str:
         column = quote_identifier(rule.column)
         pattern = quote_literal(rule.pattern)
         return f"{column} IS NOT NULL AND NOT regexp_matches(CAST({column} AS VARCHAR), {pattern})"
-    if isinstance(rule, SqlPredicate):
+    if isinstance(rule, SqlRule):
         return f"NOT coalesce(({rule.predicate}), FALSE)"
     raise TypeError(f"{type(rule).__name__} is not a row rule")
 

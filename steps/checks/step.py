@@ -80,5 +80,8 @@ def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
     if not passed:
         quarantine_uri = writer.loc.child(QUARANTINE).uri
         message = report.failure_message(counts, quarantine_uri, report_loc.uri)
-        raise DataRejected(message, counts=counts)
+        if config.severity == "warn":
+            ctx.warn(message)
+        else:
+            raise DataRejected(message, counts=counts)
     return counts

@@ -50,6 +50,10 @@ class StepConfig(BaseModel):
     KIND: ClassVar[str] = ""
     """The ``python -m steps <kind>`` sub-command that runs this config."""
 
+    ROLE: ClassVar[str] = ""
+    """Which pipeline node runs this config: ``source``, ``check``, ``transform``,
+    ``python``, ``target`` or ``state`` (the step added for incremental sources)."""
+
     def declared_columns(self) -> list[str] | None:
         """Columns this step's output is known to have, or None when inferred."""
         return None
@@ -60,4 +64,21 @@ class StepConfig(BaseModel):
 
     def incremental_cursor(self) -> Cursor | None:
         """The incremental cursor of a source, if it has one."""
+        return None
+
+    def input_columns(self) -> dict[str, list[str]]:
+        """Columns this step needs in its input, by the config field that names them.
+
+        Validation checks them against the upstream step's columns where those are
+        known (e.g. a load's ``partition_by`` and ``key``).
+        """
+        return {}
+
+    def redelivery_problem(self) -> str | None:
+        """Why loading the same rows twice would duplicate them, or None when it is safe.
+
+        An incremental source re-delivers its window after a failed run (the mark
+        advances only after every target committed), so only a target for which this
+        is None may be fed by one.
+        """
         return None

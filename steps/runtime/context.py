@@ -19,6 +19,12 @@ class StepContext:
     log: EventLog
     inputs: dict[str, Location] = field(default_factory=dict)
     output: Location | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Report a problem that does not fail the step (written as the ``warning`` output)."""
+        self.warnings.append(message)
+        self.log.event("step_warning", level="warning", message=message)
 
     def read_input(self, name: str) -> ArtifactReader:
         """Open the committed artifact of upstream step ``name``."""

@@ -8,10 +8,12 @@ import argparse
 import sys
 import traceback
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from pydantic import ValidationError
 
 from steps.registry import KINDS, StepKind
+from steps.runtime.accounting import RowCounts
 from steps.runtime.context import StepContext
 from steps.runtime.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, StepError, StepUsageError
 from steps.runtime.log import EventLog
@@ -74,6 +76,13 @@ def _validation_message(kind: StepKind, err: ValidationError) -> str:
     return f"invalid {kind.name} config at {where}: {first['msg']}"
 
 
+def _with_input_rows(counts: RowCounts, ctx: StepContext) -> RowCounts:
+    """Rows read per input: a step with one input read ``rows_in`` rows from it."""
+    if counts.input_rows or len(ctx.inputs) != 1:
+        return counts
+    return replace(counts, input_rows={next(iter(ctx.inputs)): counts.rows_in})
+
+
 def run_step(argv: Sequence[str]) -> int:
     """Run one step from its command line; return the exit code."""
     named = KINDS.get(argv[0]) if argv else None
@@ -97,15 +106,16 @@ def run_step(argv: Sequence[str]) -> int:
             output=open_location(args.output) if args.output else None,
         )
         log.event("step_started", kind=kind.name, inputs=sorted(ctx.inputs))
-        counts = kind.load_run()(ctx, config)
+        counts = _with_input_rows(kind.load_run()(ctx, config), ctx)
         counts.verify(args.step)
-        write_output_parameters(counts)
+        write_output_parameters(counts, warning="; ".join(ctx.warnings))
         log.event(
             "step_finished",
             rows_in=counts.rows_in,
             rows_out=counts.rows_out,
             rows_rejected=counts.rows_rejected,
             quality_score=round(counts.quality_score, 6),
+            input_rows=dict(counts.input_rows),
         )
         return EXIT_OK
     except StepError as err:

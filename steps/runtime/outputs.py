@@ -5,6 +5,7 @@ The rendered templates declare ``outputs.parameters[].valueFrom.path`` under
 its own and reads the same names from there.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -17,8 +18,8 @@ def outputs_dir() -> Path:
     return Path(os.environ.get(OUTPUTS_DIR_ENV, DEFAULT_OUTPUTS_DIR))
 
 
-def write_output_parameters(counts: RowCounts) -> None:
-    """Write the row counts and quality score where Argo (or the runner) collects them."""
+def write_output_parameters(counts: RowCounts, *, warning: str = "") -> None:
+    """Write the row counts, quality score and warning where Argo (or the runner) reads them."""
     folder = outputs_dir()
     folder.mkdir(parents=True, exist_ok=True)
     values = {
@@ -26,6 +27,8 @@ def write_output_parameters(counts: RowCounts) -> None:
         "rows_out": str(counts.rows_out),
         "rows_rejected": str(counts.rows_rejected),
         "quality_score": f"{counts.quality_score:.6f}",
+        "input_rows": json.dumps(dict(counts.input_rows), separators=(",", ":")),
+        "warning": " ".join(warning.split()),
     }
     for name, value in values.items():
         (folder / name).write_text(value)

@@ -11,6 +11,7 @@ class CommitState(StepConfig):
     """Advance the high-water marks of incremental sources after every target committed."""
 
     KIND: ClassVar[str] = "commit-state"
+    ROLE: ClassVar[str] = "state"
 
     sources: list[str] = Field(
         min_length=1,

@@ -21,6 +21,7 @@ class TransformConfig(StepConfig):
     """
 
     KIND: ClassVar[str] = "transform"
+    ROLE: ClassVar[str] = "transform"
 
     sql: str = Field(
         min_length=1,

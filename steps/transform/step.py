@@ -13,8 +13,8 @@ at once (much less memory and time); ``keep_order`` keeps the input's order. A
 top-level ``ORDER BY`` is always kept; an ordered result is written as one file.
 
 Row accounting: a transform rejects nothing and its output is not row-for-row
-its input, so ``rows_in = rows_out =`` the result's rows; the inputs' row counts
-are logged (event ``transform_inputs``).
+its input, so ``rows_in`` is the rows of all its inputs (``input_rows`` per input,
+also logged as event ``transform_inputs``) and ``rows_out`` the result's rows.
 """
 
 import os
@@ -223,7 +223,8 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
     if not ctx.inputs:
         raise StepUsageError("a transform needs at least one --input NAME=URI")
     readers = [ctx.read_input(name) for name in ctx.inputs]
-    ctx.log.event("transform_inputs", rows={r.name: r.rows for r in readers})
+    input_rows = {r.name: r.rows for r in readers}
+    ctx.log.event("transform_inputs", rows=input_rows)
     writer = ctx.artifact_writer()
     with _spill_folder(config.temp_directory) as spill:
         try:
@@ -264,4 +265,9 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
             con.close()
             writer.remove_staging()  # after a failure: no half-written files left behind
     writer.commit()
-    return RowCounts(rows_in=rows, rows_out=rows)
+    return RowCounts(
+        rows_in=sum(input_rows.values()),
+        rows_out=rows,
+        preserving=False,
+        input_rows=input_rows,
+    )

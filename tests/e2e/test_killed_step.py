@@ -20,14 +20,14 @@ from steps.runtime.errors import StepError
 from steps.runtime.store import open_location
 from tests.e2e.ferry_cli import run_demo
 from workflows.demo_data import generate, planted_defects
-from workflows.discovery import get_pipeline
+from workflows.discovery import EXAMPLES, get_pipeline
 from workflows.render import render_pipeline
 
 ROWS = 400_000
 
 
 def _step_command(template: str, values: dict[str, str]) -> list[str]:
-    workflow = render_pipeline(get_pipeline("orders-daily", None)).workflow
+    workflow = render_pipeline(get_pipeline("orders-daily", [EXAMPLES])).workflow
     spec = next(t for t in workflow["spec"]["templates"] if t["name"] == template)
     args = []
     for arg in spec["container"]["args"]:

@@ -278,9 +278,9 @@ def test_a_run_with_nothing_new_loads_nothing_and_keeps_the_mark(
 
 def manifest_without_retries(folder: Path) -> Path:
     """The pipeline's rendered Workflow with retries off: a permanent fault only waits longer."""
-    from workflows.discovery import get_pipeline
+    from workflows.discovery import EXAMPLES, get_pipeline
 
-    workflow = render_pipeline(get_pipeline(PIPELINE)).workflow
+    workflow = render_pipeline(get_pipeline(PIPELINE, [EXAMPLES])).workflow
     for template in workflow["spec"]["templates"]:
         if "retryStrategy" in template:
             template["retryStrategy"]["limit"] = 0

@@ -16,7 +16,7 @@ from steps.checks.config import (
     Range,
     Regex,
     RowCount,
-    SqlPredicate,
+    SqlRule,
     Unique,
 )
 from steps.runtime.artifacts import ArtifactReader, ArtifactWriter
@@ -393,7 +393,7 @@ def test_rule_models_parse_serialise_and_list_columns() -> None:
         Range(column="d", min="2024-01-01"),
         Regex(column="e", pattern="^x"),
         RowCount(min=1),
-        SqlPredicate(name="p", predicate="a < b"),
+        SqlRule(name="p", predicate="a < b"),
     ]
     assert [r.columns() for r in rules] == [["a"], ["a", "b"], ["c"], ["d"], ["e"], [], []]
     assert [r.label() for r in rules] == [

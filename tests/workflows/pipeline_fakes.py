@@ -10,6 +10,7 @@ from workflows import Checks, Pipeline, Source, Target
 
 class FakeExtract(StepConfig):
     KIND: ClassVar[str] = "extract-fake"
+    ROLE: ClassVar[str] = "source"
 
     path: str = Field(description="Where to read.")
     columns: list[str] | None = Field(default=None, description="Declared columns.")
@@ -30,15 +31,25 @@ class FakeExtract(StepConfig):
 
 class FakeLoad(StepConfig):
     KIND: ClassVar[str] = "load-fake"
+    ROLE: ClassVar[str] = "target"
 
     path: str = Field(description="Where to write.")
+    mode: str = Field(default="replace", description="append duplicates a re-delivery.")
+    key: list[str] = Field(default=[], description="Columns the load needs.")
+
+    def input_columns(self) -> dict[str, list[str]]:
+        return {"key": list(self.key)}
+
+    def redelivery_problem(self) -> str | None:
+        return "mode 'append' would duplicate those rows" if self.mode == "append" else None
 
 
 def minimal(**overrides: Any) -> Pipeline:
     """orders (extract) -> orders-checked (check) -> out (load), with fields replaced.
 
-    Unless ``targets`` is given, ``out`` reads the last check (or ``orders`` when
-    there are no checks).
+    ``sources``, ``checks``, ``transform`` and ``targets`` are groups of steps, put
+    into ``steps`` in that order. Unless ``targets`` is given, ``out`` reads the
+    last check (or ``orders`` when there are no checks).
     """
     from steps.checks.config import NotNull
 
@@ -51,4 +62,11 @@ def minimal(**overrides: Any) -> Pipeline:
     if "targets" not in fields:
         last = fields["checks"][-1].name if fields["checks"] else "orders"
         fields["targets"] = [Target(name="out", input=last, config=FakeLoad(path="out"))]
-    return Pipeline(**fields)
+    transform = fields.pop("transform", None)
+    steps = [
+        *fields.pop("sources"),
+        *fields.pop("checks"),
+        *([transform] if transform is not None else []),
+        *fields.pop("targets"),
+    ]
+    return Pipeline(steps=steps, **fields)

@@ -8,7 +8,7 @@ import pytest
 from pipeline_fakes import FakeExtract, FakeLoad, minimal
 
 from workflows import Resources, RetryPolicy, Schedule, Source, Target
-from workflows.discovery import load_pipelines
+from workflows.discovery import EXAMPLES, load_pipelines
 from workflows.render import write_rendered
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ def test_golden_files_conform() -> None:
 
 
 def test_freshly_rendered_pipelines_conform(tmp_path: Path) -> None:
-    pipelines = list(load_pipelines([]).values())
+    pipelines = list(load_pipelines([EXAMPLES]).values())
     pipelines.append(
         minimal(
             name="everything-set",

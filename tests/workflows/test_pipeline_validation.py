@@ -3,7 +3,7 @@
 import pytest
 from pipeline_fakes import FakeExtract, FakeLoad, minimal
 
-from steps.checks.config import NotNull, SqlPredicate, Unique
+from steps.checks.config import NotNull, SqlRule, Unique
 from workflows import Checks, Pipeline, Schedule, Source, Target, Transform, param
 from workflows.errors import EXIT_USAGE, DefinitionError
 from workflows.validation import validate_pipeline
@@ -22,16 +22,12 @@ def test_a_valid_pipeline_passes() -> None:
 
 def test_no_sources() -> None:
     err = error_of(minimal(sources=[], checks=[]))
-    assert str(err) == (
-        "pipeline 'p', field 'sources': the pipeline has no sources; add at least one Source"
-    )
+    assert str(err) == ("pipeline 'p', field 'steps': the pipeline has no Source; add at least one")
 
 
 def test_no_targets() -> None:
     err = error_of(minimal(targets=[]))
-    assert str(err) == (
-        "pipeline 'p', field 'targets': the pipeline has no targets; add at least one Target"
-    )
+    assert str(err) == ("pipeline 'p', field 'steps': the pipeline has no Target; add at least one")
 
 
 @pytest.mark.parametrize("name", ["Orders", "orders_daily", "-orders", "orders-", "", "a" * 53])
@@ -99,7 +95,7 @@ def test_unknown_input() -> None:
     err = error_of(minimal(targets=[Target(name="out", input="ordrs", config=FakeLoad(path="o"))]))
     assert str(err) == (
         "pipeline 'p', step 'out', field 'input': unknown input 'ordrs'; "
-        "known steps: orders, orders-checked"
+        "did you mean 'orders'? known steps: orders, orders-checked"
     )
 
 
@@ -169,7 +165,7 @@ def test_rule_on_undeclared_column() -> None:
     err = error_of(minimal(checks=checks))
     assert str(err) == (
         "pipeline 'p', step 'orders-checked', field 'rules[0]': column 'y' is not among the "
-        "columns of 'orders': id, x"
+        "columns of 'orders'; its columns: id, x"
     )
 
 
@@ -183,7 +179,7 @@ def test_rule_on_undeclared_column_through_a_checks_chain() -> None:
     err = error_of(minimal(checks=checks))
     assert str(err) == (
         "pipeline 'p', step 'again', field 'rules[1]': column 'z' is not among the "
-        "columns of 'orders-checked': id, x"
+        "columns of 'orders-checked'; its columns: id, x"
     )
 
 
@@ -200,7 +196,7 @@ def test_rule_columns_unchecked_when_source_declares_none() -> None:
 
 
 def test_sql_predicate_columns_are_not_checked() -> None:
-    rule = SqlPredicate(name="positive", predicate="y > 0")
+    rule = SqlRule(name="positive", predicate="y > 0")
     validate_pipeline(minimal(checks=[Checks(name="orders-checked", input="orders", rules=[rule])]))
 
 

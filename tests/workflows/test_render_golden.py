@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from workflows.discovery import load_pipelines
+from workflows.discovery import EXAMPLES, load_pipelines
 from workflows.render import render_pipeline, write_rendered
 
 GOLDEN = Path(__file__).resolve().parents[2] / "workflows" / "pipelines" / "rendered"
-SHIPPED = load_pipelines([])
+SHIPPED = load_pipelines([EXAMPLES])
 
 
 def regenerating() -> bool:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from workflows.cli import main
-from workflows.discovery import load_pipelines
+from workflows.discovery import EXAMPLES, load_pipelines
 from workflows.render import render_pipeline
 
 FAKES_DIR = Path(__file__).resolve().parent
@@ -61,6 +61,8 @@ def test_render_one_pipeline_with_the_console_script(tmp_path: Path) -> None:
             str(Path(sys.executable).parent / "ferry"),
             "render",
             "orders-daily",
+            "--pipelines",
+            EXAMPLES,
             "--out",
             str(tmp_path),
         ],
@@ -76,7 +78,7 @@ def test_render_one_pipeline_with_the_console_script(tmp_path: Path) -> None:
         str(folder / "workflow.yaml"),
         str(folder / "workflowtemplate.yaml"),
     ]
-    pipeline = load_pipelines([])["orders-daily"]
+    pipeline = load_pipelines([EXAMPLES])["orders-daily"]
     assert (
         yaml.safe_load((folder / "workflow.yaml").read_text()) == render_pipeline(pipeline).workflow
     )
@@ -86,18 +88,21 @@ def test_render_everything_by_default_into_rendered(
     ferry: Ferry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    code, out, err = ferry("render")
+    code, out, err = ferry("render", "--pipelines", EXAMPLES)
     assert code == 0, err
-    assert sorted(p.name for p in (tmp_path / "rendered").iterdir()) == sorted(load_pipelines([]))
+    rendered = sorted(p.name for p in (tmp_path / "rendered").iterdir())
+    assert rendered == sorted(load_pipelines([EXAMPLES]))
     assert len(out.splitlines()) == len(list((tmp_path / "rendered").glob("*/*.yaml")))
 
 
 def test_render_unknown_pipeline_exits_2(ferry: Ferry, tmp_path: Path) -> None:
-    code, out, err = ferry("render", "orders-dialy", "--out", str(tmp_path))
+    code, out, err = ferry(
+        "render", "orders-dialy", "--pipelines", EXAMPLES, "--out", str(tmp_path)
+    )
     assert (code, out) == (2, "")
     assert err.splitlines() == [
         "ferry: no pipeline named 'orders-dialy'; did you mean 'orders-daily'? available: "
-        "customer-quality, orders-api, orders-daily (add more with --pipelines PATH or "
+        "customer-quality, orders-api, orders-daily (search more with --pipelines PATH or "
         "$FERRY_PIPELINES)"
     ]
     assert not list(tmp_path.iterdir())
@@ -109,14 +114,13 @@ def test_render_invalid_pipeline_exits_2(ferry: Ferry, tmp_path: Path) -> None:
     )
     assert code == 2
     assert err.splitlines() == [
-        "ferry: pipeline 'bad', field 'targets': the pipeline has no targets; "
-        "add at least one Target"
+        "ferry: pipeline 'bad', field 'steps': the pipeline has no Target; add at least one"
     ]
     assert not (tmp_path / "out").exists()
 
 
 def test_list_shows_steps_and_schedule(ferry: Ferry) -> None:
-    code, out, err = ferry("list")
+    code, out, err = ferry("list", "--pipelines", EXAMPLES)
     assert code == 0, err
     lines = out.splitlines()
     start = lines.index("orders-daily  [0 2 * * * Europe/Berlin]")
@@ -134,13 +138,11 @@ def test_list_reports_an_invalid_pipeline_and_exits_2(ferry: Ferry, tmp_path: Pa
     code, out, err = ferry("list", "--pipelines", str(bad_module(tmp_path)))
     assert code == 2
     lines = out.splitlines()
-    assert lines[:2] == [
+    assert lines == [
         "bad  [unscheduled]",
-        "  invalid: pipeline 'bad', field 'targets': the pipeline has no targets; "
-        "add at least one Target",
+        "  invalid: pipeline 'bad', field 'steps': the pipeline has no Target; add at least one",
     ]
-    assert "orders-daily  [0 2 * * * Europe/Berlin]" in lines
-    assert err.splitlines() == ["ferry: 1 of 4 pipelines are invalid (listed above)"]
+    assert err.splitlines() == ["ferry: 1 of 1 pipelines are invalid (listed above)"]
 
 
 def test_render_validates_every_pipeline_before_writing_any(ferry: Ferry, tmp_path: Path) -> None:
@@ -152,11 +154,12 @@ def test_render_validates_every_pipeline_before_writing_any(ferry: Ferry, tmp_pa
     )
     out = tmp_path / "out"
     for args in ([], ["orders-daily", "zzz-bad"]):
-        code, stdout, err = ferry("render", *args, "--pipelines", str(module), "--out", str(out))
+        code, stdout, err = ferry(
+            "render", *args, "--pipelines", EXAMPLES, "--pipelines", str(module), "--out", str(out)
+        )
         assert (code, stdout) == (2, "")
         assert err.splitlines() == [
-            "ferry: pipeline 'zzz-bad', field 'targets': the pipeline has no targets; "
-            "add at least one Target"
+            "ferry: pipeline 'zzz-bad', field 'steps': the pipeline has no Target; add at least one"
         ]
         assert not out.exists()
 
@@ -164,7 +167,9 @@ def test_render_validates_every_pipeline_before_writing_any(ferry: Ferry, tmp_pa
 def test_render_to_an_unwritable_folder_is_one_line_exit_2(ferry: Ferry, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    code, out, err = ferry("render", "orders-daily", "--out", str(blocker / "out"))
+    code, out, err = ferry(
+        "render", "orders-daily", "--pipelines", EXAMPLES, "--out", str(blocker / "out")
+    )
     assert (code, out) == (2, "")
     assert err.splitlines() == [
         f"ferry: cannot write rendered manifests to folder "

@@ -50,7 +50,8 @@ def test_step_args_follow_the_step_command_line() -> None:
         "--run-id", "{{workflow.name}}",
         "--store", "{{workflow.parameters.store}}",
         "--config",
-        '{"rules":[{"rule":"not_null","column":"id"}],"threshold":0.95,"batch_size":65536}',
+        '{"rules":[{"rule":"not_null","column":"id"}],"threshold":0.95,"batch_size":65536,'
+        '"severity":"error"}',
         "--input", f"orders={store}/orders",
         "--output", f"{store}/orders-checked",
     ]  # fmt: skip
@@ -113,7 +114,14 @@ def test_every_template_reports_row_counts_and_runs_hardened() -> None:
             continue
         assert tpl["outputs"]["parameters"] == [
             {"name": n, "valueFrom": {"path": f"/tmp/ferry/outputs/{n}"}}
-            for n in ("rows_in", "rows_out", "rows_rejected", "quality_score")
+            for n in (
+                "rows_in",
+                "rows_out",
+                "rows_rejected",
+                "quality_score",
+                "input_rows",
+                "warning",
+            )
         ]
         container = tpl["container"]
         assert container["securityContext"] == {

@@ -22,7 +22,7 @@ def _pipeline(target: Target, cursor: Cursor | None) -> Pipeline:
         password_env="PGPASSWORD",
         password_secret=SecretRef(name="pg", key="password"),
     )
-    return Pipeline(name="inc", sources=[Source(name="orders", config=source)], targets=[target])
+    return Pipeline(name="inc", steps=[Source(name="orders", config=source), target])
 
 
 def test_sql_append_fed_by_incremental_source_is_refused() -> None:
@@ -30,8 +30,8 @@ def test_sql_append_fed_by_incremental_source_is_refused() -> None:
     with pytest.raises(DefinitionError) as err:
         validate_pipeline(_pipeline(target, Cursor(field="updated_at")))
     assert str(err.value) == (
-        "pipeline 'inc', step 'to-pg', field 'config.mode': mode 'append' is fed by incremental "
-        "source 'orders': a failed run re-delivers its window and append would duplicate those "
+        "pipeline 'inc', step 'to-pg', field 'config.mode': fed by incremental source "
+        "'orders', whose window a failed run re-delivers: mode 'append' would duplicate those "
         "rows; use mode='upsert' with a key"
     )
     assert err.value.exit_code == 2

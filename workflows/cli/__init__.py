@@ -17,6 +17,7 @@ _COMMANDS = {
     "run": ("workflows.cli.run_cmd:run", "Run a pipeline's rendered Workflow on this machine."),
     "runs": ("workflows.cli.runs_cmd:runs", "List recorded local runs, newest first."),
     "submit": ("workflows.cli.submit_cmd:submit", "Submit a pipeline run to Argo on Kubernetes."),
+    "schema": ("workflows.cli.schema_cmd:schema", "Print the JSON Schema of YAML pipelines."),
     "demo-data": ("workflows.cli.demo_data_cmd:demo_data", "Generate the demo input data."),
     "demo-api": ("workflows.cli.demo_api_cmd:demo_api", "Serve the demo orders HTTP API."),
 }
@@ -52,7 +53,7 @@ def cli() -> None:
 
     \b
     Example:
-      ferry run orders-daily -p run_date=2026-11-01
+      ferry run orders-daily --pipelines workflows.pipelines -p run_date=2026-11-01
     """  # noqa: D301 - click needs the real \b (backspace) marker
 
 

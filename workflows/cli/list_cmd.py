@@ -15,7 +15,7 @@ def list_pipelines(paths: tuple[str, ...]) -> None:
 
     \b
     Example:
-      ferry list
+      ferry list --pipelines workflows.pipelines
       ferry list --pipelines my_pipelines/
     """  # noqa: D301 (click needs a real \b)
     from workflows.discovery import load_pipelines

@@ -29,7 +29,7 @@ def render(names: tuple[str, ...], paths: tuple[str, ...], out_dir: Path) -> Non
 
     \b
     Example:
-      ferry render orders-daily --out rendered
+      ferry render orders-daily --pipelines workflows.pipelines --out rendered
       ferry render --pipelines my_pipelines/ --out rendered
     """  # noqa: D301 (click needs a real \b)
     from workflows.discovery import get_pipeline, load_pipelines

@@ -100,8 +100,8 @@ def run(
 
     \b
     Example:
-      ferry run orders-daily -p run_date=2026-11-01
-      ferry run orders-daily --store s3://ferry/dev --output json
+      ferry run orders-daily --pipelines workflows.pipelines -p run_date=2026-11-01
+      ferry run orders-daily --pipelines my_pipelines/ --store s3://ferry/dev --output json
       ferry run --manifest rendered/orders-daily/workflow.yaml
     """  # noqa: D301 (click needs a real \b)
     from rich.console import Console

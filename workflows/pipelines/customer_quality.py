@@ -8,17 +8,22 @@ customers of ``ferry demo-data``:
     ferry run customer-quality -p run_date=2026-11-01
 """
 
-from steps.checks.config import AcceptedValues, NotNull, Regex, RowCount, SqlPredicate, Unique
-from steps.extract.files.config import FilesExtract
-from steps.load.parquet_dataset.config import ParquetDatasetLoad
-from workflows.pipeline import (
+from workflows import (
+    AcceptedValues,
     Checks,
+    FilesExtract,
+    NotNull,
+    ParquetDatasetLoad,
     Pipeline,
+    Regex,
     Resources,
     RetryPolicy,
+    RowCount,
     Source,
+    SqlRule,
     Target,
     Transform,
+    Unique,
     param,
 )
 
@@ -36,14 +41,12 @@ order by all
 pipeline = Pipeline(
     name="customer-quality",
     params={"data_dir": "data/demo", "output_dir": "data/demo-output"},
-    sources=[
+    steps=[
         Source(
             name="customers",
             config=FilesExtract(path=f"{param('data_dir')}/customers/*.parquet", format="parquet"),
             retry=RetryPolicy(limit=4, policy="Always", backoff_duration="30s"),
         ),
-    ],
-    checks=[
         Checks(
             name="customers-checked",
             input="customers",
@@ -54,18 +57,16 @@ pipeline = Pipeline(
                 Unique(columns=["customer_id"]),
                 Regex(column="country", pattern=r"^[A-Z]{2}$"),
                 AcceptedValues(column="segment", values=["consumer", "smb", "enterprise"]),
-                SqlPredicate(name="named", predicate="length(trim(name)) > 0"),
+                SqlRule(name="named", predicate="length(trim(name)) > 0"),
             ],
         ),
-    ],
-    transform=Transform(
-        name="segment-summary",
-        inputs=["customers-checked"],
-        sql=SEGMENT_SUMMARY_SQL,
-        memory_limit="512MB",
-        resources=Resources(cpu_request="100m", memory_request="256Mi", memory_limit="1Gi"),
-    ),
-    targets=[
+        Transform(
+            name="segment-summary",
+            inputs=["customers-checked"],
+            sql=SEGMENT_SUMMARY_SQL,
+            memory_limit="512MB",
+            resources=Resources(cpu_request="100m", memory_request="256Mi", memory_limit="1Gi"),
+        ),
         Target(
             name="clean-customers",
             input="customers-checked",

@@ -11,14 +11,26 @@ Serve the API with ``ferry demo-api``, seed the customers from
 ``docs/example-orders-api.md``).
 """
 
-from steps.checks.config import AcceptedValues, NotNull, Range, Unique
-from steps.databases.config import SecretRef
-from steps.extract.http.config import BearerAuth, HttpExtract, NextLinkPagination
-from steps.extract.sql.config import SqlExtract
-from steps.load.parquet_dataset.config import ParquetDatasetLoad
-from steps.load.sql_table.config import SqlTableLoad
-from steps.runtime.config import Cursor
-from workflows.pipeline import Checks, Pipeline, Source, Target, Transform, param
+from workflows import (
+    AcceptedValues,
+    BearerAuth,
+    Checks,
+    Cursor,
+    HttpExtract,
+    NextLinkPagination,
+    NotNull,
+    ParquetDatasetLoad,
+    Pipeline,
+    Range,
+    SecretRef,
+    Source,
+    SqlExtract,
+    SqlTableLoad,
+    Target,
+    Transform,
+    Unique,
+    param,
+)
 
 POSTGRES_URL = f"postgresql://postgres@{param('pg_host')}:5432/{param('pg_database')}"
 POSTGRES_PASSWORD_ENV = "FERRY_PG_PASSWORD"
@@ -48,7 +60,7 @@ pipeline = Pipeline(
         "pg_database": "test",
         "output_dir": "data/orders-api-output",
     },
-    sources=[
+    steps=[
         Source(
             name="orders",
             config=HttpExtract(
@@ -81,8 +93,6 @@ pipeline = Pipeline(
                 columns={"customer_id": "int64", "name": "string", "country": "string"},
             ),
         ),
-    ],
-    checks=[
         Checks(
             name="orders-checked",
             input="orders",
@@ -97,13 +107,11 @@ pipeline = Pipeline(
                 Range(column="amount", min=0),
             ],
         ),
-    ],
-    transform=Transform(
-        name="orders-enriched",
-        inputs=["orders-checked", "customers"],
-        sql=ORDERS_ENRICHED_SQL,
-    ),
-    targets=[
+        Transform(
+            name="orders-enriched",
+            inputs=["orders-checked", "customers"],
+            sql=ORDERS_ENRICHED_SQL,
+        ),
         Target(
             name="orders-table",
             input="orders-enriched",

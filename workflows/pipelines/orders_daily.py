@@ -6,10 +6,23 @@ loaded into a Parquet dataset partitioned by ``order_date``. Generate its input
 with ``ferry demo-data`` and run it with ``ferry run orders-daily``.
 """
 
-from steps.checks.config import AcceptedValues, NotNull, Range, Regex, Unique
-from steps.extract.files.config import CsvOptions, FilesExtract
-from steps.load.parquet_dataset.config import ParquetDatasetLoad
-from workflows.pipeline import Checks, Pipeline, Schedule, Source, Target, Transform, param
+from workflows import (
+    AcceptedValues,
+    Checks,
+    CsvOptions,
+    FilesExtract,
+    NotNull,
+    ParquetDatasetLoad,
+    Pipeline,
+    Range,
+    Regex,
+    Schedule,
+    Source,
+    Target,
+    Transform,
+    Unique,
+    param,
+)
 
 DAILY_REVENUE_SQL = """\
 select
@@ -28,7 +41,7 @@ order by all
 pipeline = Pipeline(
     name="orders-daily",
     params={"data_dir": "data/demo", "output_dir": "data/demo-output"},
-    sources=[
+    steps=[
         Source(
             name="orders",
             config=FilesExtract(
@@ -60,8 +73,6 @@ pipeline = Pipeline(
                 },
             ),
         ),
-    ],
-    checks=[
         Checks(
             name="orders-checked",
             input="orders",
@@ -79,13 +90,11 @@ pipeline = Pipeline(
                 AcceptedValues(column="currency", values=["EUR", "USD", "GBP"]),
             ],
         ),
-    ],
-    transform=Transform(
-        name="daily-revenue",
-        inputs=["orders-checked", "customers"],
-        sql=DAILY_REVENUE_SQL,
-    ),
-    targets=[
+        Transform(
+            name="daily-revenue",
+            inputs=["orders-checked", "customers"],
+            sql=DAILY_REVENUE_SQL,
+        ),
         Target(
             name="revenue-dataset",
             input="daily-revenue",

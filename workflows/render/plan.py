@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 
 from steps.runtime.config import StepConfig
-from workflows.pipeline import Node, Pipeline, Resources, RetryPolicy, Target
+from workflows.pipeline import AnyNode, Pipeline, Resources, RetryPolicy, Source, Target
 
 COMMIT_STATE_STEP = "commit-state"
 """Name of the step that advances incremental high-water marks after all targets."""
@@ -46,7 +46,7 @@ def config_json(config: StepConfig) -> str:
     )
 
 
-def _planned(pipeline: Pipeline, node: Node) -> PlannedStep:
+def _planned(pipeline: Pipeline, node: AnyNode) -> PlannedStep:
     config = pipeline.step_config(node)
     inputs = node.upstream()
     return PlannedStep(
@@ -76,7 +76,7 @@ def _commit_state(pipeline: Pipeline, cursor_sources: list[str]) -> PlannedStep:
         kind=config.KIND,
         config_json=config_json(config),
         inputs=cursor_sources,
-        dependencies=[t.name for t in pipeline.targets],
+        dependencies=[t.name for t in pipeline.of_kind(Target)],
         writes_output=False,
         retry=pipeline.retry,
         resources=pipeline.resources,
@@ -88,7 +88,7 @@ def _commit_state(pipeline: Pipeline, cursor_sources: list[str]) -> PlannedStep:
 def plan_steps(pipeline: Pipeline) -> list[PlannedStep]:
     """Every step in definition order, plus ``commit-state`` when a source is incremental."""
     steps = [_planned(pipeline, node) for node in pipeline.nodes()]
-    cursor_sources = [s.name for s in pipeline.sources if s.config.incremental_cursor()]
+    cursor_sources = [s.name for s in pipeline.of_kind(Source) if s.config.incremental_cursor()]
     if cursor_sources:
         steps.append(_commit_state(pipeline, cursor_sources))
     return steps

@@ -107,6 +107,8 @@ class LiveView:
             f"{mark} run {record.run_id} {record.status.value.lower()} in "
             f"{format_duration(record.duration_seconds)}{message}{tail}"
         )
+        for warning in record.warnings():
+            self._line(f"⚠ warning: {warning}")
 
     def _line(self, text: str) -> None:
         self.console.print(escape(text), soft_wrap=True)

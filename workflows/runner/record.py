@@ -58,6 +58,14 @@ class TaskRecord(BaseModel):
     rows_out: int | None = Field(default=None, description="Rows the step passed on.")
     rows_rejected: int | None = Field(default=None, description="Rows the step quarantined.")
     quality_score: float | None = Field(default=None, description="rows_out / rows_in.")
+    input_rows: dict[str, int] = Field(
+        default_factory=dict,
+        description="Rows the step read per input (a transform's rows_in is their sum).",
+    )
+    warning: str | None = Field(
+        default=None,
+        description="A problem that did not fail the step, e.g. a warn-severity quality gate.",
+    )
     log: str = Field(description="Where the task's stdout and stderr are kept.")
 
 
@@ -75,6 +83,10 @@ class RunRecord(BaseModel):
     finished: datetime | None = Field(default=None, description="When the run ended (UTC).")
     duration_seconds: float | None = Field(default=None, description="Wall time of the run.")
     tasks: list[TaskRecord] = Field(description="Every task, in dependency order.")
+
+    def warnings(self) -> list[str]:
+        """``step: warning`` for every task that reported one, in task order."""
+        return [f"{t.name}: {t.warning}" for t in self.tasks if t.warning]
 
     def task(self, name: str) -> TaskRecord:
         """The record of task ``name``."""

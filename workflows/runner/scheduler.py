@@ -6,6 +6,7 @@ by the events the task threads post. After a failure no new task starts (Argo's
 ``failFast``); running ones finish; the rest end ``Omitted``.
 """
 
+import json
 import os
 import queue
 import threading
@@ -168,6 +169,19 @@ def _finish(task: TaskRecord, result: AttemptResult, now: datetime) -> None:
         task.quality_score = None if score is None else float(score)
     except ValueError:
         task.quality_score = None
+    task.input_rows = _input_rows(result.outputs.get("input_rows"))
+    task.warning = result.outputs.get("warning") or None
+
+
+def _input_rows(text: str | None) -> dict[str, int]:
+    """The ``input_rows`` output (a JSON object of counts); {} when absent or malformed."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, int)}
 
 
 def _count(text: str | None) -> int | None:

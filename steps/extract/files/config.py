@@ -37,6 +37,7 @@ class FilesExtract(StepConfig):
     """Read files (local or ``s3://``) in record batches into the step's artifact."""
 
     KIND: ClassVar[str] = "extract-files"
+    ROLE: ClassVar[str] = "source"
 
     path: str = Field(
         min_length=1,

@@ -151,6 +151,7 @@ class HttpExtract(StepConfig):
     """Config of ``extract-http``: records of a paged JSON API into one artifact."""
 
     KIND: ClassVar[str] = "extract-http"
+    ROLE: ClassVar[str] = "source"
 
     url: str = Field(description="API endpoint, http:// or https://, without credentials.")
     method: Literal["GET", "POST"] = Field(default="GET", description="HTTP method.")

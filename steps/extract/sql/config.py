@@ -16,6 +16,7 @@ class SqlExtract(DatabaseStepConfig):
     """Stream a table or a query from PostgreSQL, MariaDB/MySQL or SQLite into an artifact."""
 
     KIND: ClassVar[str] = "extract-sql"
+    ROLE: ClassVar[str] = "source"
 
     table: str | None = Field(
         default=None,

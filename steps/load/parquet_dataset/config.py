@@ -18,6 +18,7 @@ class ParquetDatasetLoad(StepConfig):
     """Load the single input artifact into a Parquet dataset folder, idempotently per run."""
 
     KIND: ClassVar[str] = "load-parquet"
+    ROLE: ClassVar[str] = "target"
 
     path: str = Field(
         min_length=1,
@@ -101,3 +102,13 @@ class ParquetDatasetLoad(StepConfig):
         if not self.key:
             data.pop("key", None)
         return data
+
+    def input_columns(self) -> dict[str, list[str]]:
+        """The partition and merge-key columns, which the input must have."""
+        return {"partition_by": list(self.partition_by), "key": list(self.key)}
+
+    def redelivery_problem(self) -> str | None:
+        """An append adds a re-delivered row again; merge replaces it by key."""
+        if self.mode == "append":
+            return "mode 'append' would duplicate those rows; use mode='merge' with a key"
+        return None

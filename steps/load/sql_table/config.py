@@ -11,6 +11,7 @@ class SqlTableLoad(DatabaseStepConfig):
     """Load the single input artifact into one table, in one transaction, idempotently."""
 
     KIND: ClassVar[str] = "load-sql"
+    ROLE: ClassVar[str] = "target"
 
     table: str = Field(
         min_length=1,
@@ -43,3 +44,13 @@ class SqlTableLoad(DatabaseStepConfig):
         if len(set(self.key)) != len(self.key):
             raise ValueError("key lists a column more than once")
         return self
+
+    def input_columns(self) -> dict[str, list[str]]:
+        """The key columns, which the input must have."""
+        return {"key": list(self.key)}
+
+    def redelivery_problem(self) -> str | None:
+        """An append adds a re-delivered row again; upsert replaces it by key."""
+        if self.mode == "append":
+            return "mode 'append' would duplicate those rows; use mode='upsert' with a key"
+        return None
