@@ -17,6 +17,7 @@ import pytest
 import yaml
 from rich.console import Console
 
+from steps.contract import DEFAULT_OUTPUTS_DIR, PIPELINE_LABEL, STEP_LABEL
 from workflows.runner import LiveView, RunRecord, parse, run_manifest
 
 HERE = Path(__file__).resolve().parent
@@ -28,7 +29,6 @@ RUN_DATE_DEFAULT = (
     "{{workflow.creationTimestamp.Y}}-{{workflow.creationTimestamp.m}}-"
     "{{workflow.creationTimestamp.d}}"
 )
-ROW_OUTPUTS = ("rows_in", "rows_out", "rows_rejected", "quality_score")
 INLINE_PYTHON = ("python", "-c")
 
 
@@ -58,12 +58,12 @@ def container(
             "securityContext": {"readOnlyRootFilesystem": True, "runAsNonRoot": True},
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         },
-        "metadata": {"labels": {"ferry.dev/step": name}},
+        "metadata": {"labels": {STEP_LABEL: name}},
     }
     if outputs:
         template["outputs"] = {
             "parameters": [
-                {"name": o, "valueFrom": {"path": f"/tmp/ferry/outputs/{o}"}} for o in outputs
+                {"name": o, "valueFrom": {"path": f"{DEFAULT_OUTPUTS_DIR}/{o}"}} for o in outputs
             ]
         }
     template.update(extra)
@@ -89,7 +89,7 @@ def workflow(
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Workflow",
-        "metadata": {"generateName": f"{pipeline}-", "labels": {"ferry.dev/pipeline": pipeline}},
+        "metadata": {"generateName": f"{pipeline}-", "labels": {PIPELINE_LABEL: pipeline}},
         "spec": {
             "entrypoint": "main",
             "serviceAccountName": "ferry-step",

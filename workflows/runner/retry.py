@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from steps.runtime.errors import EXIT_DATA, EXIT_USAGE
+from steps.contract import EXIT_DATA, EXIT_USAGE
 from workflows.runner.errors import Problems
 from workflows.runner.retry_expression import (
     SUPPORTED_FORMS,
