@@ -1,8 +1,10 @@
 """Test kit for the runner tests: the renderer's Workflow shape around a stand-in task.
 
 Runner-logic tests cannot run real steps, so their containers are
-``python -c <run tasks/task.py>`` (accepted only with ``allow_inline_python=True``);
-everything else (parameters, env, resources, volumes, outputs) has the rendered shape.
+``python -c <run tasks/task.py>``; everything else (parameters, env, resources,
+volumes, outputs) has the rendered shape. The runner accepts only ``python -m steps``,
+so :func:`run` adds ``python -c`` to ``workflows.runner.parse.ACCEPTED_COMMANDS`` for
+the duration of the run; a test calling ``run_manifest`` directly gets the real rule.
 """
 
 import copy
@@ -11,10 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from rich.console import Console
 
-from workflows.runner import LiveView, RunRecord, run_manifest
+from steps.contract import DEFAULT_OUTPUTS_DIR, PIPELINE_LABEL, STEP_LABEL
+from workflows.runner import LiveView, RunRecord, parse, run_manifest
 
 HERE = Path(__file__).resolve().parent
 TASK_SCRIPT = HERE / "tasks" / "task.py"
@@ -25,7 +29,7 @@ RUN_DATE_DEFAULT = (
     "{{workflow.creationTimestamp.Y}}-{{workflow.creationTimestamp.m}}-"
     "{{workflow.creationTimestamp.d}}"
 )
-ROW_OUTPUTS = ("rows_in", "rows_out", "rows_rejected", "quality_score")
+INLINE_PYTHON = ("python", "-c")
 
 
 def load_fixture(name: str) -> dict[str, Any]:
@@ -40,7 +44,7 @@ def container(
         "name": name,
         "container": {
             "image": "ghcr.io/ferry/step:test",
-            "command": ["python", "-c"],
+            "command": list(INLINE_PYTHON),
             "args": [
                 LAUNCH,
                 str(TASK_SCRIPT),
@@ -54,12 +58,12 @@ def container(
             "securityContext": {"readOnlyRootFilesystem": True, "runAsNonRoot": True},
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         },
-        "metadata": {"labels": {"ferry.dev/step": name}},
+        "metadata": {"labels": {STEP_LABEL: name}},
     }
     if outputs:
         template["outputs"] = {
             "parameters": [
-                {"name": o, "valueFrom": {"path": f"/tmp/ferry/outputs/{o}"}} for o in outputs
+                {"name": o, "valueFrom": {"path": f"{DEFAULT_OUTPUTS_DIR}/{o}"}} for o in outputs
             ]
         }
     template.update(extra)
@@ -85,7 +89,7 @@ def workflow(
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Workflow",
-        "metadata": {"generateName": f"{pipeline}-", "labels": {"ferry.dev/pipeline": pipeline}},
+        "metadata": {"generateName": f"{pipeline}-", "labels": {PIPELINE_LABEL: pipeline}},
         "spec": {
             "entrypoint": "main",
             "serviceAccountName": "ferry-step",
@@ -116,17 +120,18 @@ def run(
     parameters: dict[str, str] | None = None,
     **options: Any,
 ) -> tuple[RunRecord, str]:
-    """Run ``manifest`` with inline python allowed; returns the record and the live view text."""
+    """Run ``manifest`` with inline python accepted; returns the record and the live view text."""
     out = io.StringIO()
     view = LiveView(Console(file=out, width=200, highlight=False))
-    record = run_manifest(
-        manifest,
-        store=str(store),
-        parameters={"marks": str(marks), **(parameters or {})},
-        allow_inline_python=True,
-        view=view,
-        **options,
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parse, "ACCEPTED_COMMANDS", (*parse.ACCEPTED_COMMANDS, INLINE_PYTHON))
+        record = run_manifest(
+            manifest,
+            store=str(store),
+            parameters={"marks": str(marks), **(parameters or {})},
+            view=view,
+            **options,
+        )
     return record, out.getvalue()
 
 

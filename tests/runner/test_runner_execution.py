@@ -3,18 +3,19 @@ import re
 from pathlib import Path
 
 import pytest
-from runner_testkit import ROW_OUTPUTS, argv, container, mark, run, statuses, workflow
+from runner_testkit import argv, container, mark, run, statuses, workflow
 
+from steps.contract import OUTPUT_PARAMETERS
 from workflows.runner import RunStatus
 
 
 def test_tasks_run_in_dependency_order_and_report_rows(store: Path, marks: Path) -> None:
     manifest = workflow(
         [
-            container("extract", "--rows", "1000000", "1000000", "0", outputs=ROW_OUTPUTS),
-            container("check", "--rows", "1000000", "999500", "500", outputs=ROW_OUTPUTS),
+            container("extract", "--rows", "1000000", "1000000", "0", outputs=OUTPUT_PARAMETERS),
+            container("check", "--rows", "1000000", "999500", "500", outputs=OUTPUT_PARAMETERS),
             container("transform", outputs=()),
-            container("load", "--rows", "999500", "999500", "0", outputs=ROW_OUTPUTS),
+            container("load", "--rows", "999500", "999500", "0", outputs=OUTPUT_PARAMETERS),
         ],
         {"check": ["extract"], "transform": ["extract"], "load": ["check", "transform"]},
     )
@@ -110,7 +111,7 @@ def test_output_parameters_flow_into_downstream_arguments(store: Path, marks: Pa
         "7",
         "7",
         "0",
-        outputs=(*ROW_OUTPUTS, "token"),
+        outputs=(*OUTPUT_PARAMETERS, "token"),
     )
     consumer = container(
         "consume",

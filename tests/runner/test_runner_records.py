@@ -1,16 +1,17 @@
 import json
 from pathlib import Path
 
-from runner_testkit import ROW_OUTPUTS, container, run, workflow
+from runner_testkit import container, run, workflow
 
+from steps.contract import OUTPUT_PARAMETERS
 from steps.runtime.store import open_location, read_text
-from workflows.runner import RunRecord, list_runs
+from workflows.runner import RunRecord, TaskRecord, list_runs
 
 
 def test_run_json_is_written_while_running_and_at_the_end(store: Path, marks: Path) -> None:
     manifest = workflow(
         [
-            container("first", "--rows", "10", "9", "1", outputs=ROW_OUTPUTS),
+            container("first", "--rows", "10", "9", "1", outputs=OUTPUT_PARAMETERS),
             container(
                 "second",
                 "--snapshot",
@@ -89,7 +90,7 @@ def test_an_s3_store_gets_the_run_record_and_logs(
                 "0",
                 "--",
                 "{{workflow.parameters.store}}",
-                outputs=ROW_OUTPUTS,
+                outputs=OUTPUT_PARAMETERS,
             )
         ]
     )
@@ -104,3 +105,7 @@ def test_an_s3_store_gets_the_run_record_and_logs(
     [listed] = list_runs(store)
     assert listed.run_id == record.run_id and listed.status.value == "Succeeded"
     assert listed.task("a").rows_out == 3
+
+
+def test_every_output_parameter_of_the_step_contract_has_a_task_record_field() -> None:
+    assert set(OUTPUT_PARAMETERS) <= set(TaskRecord.model_fields)

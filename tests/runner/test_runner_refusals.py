@@ -188,8 +188,21 @@ def test_dag_problems_are_refused(store: Path, marks: Path) -> None:
         [
             "spec.templates[0].dag.tasks[2].depends: 'a || b' is not supported by the local "
             "runner; use 'a && b' of task names (each optionally .Succeeded)",
-            "spec.templates[0].dag: tasks a, b depend on each other in a cycle",
+            "spec.templates[0].dag: tasks form a cycle: a -> b -> a; break it",
         ]
+    )
+
+
+def test_a_cycle_is_named_in_run_order(store: Path, marks: Path) -> None:
+    manifest = workflow(
+        [container("start"), container("a"), container("b"), container("c")],
+        {"a": ["start", "c"], "b": ["a"], "c": ["b"]},
+    )
+
+    message = refusal(manifest, store, marks)
+
+    assert message == (
+        PREFIX + "spec.templates[0].dag: tasks form a cycle: a -> b -> c -> a; break it"
     )
 
 

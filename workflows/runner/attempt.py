@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from workflows.runner.plan import OUTPUTS_PREFIX, OutputParameter
+from steps.contract import DEFAULT_OUTPUTS_DIR
+from workflows.runner.manifest import OutputParameter
 from workflows.runner.retry import AttemptPhase
 
 _POLL_SECONDS = 0.05
@@ -183,7 +184,8 @@ def _collect_outputs(spec: AttemptSpec, elapsed: float) -> AttemptResult:
             values[output.name] = output.default
         else:
             reason = (
-                f"output parameter {output.name!r}: the step wrote no {OUTPUTS_PREFIX}{output.file}"
+                f"output parameter {output.name!r}: the step wrote no "
+                f"{DEFAULT_OUTPUTS_DIR}/{output.file}"
             )
             return AttemptResult(AttemptPhase.ERROR, 0, reason, elapsed)
     return AttemptResult(AttemptPhase.SUCCEEDED, 0, "", elapsed, values)

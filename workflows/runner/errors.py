@@ -1,4 +1,6 @@
-"""Why the local runner refuses a manifest before it starts anything."""
+"""Why the local runner refuses a manifest before it starts anything, and how it collects why."""
+
+from dataclasses import dataclass, field
 
 from workflows.errors import UsageError
 
@@ -14,3 +16,14 @@ class ManifestRefused(UsageError):
         self.source = source
         self.problems = problems
         super().__init__(f"{source}: the local runner refuses this manifest: {'; '.join(problems)}")
+
+
+@dataclass
+class Problems:
+    """The ``path: message`` lines found while reading one manifest, in the order found."""
+
+    items: list[str] = field(default_factory=list)
+
+    def add(self, path: str, message: str) -> None:
+        """Record that the field at ``path`` (``spec.templates[1].retryStrategy``) is refused."""
+        self.items.append(f"{path}: {message}")

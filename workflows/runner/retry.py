@@ -11,15 +11,26 @@ Argo semantics kept here:
   made once waiting would pass ``maxDuration`` measured from the first attempt's start.
 - ``expression``: when present, a retry also needs it to be true for the attempt that
   ended (``workflows.runner.retry_expression``); policy and expression must both agree.
+
+:func:`parse_retry_strategy` reads a template's ``retryStrategy`` into these terms,
+refusing what the runner would otherwise have to guess (no ``limit``, unknown policy).
 """
 
 import os
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from steps.runtime.errors import EXIT_DATA, EXIT_USAGE
-from workflows.runner.retry_expression import LastRetry, RetryExpression
+from steps.contract import EXIT_DATA, EXIT_USAGE
+from workflows.runner.errors import Problems
+from workflows.runner.retry_expression import (
+    SUPPORTED_FORMS,
+    LastRetry,
+    RetryExpression,
+    UnsupportedExpression,
+    parse_retry_expression,
+)
 
 _UNIT_SECONDS = {
     "ns": 1e-9,
@@ -118,3 +129,70 @@ def declined_retry_label(exit_code: int | None) -> str:
     if exit_code is not None and exit_code in _STEP_EXIT_MEANINGS:
         return _STEP_EXIT_MEANINGS[exit_code]
     return f"exit code {LastRetry.of(AttemptPhase.FAILED.value, exit_code).exit_code}"
+
+
+def parse_retry_strategy(
+    raw: dict[str, Any] | None, path: str, found: Problems
+) -> RetryStrategy | None:
+    """A template's ``retryStrategy`` (None when it has none), its problems added to ``found``.
+
+    Args:
+        raw: the ``retryStrategy`` mapping as the manifest has it.
+        path: where it is in the manifest (``spec.templates[1].retryStrategy``).
+        found: collects one line per refused field; the value returned is then a placeholder.
+    """
+    if raw is None:
+        return None
+    limit = raw.get("limit")
+    if limit is None:
+        found.add(
+            f"{path}.limit", "is required by the local runner (without it Argo retries forever)"
+        )
+        limit = 0
+    elif not re.fullmatch(r"\d+", str(limit)):
+        found.add(f"{path}.limit", f"{limit!r} is not a whole number")
+        limit = 0
+    default_policy = RetryPolicy.ALWAYS if "expression" in raw else RetryPolicy.ON_FAILURE
+    policy_text = raw.get("retryPolicy", default_policy.value)
+    try:
+        policy = RetryPolicy(policy_text)
+    except ValueError:
+        known = ", ".join(p.value for p in RetryPolicy)
+        found.add(f"{path}.retryPolicy", f"{policy_text!r} is not one of {known}")
+        policy = RetryPolicy.ON_FAILURE
+    backoff = raw.get("backoff") or {}
+    duration = _duration(backoff.get("duration", 0), f"{path}.backoff.duration", found) or 0.0
+    max_duration = _duration(backoff.get("maxDuration"), f"{path}.backoff.maxDuration", found)
+    factor_text = backoff.get("factor", 1)
+    try:
+        factor = float(factor_text)
+    except (TypeError, ValueError):
+        found.add(f"{path}.backoff.factor", f"{factor_text!r} is not a number")
+        factor = 1.0
+    expression = _expression(raw.get("expression"), f"{path}.expression", found)
+    return RetryStrategy(int(limit), policy, duration, factor, max_duration, expression)
+
+
+def _expression(value: object, path: str, found: Problems) -> RetryExpression | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        found.add(path, f"{value!r} is not a string")
+        return None
+    try:
+        return parse_retry_expression(value)
+    except UnsupportedExpression as err:
+        found.add(
+            path, f"{value!r} is not supported by the local runner ({err}); {SUPPORTED_FORMS}"
+        )
+        return None
+
+
+def _duration(value: object, path: str, found: Problems) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)  # type: ignore[arg-type]
+    except ValueError as err:
+        found.add(path, str(err))
+        return None

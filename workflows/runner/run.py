@@ -18,7 +18,8 @@ from steps.runtime.store import is_s3
 from workflows.errors import UsageError
 from workflows.runner.errors import ManifestRefused
 from workflows.runner.live import LiveView
-from workflows.runner.plan import Plan, build_plan
+from workflows.runner.manifest import Plan
+from workflows.runner.parse import build_plan
 from workflows.runner.record import RunRecord, RunStatus, TaskRecord, TaskStatus
 from workflows.runner.run_store import RunFolder, open_store, prepare_store
 from workflows.runner.scheduler import Execution, default_parallelism, execute
@@ -63,7 +64,6 @@ def run_manifest(
     parallelism: int | None = None,
     workdir: str | Path | None = None,
     source: str = "manifest",
-    allow_inline_python: bool = False,
     kill_grace_seconds: float = 5.0,
     view: LiveView | None = None,
 ) -> RunRecord:
@@ -77,7 +77,6 @@ def run_manifest(
         workdir: scratch folder for output parameters (and logs of an S3 store);
             a temporary folder removed afterwards when not given.
         source: how messages name the manifest (file path or pipeline name).
-        allow_inline_python: accept ``python -c`` containers too (tests only).
         kill_grace_seconds: between SIGTERM and SIGKILL when a deadline passes.
         view: where progress is shown; stderr lines by default.
 
@@ -90,7 +89,7 @@ def run_manifest(
     """
     if parallelism is not None and parallelism < 1:
         raise UsageError(f"--parallelism {parallelism}: must be 1 or more")
-    plan = build_plan(manifest, source=source, allow_inline_python=allow_inline_python)
+    plan = build_plan(manifest, source=source)
     location = open_store(store)
     store_uri = location.uri if is_s3(store) else location.path
     started = datetime.now(UTC)

@@ -19,7 +19,7 @@ from pathlib import Path
 from steps.contract import OUTPUTS_DIR_ENV
 from workflows.runner.attempt import AttemptResult, AttemptSpec, Cancellation, run_attempt
 from workflows.runner.live import LiveView
-from workflows.runner.plan import ContainerTemplate, Plan, Task
+from workflows.runner.manifest import ContainerTemplate, Plan, Task
 from workflows.runner.record import RunRecord, TaskRecord, TaskStatus
 from workflows.runner.retry import AttemptPhase, declined_retry_label
 from workflows.runner.run_store import RunFolder

@@ -2,7 +2,7 @@
 
 Only Argo's *simple* tags are supported, with the names Argo gives them; expression
 tags (``{{=...}}``) are refused. Checking happens before anything runs (see
-:mod:`workflows.runner.plan`), so substitution here never meets an unknown name.
+:mod:`workflows.runner.scopes`), so substitution here never meets an unknown name.
 """
 
 import re

@@ -1,115 +1,55 @@
-"""From a Workflow manifest (a dict) to a checked plan the scheduler can execute.
+"""From a Workflow manifest (a dict) to a checked :class:`~workflows.runner.manifest.Plan`.
 
 The plan is read from the manifest only. Every problem is collected (unsupported
 fields, unknown variables, bad retry settings, cycles, ...) and raised together as
-one :class:`ManifestRefused`, before any process starts.
+one :class:`ManifestRefused`, before any process starts. The checks this module
+leans on live beside their subject: the field whitelist in
+:mod:`~workflows.runner.support`, variable scopes in :mod:`~workflows.runner.scopes`,
+``retryStrategy`` in :mod:`~workflows.runner.retry`, cycles and order in
+:mod:`workflows.graph`.
 """
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from steps.contract import DEFAULT_OUTPUTS_DIR, PIPELINE_LABEL, STEP_COMMAND
-from workflows.runner import variables
-from workflows.runner.errors import ManifestRefused
-from workflows.runner.retry import RetryPolicy, RetryStrategy, parse_duration
-from workflows.runner.retry_expression import (
-    SUPPORTED_FORMS,
-    RetryExpression,
-    UnsupportedExpression,
-    parse_retry_expression,
+from workflows.graph import find_cycle, topological_order
+from workflows.runner import scopes
+from workflows.runner.errors import ManifestRefused, Problems
+from workflows.runner.manifest import (
+    ContainerTemplate,
+    EnvVar,
+    OutputParameter,
+    Plan,
+    Task,
+    WorkflowParameter,
+    dependency_graph,
 )
+from workflows.runner.retry import parse_retry_strategy
 from workflows.runner.support import unsupported_fields
 
 API_VERSION = "argoproj.io/v1alpha1"
 OUTPUTS_PREFIX = DEFAULT_OUTPUTS_DIR + "/"
 EMPTY_DIR_MOUNT = "/tmp"
 _DEPENDS_TERM = re.compile(r"([A-Za-z0-9][A-Za-z0-9_-]*)(\.Succeeded)?")
-_GLOBALS = frozenset({"workflow.name", "workflow.namespace", "workflow.uid"})
+
+ACCEPTED_COMMANDS: tuple[tuple[str, ...], ...] = (STEP_COMMAND,)
+"""The command prefixes (``command`` + ``args``) a container may start with.
+
+Only the step image's command. Internal, not an option: the runner's own tests
+extend it (with ``pytest.MonkeyPatch``) to ``("python", "-c")`` so stand-in tasks
+can run in a manifest of the rendered shape. Each prefix starts with ``python``,
+which the runner replaces by the current interpreter. Read on every
+:func:`build_plan` call, so a patched value takes effect.
+"""
 
 
-@dataclass(frozen=True)
-class WorkflowParameter:
-    """One ``spec.arguments.parameters`` entry."""
-
-    name: str
-    value: str | None
-    enum: tuple[str, ...] | None
-
-
-@dataclass(frozen=True)
-class EnvVar:
-    """One container env entry: a plain value, or a secret/config map key read from the env."""
-
-    name: str
-    value: str | None
-    source: str | None = None
-    optional: bool = False
-
-
-@dataclass(frozen=True)
-class OutputParameter:
-    """An output parameter and the file (relative to the outputs folder) it is read from."""
-
-    name: str
-    file: str
-    default: str | None
-
-
-@dataclass(frozen=True)
-class ContainerTemplate:
-    """A container template reduced to what the runner executes."""
-
-    name: str
-    argv: tuple[str, ...]
-    env: tuple[EnvVar, ...]
-    inputs: dict[str, str | None]
-    outputs: tuple[OutputParameter, ...]
-    retry: RetryStrategy | None
-    deadline_seconds: int | None
-
-
-@dataclass(frozen=True)
-class Task:
-    """A DAG task: which template it runs, after which tasks, with which arguments."""
-
-    name: str
-    template: str
-    dependencies: tuple[str, ...]
-    arguments: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Everything the runner needs from one manifest, tasks in dependency order."""
-
-    source: str
-    pipeline: str
-    generate_name: str
-    parameters: tuple[WorkflowParameter, ...]
-    tasks: tuple[Task, ...]
-    templates: dict[str, ContainerTemplate]
-    deadline_seconds: int | None
-    parallelism: int | None
-
-
-@dataclass
-class _Problems:
-    items: list[str] = field(default_factory=list)
-
-    def add(self, path: str, message: str) -> None:
-        self.items.append(f"{path}: {message}")
-
-
-def build_plan(
-    manifest: dict[str, Any], *, source: str = "manifest", allow_inline_python: bool = False
-) -> Plan:
+def build_plan(manifest: dict[str, Any], *, source: str = "manifest") -> Plan:
     """Check ``manifest`` and turn it into a :class:`Plan`.
 
     Args:
         manifest: a ``Workflow`` (or ``WorkflowTemplate``, run as ``argo submit --from``).
         source: how to name the manifest in messages (a file path or pipeline name).
-        allow_inline_python: also accept ``python -c <code>`` containers (tests only).
 
     Raises:
         ManifestRefused: with every problem found.
@@ -119,7 +59,7 @@ def build_plan(
     problems = unsupported_fields(manifest)
     if problems:
         raise ManifestRefused(source, problems)
-    found = _Problems()
+    found = Problems()
     kind = manifest.get("kind")
     if manifest.get("apiVersion") != API_VERSION:
         found.add("apiVersion", f"must be {API_VERSION!r}")
@@ -141,7 +81,7 @@ def build_plan(
         if "dag" in template and "container" in template:
             found.add(path, "has both dag and container")
         elif "container" in template:
-            built = _container_template(template, path, parameter_names, allow_inline_python, found)
+            built = _container_template(template, path, parameter_names, found)
             containers[built.name] = built
         elif "dag" in template:
             if template.get("name") == spec.get("entrypoint"):
@@ -157,7 +97,7 @@ def build_plan(
         _check_task_variables(
             templates_raw[dag_index], dag_index, tasks, containers, parameter_names, found
         )
-    _check_spec_variables(spec, parameter_names, found)
+    scopes.check_spec(spec, parameter_names, found)
     deadline = _positive_int(spec.get("activeDeadlineSeconds"), "spec.activeDeadlineSeconds", found)
     parallelism = _positive_int(spec.get("parallelism"), "spec.parallelism", found)
     if dag_index is not None:
@@ -189,7 +129,7 @@ def _cron_workflow_problems(manifest: dict[str, Any]) -> list[str]:
     Its spec is a schedule around a workflowSpec, so naming each unsupported field
     hid the one useful thing to say: run the WorkflowTemplate it refers to.
     """
-    found = _Problems()
+    found = Problems()
     if manifest.get("apiVersion") != API_VERSION:
         found.add("apiVersion", f"must be {API_VERSION!r}")
     found.add(
@@ -211,7 +151,7 @@ def _pipeline_name(metadata: dict[str, Any], generate_name: str) -> str:
     return str(labels.get(PIPELINE_LABEL) or generate_name.rstrip("-"))
 
 
-def _workflow_parameters(spec: dict[str, Any], found: _Problems) -> tuple[WorkflowParameter, ...]:
+def _workflow_parameters(spec: dict[str, Any], found: Problems) -> tuple[WorkflowParameter, ...]:
     parameters = []
     for index, raw in enumerate((spec.get("arguments") or {}).get("parameters") or []):
         path = f"spec.arguments.parameters[{index}]"
@@ -229,21 +169,15 @@ def _workflow_parameters(spec: dict[str, Any], found: _Problems) -> tuple[Workfl
                 tuple(str(v) for v in enum) if enum else None,
             )
         )
-        for name in _tags_in(value):
-            if name not in _GLOBALS | variables.creation_timestamp_names():
-                found.add(f"{path}.value", f"unknown variable {{{{{name}}}}}")
+        scopes.check_parameter_value(value, f"{path}.value", found)
     return tuple(parameters)
 
 
 def _container_template(
-    template: dict[str, Any],
-    path: str,
-    parameter_names: set[str],
-    allow_inline_python: bool,
-    found: _Problems,
+    template: dict[str, Any], path: str, parameter_names: set[str], found: Problems
 ) -> ContainerTemplate:
     container = template["container"]
-    argv = _argv(container, f"{path}.container", allow_inline_python, found)
+    argv = _argv(container, f"{path}.container", found)
     inputs = {
         str(p.get("name")): _first_value(p.get("value"), p.get("default"))
         for p in (template.get("inputs") or {}).get("parameters") or []
@@ -277,21 +211,14 @@ def _container_template(
                 "only an emptyDir at /tmp",
             )
     _check_volumes(template.get("volumes") or [], f"{path}.volumes", found)
-    scope = (
-        _GLOBALS
-        | variables.creation_timestamp_names()
-        | {f"workflow.parameters.{p}" for p in parameter_names}
-        | {f"inputs.parameters.{p}" for p in inputs}
-        | {"pod.name", "retries"}
-    )
-    _check_variables(template, path, scope, found)
+    scopes.check_tags(template, path, scopes.container_scope(parameter_names, inputs), found)
     return ContainerTemplate(
         name=str(template.get("name")),
         argv=argv,
         env=_env(container.get("env") or [], f"{path}.container.env", found),
         inputs=inputs,
         outputs=tuple(outputs),
-        retry=_retry(template.get("retryStrategy"), f"{path}.retryStrategy", found),
+        retry=parse_retry_strategy(template.get("retryStrategy"), f"{path}.retryStrategy", found),
         deadline_seconds=_positive_int(
             template.get("activeDeadlineSeconds"), f"{path}.activeDeadlineSeconds", found
         ),
@@ -305,9 +232,7 @@ def _first_value(*candidates: object) -> str | None:
     return None
 
 
-def _argv(
-    container: dict[str, Any], path: str, allow_inline_python: bool, found: _Problems
-) -> tuple[str, ...]:
+def _argv(container: dict[str, Any], path: str, found: Problems) -> tuple[str, ...]:
     command = container.get("command") or []
     args = container.get("args") or []
     if not isinstance(command, list) or not isinstance(args, list):
@@ -317,9 +242,7 @@ def _argv(
     if not all(isinstance(a, str) for a in argv):
         found.add(path, "command and args must be lists of strings")
         return ()
-    runs_steps = tuple(argv[:3]) == STEP_COMMAND
-    runs_inline = allow_inline_python and argv[:2] == ["python", "-c"]
-    if not (runs_steps or runs_inline):
+    if not any(tuple(argv[: len(prefix)]) == prefix for prefix in ACCEPTED_COMMANDS):
         found.add(
             f"{path}.command",
             f"{' '.join(command) or '(none)'!r} is not supported by the local runner; "
@@ -328,7 +251,7 @@ def _argv(
     return tuple(argv[1:])
 
 
-def _env(entries: list[dict[str, Any]], path: str, found: _Problems) -> tuple[EnvVar, ...]:
+def _env(entries: list[dict[str, Any]], path: str, found: Problems) -> tuple[EnvVar, ...]:
     result = []
     for index, entry in enumerate(entries):
         where = f"{path}[{index}]"
@@ -352,65 +275,7 @@ def _env(entries: list[dict[str, Any]], path: str, found: _Problems) -> tuple[En
     return tuple(result)
 
 
-def _retry(raw: dict[str, Any] | None, path: str, found: _Problems) -> RetryStrategy | None:
-    if raw is None:
-        return None
-    limit = raw.get("limit")
-    if limit is None:
-        found.add(
-            f"{path}.limit", "is required by the local runner (without it Argo retries forever)"
-        )
-        limit = 0
-    elif not re.fullmatch(r"\d+", str(limit)):
-        found.add(f"{path}.limit", f"{limit!r} is not a whole number")
-        limit = 0
-    default_policy = RetryPolicy.ALWAYS if "expression" in raw else RetryPolicy.ON_FAILURE
-    policy_text = raw.get("retryPolicy", default_policy.value)
-    try:
-        policy = RetryPolicy(policy_text)
-    except ValueError:
-        known = ", ".join(p.value for p in RetryPolicy)
-        found.add(f"{path}.retryPolicy", f"{policy_text!r} is not one of {known}")
-        policy = RetryPolicy.ON_FAILURE
-    backoff = raw.get("backoff") or {}
-    duration = _duration(backoff.get("duration", 0), f"{path}.backoff.duration", found) or 0.0
-    max_duration = _duration(backoff.get("maxDuration"), f"{path}.backoff.maxDuration", found)
-    factor_text = backoff.get("factor", 1)
-    try:
-        factor = float(factor_text)
-    except (TypeError, ValueError):
-        found.add(f"{path}.backoff.factor", f"{factor_text!r} is not a number")
-        factor = 1.0
-    expression = _retry_expression(raw.get("expression"), f"{path}.expression", found)
-    return RetryStrategy(int(limit), policy, duration, factor, max_duration, expression)
-
-
-def _retry_expression(value: object, path: str, found: _Problems) -> RetryExpression | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        found.add(path, f"{value!r} is not a string")
-        return None
-    try:
-        return parse_retry_expression(value)
-    except UnsupportedExpression as err:
-        found.add(
-            path, f"{value!r} is not supported by the local runner ({err}); {SUPPORTED_FORMS}"
-        )
-        return None
-
-
-def _duration(value: object, path: str, found: _Problems) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)  # type: ignore[arg-type]
-    except ValueError as err:
-        found.add(path, str(err))
-        return None
-
-
-def _positive_int(value: object, path: str, found: _Problems) -> int | None:
+def _positive_int(value: object, path: str, found: Problems) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not re.fullmatch(r"\d+", str(value)) or int(str(value)) < 1:
@@ -419,13 +284,13 @@ def _positive_int(value: object, path: str, found: _Problems) -> int | None:
     return int(str(value))
 
 
-def _check_volumes(volumes: list[dict[str, Any]], path: str, found: _Problems) -> None:
+def _check_volumes(volumes: list[dict[str, Any]], path: str, found: Problems) -> None:
     for index, volume in enumerate(volumes):
         if "emptyDir" not in volume:
             found.add(f"{path}[{index}]", "only emptyDir volumes are supported by the local runner")
 
 
-def _check_dag_template(template: dict[str, Any], path: str, found: _Problems) -> None:
+def _check_dag_template(template: dict[str, Any], path: str, found: Problems) -> None:
     for key in ("inputs", "outputs", "retryStrategy", "activeDeadlineSeconds", "volumes"):
         if key in template:
             found.add(f"{path}.{key}", "not supported on a dag template by the local runner")
@@ -436,7 +301,7 @@ def _dag_tasks(
     index: int,
     containers: dict[str, ContainerTemplate],
     template_names: list[object],
-    found: _Problems,
+    found: Problems,
 ) -> tuple[Task, ...]:
     raw_tasks = template["dag"].get("tasks") or []
     task_names = [str(t.get("name")) for t in raw_tasks]
@@ -474,10 +339,10 @@ def _dag_tasks(
                         path, f"input parameter {input_name!r} of template {target!r} gets no value"
                     )
         tasks.append(Task(name, str(target), dependencies, arguments))
-    return _topological(tasks, f"spec.templates[{index}].dag", found)
+    return _in_dependency_order(tasks, f"spec.templates[{index}].dag", found)
 
 
-def _dependencies(raw: dict[str, Any], path: str, found: _Problems) -> tuple[str, ...]:
+def _dependencies(raw: dict[str, Any], path: str, found: Problems) -> tuple[str, ...]:
     names = [str(d) for d in raw.get("dependencies") or []]
     depends = raw.get("depends")
     if depends is not None:
@@ -494,39 +359,19 @@ def _dependencies(raw: dict[str, Any], path: str, found: _Problems) -> tuple[str
     return tuple(dict.fromkeys(names))
 
 
-def _topological(tasks: list[Task], path: str, found: _Problems) -> tuple[Task, ...]:
-    ordered: list[Task] = []
-    done: set[str] = set()
-    known = {t.name for t in tasks}
-    pending = list(tasks)
-    while pending:
-        ready = [t for t in pending if all(d in done or d not in known for d in t.dependencies)]
-        if not ready:
-            cycle = ", ".join(t.name for t in pending)
-            found.add(path, f"tasks {cycle} depend on each other in a cycle")
-            return tuple(ordered)
-        for task in ready:
-            ordered.append(task)
-            done.add(task.name)
-            pending.remove(task)
-    return tuple(ordered)
+def _in_dependency_order(tasks: list[Task], path: str, found: Problems) -> tuple[Task, ...]:
+    """The tasks, each after the tasks it depends on; as given (and refused) if there is a cycle.
 
-
-def ancestors(tasks: tuple[Task, ...]) -> dict[str, set[str]]:
-    """For each task, every task it (transitively) depends on."""
-    by_name = {t.name: t for t in tasks}
-    result: dict[str, set[str]] = {}
-    for task in tasks:
-        seen: set[str] = set()
-        stack = list(task.dependencies)
-        while stack:
-            name = stack.pop()
-            if name in seen or name not in by_name:
-                continue
-            seen.add(name)
-            stack.extend(by_name[name].dependencies)
-        result[task.name] = seen
-    return result
+    The cycle is named in run order, ``a -> b -> a``: each task is needed by the next,
+    as pipeline validation names a cycle of steps.
+    """
+    graph = dependency_graph(tasks)
+    cycle = find_cycle(graph)
+    if cycle is not None:
+        found.add(path, f"tasks form a cycle: {' -> '.join(reversed(cycle))}; break it")
+        return tuple(tasks)
+    position = {name: rank for rank, name in enumerate(topological_order(graph))}
+    return tuple(sorted(tasks, key=lambda task: position[task.name]))
 
 
 def _check_task_variables(
@@ -535,58 +380,10 @@ def _check_task_variables(
     tasks: tuple[Task, ...],
     containers: dict[str, ContainerTemplate],
     parameter_names: set[str],
-    found: _Problems,
+    found: Problems,
 ) -> None:
-    upstream = ancestors(tasks)
-    by_name = {t.name: t for t in tasks}
-    base = (
-        _GLOBALS
-        | variables.creation_timestamp_names()
-        | {f"workflow.parameters.{p}" for p in parameter_names}
-    )
+    task_scopes = scopes.task_scopes(tasks, containers, parameter_names)
+    fallback = scopes.workflow_scope(parameter_names)
     for position, raw in enumerate(template["dag"].get("tasks") or []):
-        name = str(raw.get("name"))
-        scope = set(base)
-        for ancestor in upstream.get(name, set()):
-            outputs = containers.get(by_name[ancestor].template)
-            for output in outputs.outputs if outputs else ():
-                scope.add(f"tasks.{ancestor}.outputs.parameters.{output.name}")
-        _check_variables(
-            raw, f"spec.templates[{index}].dag.tasks[{position}]", frozenset(scope), found
-        )
-
-
-def _check_spec_variables(
-    spec: dict[str, Any], parameter_names: set[str], found: _Problems
-) -> None:
-    scope = (
-        _GLOBALS
-        | variables.creation_timestamp_names()
-        | {f"workflow.parameters.{p}" for p in parameter_names}
-    )
-    for key, value in spec.items():
-        if key not in ("templates", "arguments"):
-            _check_variables(value, f"spec.{key}", scope, found)
-
-
-def _check_variables(
-    value: object, path: str, scope: frozenset[str] | set[str], found: _Problems
-) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_variables(item, f"{path}.{key}", scope, found)
-    elif isinstance(value, list):
-        for position, item in enumerate(value):
-            _check_variables(item, f"{path}[{position}]", scope, found)
-    elif isinstance(value, str):
-        for name in variables.tags(value):
-            if name.startswith("="):
-                found.add(
-                    path, f"expression tag {{{{{name}}}}} is not supported by the local runner"
-                )
-            elif name not in scope:
-                found.add(path, f"unknown variable {{{{{name}}}}}")
-
-
-def _tags_in(value: object) -> list[str]:
-    return list(variables.tags(value)) if isinstance(value, str) else []
+        scope = task_scopes.get(str(raw.get("name")), fallback)
+        scopes.check_tags(raw, f"spec.templates[{index}].dag.tasks[{position}]", scope, found)

@@ -1,0 +1,81 @@
+"""The parts of a Workflow manifest the local runner executes, as plain frozen values.
+
+:mod:`workflows.runner.parse` builds them from the manifest dict after checking it;
+the scheduler and the attempts only read them. Keeping the model apart from the
+parsing lets those modules depend on the shape without the checks behind it.
+"""
+
+from dataclasses import dataclass
+
+from workflows.graph import Graph
+from workflows.runner.retry import RetryStrategy
+
+
+@dataclass(frozen=True)
+class WorkflowParameter:
+    """One ``spec.arguments.parameters`` entry."""
+
+    name: str
+    value: str | None
+    enum: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One container env entry: a plain value, or a secret/config map key read from the env."""
+
+    name: str
+    value: str | None
+    source: str | None = None
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class OutputParameter:
+    """An output parameter and the file (relative to the outputs folder) it is read from."""
+
+    name: str
+    file: str
+    default: str | None
+
+
+@dataclass(frozen=True)
+class ContainerTemplate:
+    """A container template reduced to what the runner executes."""
+
+    name: str
+    argv: tuple[str, ...]
+    env: tuple[EnvVar, ...]
+    inputs: dict[str, str | None]
+    outputs: tuple[OutputParameter, ...]
+    retry: RetryStrategy | None
+    deadline_seconds: int | None
+
+
+@dataclass(frozen=True)
+class Task:
+    """A DAG task: which template it runs, after which tasks, with which arguments."""
+
+    name: str
+    template: str
+    dependencies: tuple[str, ...]
+    arguments: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the runner needs from one manifest, tasks in dependency order."""
+
+    source: str
+    pipeline: str
+    generate_name: str
+    parameters: tuple[WorkflowParameter, ...]
+    tasks: tuple[Task, ...]
+    templates: dict[str, ContainerTemplate]
+    deadline_seconds: int | None
+    parallelism: int | None
+
+
+def dependency_graph(tasks: tuple[Task, ...] | list[Task]) -> Graph:
+    """The tasks as a :mod:`workflows.graph` graph: each task name -> the tasks it waits for."""
+    return {task.name: task.dependencies for task in tasks}
