@@ -58,10 +58,10 @@ def pipeline_schema() -> dict[str, Any]:
     )
     schema: dict[str, Any] = model.model_json_schema(mode="validation")
     return {
+        **schema,
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "Ferry pipeline",
-        **schema,
     }
 
 

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from workflows.errors import DefinitionError
-from workflows.pipeline import Pipeline
+from workflows.pipeline import DEFINITION_PROBLEM, Pipeline
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -114,11 +114,18 @@ def validation_message(err: ValidationError, path: Path_ | None = None) -> str:
     what and where; pydantic's generic ones get the field path in front.
     """
     first = err.errors()[0]
+    if first["type"] == DEFINITION_PROBLEM:
+        return str(first["msg"])
     message = re.sub(r"^(Value|Assertion) error, ", "", first["msg"])
-    if first["type"] in ("value_error", "assertion_error") and not first["loc"]:
-        return message
     where = _shown(path) if path is not None else ".".join(str(p) for p in first["loc"])
     return f"invalid {err.title} at {where or '(model)'}: {message}"
+
+
+def _error_path(document: Any, error: Any) -> Path_:
+    """Where in the document an error is: its location, and the key a Ferry check names."""
+    path = _document_path(document, tuple(error["loc"]))
+    field = (error.get("ctx") or {}).get("field") if error["type"] == DEFINITION_PROBLEM else None
+    return (*path, field) if field else path
 
 
 def _step_name(document: Any, path: Path_) -> str | None:
@@ -166,7 +173,7 @@ def load_yaml_pipeline(file: Path) -> Pipeline:
     try:
         pipeline = Pipeline.model_validate(document)
     except ValidationError as err:
-        path = _document_path(document, tuple(err.errors()[0]["loc"]))
+        path = _error_path(document, err.errors()[0])
         raise DefinitionError(
             str(name),
             _step_name(document, path),

@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from steps.checks.config import ChecksConfig, Rule
 from steps.runtime.config import StepConfig
@@ -39,6 +40,15 @@ RUN_DATE_DEFAULT = (
     "-{{workflow.creationTimestamp.d}}"
 )
 """Default of ``run_date``: the UTC day the workflow was created, as ``YYYY-MM-DD``."""
+
+
+DEFINITION_PROBLEM = "ferry_definition"
+"""pydantic error type of Ferry's own definition checks: their message says what and where."""
+
+
+def definition_problem(message: str, field: str | None = None) -> PydanticCustomError:
+    """A validation error whose message stands alone; ``field`` is the key it is about."""
+    return PydanticCustomError(DEFINITION_PROBLEM, message, {"field": field} if field else None)
 
 
 def param(name: str) -> str:
@@ -73,7 +83,7 @@ class _Model(BaseModel):
             close = close or difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
             named = f" {data['name']!r}" if isinstance(data.get("name"), str) else ""
-            raise ValueError(f"{cls.__name__}{named} has no field {key!r}; {hint}")
+            raise definition_problem(f"{cls.__name__}{named} has no field {key!r}; {hint}", key)
         return data
 
 
@@ -160,12 +170,13 @@ def _config_of_role(value: Any, role: str, node: str) -> Any:
     kinds = sorted(k.name for k in KINDS.values() if role == k.load_config_class().ROLE)
     kind = value.get("kind")
     if kind is None:
-        raise ValueError(f"{node} config needs a 'kind': one of {', '.join(kinds)}")
+        raise definition_problem(f"{node} config needs a 'kind': one of {', '.join(kinds)}")
     if kind not in kinds:
         close = difflib.get_close_matches(str(kind), kinds, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ValueError(
-            f"{node} config kind {kind!r} is not a {role} kind; {hint}use one of {', '.join(kinds)}"
+        known = ", ".join(kinds)
+        raise definition_problem(
+            f"{node} config kind {kind!r} is not a {role} kind; {hint}use one of {known}", "kind"
         )
     fields = {k: v for k, v in value.items() if k != "kind"}
     return KINDS[kind].load_config_class().model_validate(fields)

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 FERRY = str(Path(sys.executable).parent / "ferry")
+EXAMPLES = "workflows.pipelines"
+"""The shipped examples, named as a user names them."""
 
 
 def ferry(
@@ -29,6 +31,8 @@ def run_demo(
     return ferry(
         "run",
         "orders-daily",
+        "--pipelines",
+        EXAMPLES,
         "-p",
         f"data_dir={data_dir}",
         "-p",

@@ -157,6 +157,8 @@ def run_pipeline(address: str, database: str, output_dir: Path, store: Path) -> 
     result = ferry(
         "run",
         PIPELINE,
+        "--pipelines",
+        "workflows.pipelines",
         *parameters(address, database, output_dir),
         "--store",
         str(store),

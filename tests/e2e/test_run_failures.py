@@ -72,6 +72,8 @@ def test_missing_input_files_fail_the_extract_with_the_path(tmp_path: Path) -> N
 
 
 def test_unknown_pipeline_is_bad_usage(tmp_path: Path) -> None:
-    result = ferry("run", "no-such-pipeline", "--store", str(tmp_path), cwd=tmp_path)
+    result = ferry(
+        "run", "no-such-pipeline", "--pipelines", PIPELINES, "--store", str(tmp_path), cwd=tmp_path
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("ferry: no pipeline named 'no-such-pipeline'")

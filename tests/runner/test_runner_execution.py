@@ -136,6 +136,8 @@ def test_output_parameters_flow_into_downstream_arguments(store: Path, marks: Pa
         "rows_out": "7",
         "rows_rejected": "0",
         "quality_score": "1.000000",
+        "input_rows": "{}",
+        "warning": "",
         "token": "abc123",
     }
     assert argv(marks, "consume") == ["abc123", f"d-{record.parameters['run_date']}"]

@@ -55,8 +55,15 @@ def error_of(path: Path) -> DefinitionError:
 
 
 def test_a_yaml_pipeline_is_the_same_as_its_python_twin(tmp_path: Path) -> None:
-    from workflows import Checks, FilesExtract, NotNull, ParquetDatasetLoad, Pipeline, Source
-    from workflows import Target
+    from workflows import (
+        Checks,
+        FilesExtract,
+        NotNull,
+        ParquetDatasetLoad,
+        Pipeline,
+        Source,
+        Target,
+    )
 
     python = Pipeline(
         name="copy",
@@ -95,7 +102,7 @@ def test_a_misspelt_field_names_file_line_and_the_field_meant(tmp_path: Path) ->
     path = write(tmp_path, GOOD.replace("    input: raw\n", "    inputs: raw\n"))
     assert str(error_of(path)) == (
         "pipeline 'copy', step 'valid': Checks 'valid' has no field 'inputs'; "
-        f"did you mean 'input'? ({path}:10)"
+        f"did you mean 'input'? ({path}:12)"
     )
 
 
@@ -120,7 +127,7 @@ def test_an_unknown_config_kind_suggests_one(tmp_path: Path) -> None:
     assert str(error_of(path)) == (
         "pipeline 'copy', step 'raw': a Source config kind 'extract-file' is not a source kind; "
         "did you mean 'extract-files'? use one of extract-files, extract-http, extract-sql "
-        f"({path}:5)"
+        f"({path}:6)"
     )
 
 
@@ -132,7 +139,7 @@ def test_an_unknown_node_kind(tmp_path: Path) -> None:
         "using 'kind' does not match any of the expected tags: 'source', 'checks', 'transform', "
         "'target'"
     )
-    assert message.endswith(f"({path}:9)")
+    assert message.endswith(f"({path}:10)")
 
 
 def test_a_validation_error_after_loading_names_the_line_of_the_field(tmp_path: Path) -> None:
@@ -149,15 +156,15 @@ def test_a_rule_column_error_names_the_rule_line(tmp_path: Path) -> None:
     )
     assert str(error_of(path)) == (
         "pipeline 'copy', step 'valid', field 'rules[0]': column 'y' is not among the columns "
-        f"of 'raw'; its columns: id, x ({path}:13)"
+        f"of 'raw'; its columns: id, x ({path}:14)"
     )
 
 
 def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace("    input: raw\n", "    input: raw\n    input: raw\n"))
     assert str(error_of(path)) == (
-        "pipeline 'copy': not valid YAML: key 'input' is given twice (first on line 10); "
-        f"keep one ({path}:11)"
+        "pipeline 'copy': not valid YAML: key 'input' is given twice (first on line 12); "
+        f"keep one ({path}:13)"
     )
 
 

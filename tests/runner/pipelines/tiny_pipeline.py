@@ -3,15 +3,21 @@
 One CSV source, one not-null check, one Parquet target, all paths from parameters.
 """
 
-from steps.checks.config import NotNull
-from steps.extract.files.config import FilesExtract
-from steps.load.parquet_dataset.config import ParquetDatasetLoad
-from workflows.pipeline import Checks, Pipeline, Source, Target, param
+from workflows import (
+    Checks,
+    FilesExtract,
+    NotNull,
+    ParquetDatasetLoad,
+    Pipeline,
+    Source,
+    Target,
+    param,
+)
 
 pipeline = Pipeline(
     name="runner-tiny",
     params={"data_dir": "data", "output_dir": "out"},
-    sources=[
+    steps=[
         Source(
             name="people",
             config=FilesExtract(
@@ -19,14 +25,12 @@ pipeline = Pipeline(
                 format="csv",
                 columns={"id": "int64", "name": "string"},
             ),
-        )
-    ],
-    checks=[Checks(name="people-checked", input="people", rules=[NotNull(column="name")])],
-    targets=[
+        ),
+        Checks(name="people-checked", input="people", rules=[NotNull(column="name")]),
         Target(
             name="people-dataset",
             input="people-checked",
             config=ParquetDatasetLoad(path=f"{param('output_dir')}/people", mode="overwrite"),
-        )
+        ),
     ],
 )

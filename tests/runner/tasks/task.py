@@ -73,6 +73,8 @@ def main() -> int:
         rows_in, rows_out, rejected = args.rows
         values = {"rows_in": rows_in, "rows_out": rows_out, "rows_rejected": rejected}
         values["quality_score"] = f"{rows_out / rows_in if rows_in else 1:.6f}"
+        values["input_rows"] = "{}"
+        values["warning"] = ""
         for name, value in values.items():
             (outputs / name).write_text(f"{value}\n")
     for item in args.output:
