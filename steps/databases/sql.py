@@ -1,31 +1,27 @@
-"""SQL text per dialect: quoted names and literal values.
+"""SQL text in any dialect: quoted names and literal values.
 
 Values that end up in SQL text (high-water marks) are rendered as literals rather
 than bound parameters because PostgreSQL only streams (COPY) an unparameterised
-query; the quoting here is the one place that makes that safe.
+query; the quoting here (with each dialect's ``sql.py`` for its own escapes) is the
+one place that makes that safe.
 """
 
 import datetime as dt
 from decimal import Decimal
 
-from steps.databases.url import Dialect
+from steps.databases.registry import DialectName, dialect
 
 Literal = str | int | float | Decimal | dt.date | dt.datetime | None
 
 
-def quote_name(dialect: Dialect, name: str) -> str:
+def quote_name(name_of: DialectName, name: str) -> str:
     """A quoted identifier; ``schema.table`` is quoted part by part."""
-    return ".".join(_quote_part(dialect, part) for part in name.split("."))
+    quote = dialect(name_of).quote_part
+    return ".".join(quote(part) for part in name.split("."))
 
 
-def _quote_part(dialect: Dialect, part: str) -> str:
-    if dialect == "mysql":
-        return "`" + part.replace("`", "``") + "`"
-    return '"' + part.replace('"', '""') + '"'
-
-
-def literal(dialect: Dialect, value: Literal) -> str:
-    """``value`` as a SQL literal of ``dialect``."""
+def literal(name_of: DialectName, value: Literal) -> str:
+    """``value`` as a SQL literal of the dialect ``name_of``."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -42,7 +38,4 @@ def literal(dialect: Dialect, value: Literal) -> str:
         text = str(value)
     if "\x00" in text:
         raise ValueError("a SQL literal cannot contain a NUL character")
-    text = text.replace("'", "''")
-    if dialect == "mysql":
-        text = text.replace("\\", "\\\\")
-    return f"'{text}'"
+    return f"'{dialect(name_of).escape_text(text)}'"

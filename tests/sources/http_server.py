@@ -37,6 +37,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     content_type: str = "application/json"
+    drop: str | None = None
+    """``"before"``: close the connection without answering; ``"mid_body"``: send the
+    headers and half the body, then close."""
 
 
 Handler = Callable[[Received], Reply]
@@ -95,6 +98,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if reply.delay_s:
             time.sleep(reply.delay_s)
         body = reply.raw if reply.raw is not None else json.dumps(reply.json).encode()
+        if reply.drop == "before":
+            self.close_connection = True
+            return
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
@@ -102,6 +108,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
+            if reply.drop == "mid_body":
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             return

@@ -277,10 +277,10 @@ def test_401_fails_at_once_naming_the_credentials_variable(tmp_path: Path) -> No
         auth = {"type": "bearer", "token_env": "API_TOKEN", "secret_name": "api"}
         config = {"url": srv.url("/orders") + "?access_token=" + SECRET, "auth": auth}
         proc, _ = extract(tmp_path, config, env={"API_TOKEN": SECRET})
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert failure(proc) == (
         f"GET {srv.url('/orders')}?access_token=*** returned 401 Unauthorized "
-        """('{"error": "bad token"}'); check the credentials in API_TOKEN"""
+        """('{"error": "bad token"}'); check the credentials in API_TOKEN; not retried"""
     )
     assert len(srv.received) == 1
     assert SECRET not in proc.stdout + proc.stderr
@@ -299,11 +299,32 @@ def test_missing_credentials_variable_is_a_usage_error(tmp_path: Path) -> None:
 def test_404_fails_at_once(tmp_path: Path) -> None:
     with serve({}) as srv:
         proc, _ = extract(tmp_path, {"url": srv.url("/nope")})
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert failure(proc) == (
         f'GET {srv.url("/nope")} returned 404 Not Found (\'{{"error": "no such route"}}\'); '
-        "check url, params and the request body"
+        "check url and method; not retried"
     )
+    assert len(srv.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "advice"),
+    [
+        (400, "check url, params and the request body"),
+        (403, "the API wants credentials: configure auth"),
+        (405, "check url and method"),
+        (410, "check url and method"),
+        (422, "check url, params and the request body"),
+        (409, "check url, params and the request body"),
+    ],
+)
+def test_client_errors_exit_2_after_one_request(tmp_path: Path, status: int, advice: str) -> None:
+    with serve({"/orders": script(Reply(status, {"e": status}), Reply(json=orders(1)))}) as srv:
+        proc, _ = extract(tmp_path, {"url": srv.url("/orders")})
+    assert proc.returncode == 2, proc.stderr
+    assert failure(proc).endswith(f"; {advice}; not retried")
+    assert len(srv.received) == 1
+    assert events(proc, "http_retry") == []
 
 
 def test_safe_url_drops_userinfo_and_masks_secret_query_values() -> None:
@@ -353,6 +374,44 @@ def test_5xx_then_success_is_retried(tmp_path: Path) -> None:
     ok(proc)
     assert len(rows(out)) == 2 and len(srv.received) == 3
     assert [e["attempt"] for e in events(proc, "http_retry")] == [1, 2]
+
+
+def test_500_then_200_succeeds(tmp_path: Path) -> None:
+    with serve({"/orders": script(Reply(500, {"e": 1}), Reply(json=orders(2)))}) as srv:
+        proc, out = extract(tmp_path, {"url": srv.url("/orders")})
+    ok(proc)
+    assert len(rows(out)) == 2 and len(srv.received) == 2
+    [retry] = events(proc, "http_retry")
+    assert retry["reason"] == "last status 500 Internal Server Error"
+
+
+def test_408_is_retried(tmp_path: Path) -> None:
+    with serve({"/orders": script(Reply(408, {"e": 1}), Reply(json=orders(1)))}) as srv:
+        proc, out = extract(tmp_path, {"url": srv.url("/orders")})
+    ok(proc)
+    assert len(rows(out)) == 1 and len(srv.received) == 2
+
+
+@pytest.mark.parametrize("drop", ["mid_body", "before"])
+def test_dropped_connection_is_retried(tmp_path: Path, drop: str) -> None:
+    replies = script(Reply(json=orders(50), drop=drop), Reply(json=orders(3)))
+    with serve({"/orders": replies}) as srv:
+        proc, out = extract(tmp_path, {"url": srv.url("/orders")})
+    ok(proc)
+    assert len(rows(out)) == 3 and len(srv.received) == 2
+    [retry] = events(proc, "http_retry")
+    expected = "IncompleteRead" if drop == "mid_body" else "RemoteDisconnected"
+    assert retry["reason"].startswith(f"last error: {expected}"), retry
+
+
+def test_dropped_connections_fail_with_exit_1_when_retries_run_out(tmp_path: Path) -> None:
+    with serve({"/orders": script(Reply(json=orders(50), drop="mid_body"))}) as srv:
+        proc, _ = extract(tmp_path, {"url": srv.url("/orders"), "max_retries": 2})
+    assert proc.returncode == 1
+    assert failure(proc).startswith(
+        f"GET {srv.url('/orders')} failed after 2 retries: last error: IncompleteRead"
+    )
+    assert len(srv.received) == 3
 
 
 def test_persistent_503_fails_after_max_retries(tmp_path: Path) -> None:
@@ -421,7 +480,7 @@ def test_truncated_json(tmp_path: Path) -> None:
 def test_records_path_missing(tmp_path: Path) -> None:
     with serve({"/orders": script(Reply(json={"items": []}))}) as srv:
         proc, _ = extract(tmp_path, {"url": srv.url("/orders"), "records_path": "data"})
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert failure(proc) == f"response of {srv.url('/orders')} has no 'data'; check records_path"
 
 
@@ -664,7 +723,7 @@ def test_demo_api_serves_orders_to_the_extract_with_bearer_auth(tmp_path: Path) 
         assert len(events(proc, "page_fetched")) == 3
         assert read(out).manifest["cursor"]["value"] == demo_orders(23, seed=3)[-1]["updated_at"]
         proc, _ = extract(tmp_path, config, env={"DEMO_TOKEN": "wrong"}, run_id="r2")
-        assert proc.returncode == 1 and "401 Unauthorized" in failure(proc)
+        assert proc.returncode == 2 and "401 Unauthorized" in failure(proc)
     finally:
         server.shutdown()
         server.server_close()

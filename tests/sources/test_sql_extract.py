@@ -216,7 +216,7 @@ def test_wrong_password_names_url_without_password(pg_url: str, tmp_path: Path) 
     url = "postgresql://nosuchuser@127.0.0.1:5432/test"
     config = {"url": url, "table": "t", "password_env": "PW"}
     result, _ = extract(tmp_path, config, env={"PW": "hunter2"})
-    assert result.returncode == 1
+    assert result.returncode == 2
     line = last_error(result.stderr)
     assert line.startswith(
         "ferry: pipeline 'demo', step 'orders': cannot connect to "
@@ -225,12 +225,12 @@ def test_wrong_password_names_url_without_password(pg_url: str, tmp_path: Path) 
     assert "hunter2" not in result.stderr + result.stdout
 
 
-def test_unknown_table_fails_with_exit_1(db: str, tmp_path: Path) -> None:
+def test_unknown_table_fails_with_exit_2(db: str, tmp_path: Path) -> None:
     result, out = extract(tmp_path, {"url": db, "table": "nope"})
-    assert result.returncode == 1
+    assert result.returncode == 2
     line = last_error(result.stderr)
     assert line.startswith("ferry: pipeline 'demo', step 'orders': query on ")
-    assert line.endswith("; check the table or query")
+    assert line.endswith("; check the table or query; not retried")
     assert "nope" in line
     assert not (out / "_manifest.json").exists()
 

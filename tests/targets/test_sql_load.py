@@ -206,7 +206,7 @@ def test_upsert_needs_a_unique_key_on_existing_table(db: str, tmp_path: Path) ->
     result = load(
         tmp_path, artifact, {"url": db, "table": "orders", "mode": "upsert", "key": ["id"]}
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert last_error(result.stderr) == (
         "ferry: pipeline 'demo', step 'to-db': table 'orders' has no primary key or unique index "
         "on (id), which upsert needs; add one or load into a new table (Ferry creates it with "

@@ -1,9 +1,15 @@
 """One HTTP request with retries, backoff, rate limiting and readable failures.
 
-Retried: 429 and 503 (honouring ``Retry-After``, seconds or an HTTP date), 5xx, timeouts and
-connection errors, with exponential backoff and full jitter. Not retried: other 4xx
-and bodies that are not JSON. Every message shows the URL through
-:func:`~steps.extract.http.urls.safe_url`, so credentials never reach a log.
+Retried inside the step, with exponential backoff and full jitter: 408, 429 and 5xx
+(429 and 503 honour ``Retry-After``, seconds or an HTTP date), timeouts, refused,
+reset or dropped connections and incomplete bodies. When the retries are used up
+the step fails with exit 1, so the workflow's retry may try again later.
+
+Not retried, neither here nor by the workflow (exit 2, the request is wrong): every
+other 4xx, e.g. 400 bad request, 401/403 credentials, 404/405/410 wrong URL or
+method, 422 params or body the API refuses. Bodies that are not JSON fail with exit 1.
+Every message shows the URL through :func:`~steps.extract.http.urls.safe_url`, so
+credentials never reach a log.
 """
 
 import base64
@@ -27,6 +33,11 @@ from steps.runtime.errors import StepError, StepUsageError
 from steps.runtime.log import EventLog
 
 _SNIPPET = 80
+
+# 4xx statuses that may pass on a retry: request timeout, too many requests.
+_RETRIED_4XX = frozenset({408, 429})
+# Statuses whose Retry-After header says when to come back.
+_RETRY_AFTER = frozenset({429, 503})
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,14 @@ def _retry_after(headers: Message | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _error_body(err: HTTPError) -> bytes:
+    """The body of an error response, or nothing when it cannot be read."""
+    try:
+        return err.read()
+    except (OSError, http.client.HTTPException):
+        return b""
 
 
 def _env(name: str) -> str:
@@ -123,7 +142,8 @@ class HttpClient:
         cfg = self._config
         return random.uniform(0, min(cfg.backoff_max_s, cfg.backoff_initial_s * 2**attempt))
 
-    def _client_error(self, url: str, status: int, reason: str, body: bytes) -> StepError:
+    def _client_error(self, url: str, status: int, reason: str, body: bytes) -> StepUsageError:
+        """A 4xx that a retry would get again: the URL, credentials or request are wrong."""
         where = (
             f"{self._config.method} {self.safe(url)} returned {status} {_phrase(status, reason)}"
         )
@@ -136,15 +156,18 @@ class HttpClient:
                 if envs
                 else "the API wants credentials: configure auth"
             )
+        elif status in (404, 405, 410):
+            advice = "check url and method"
         else:
             advice = "check url, params and the request body"
-        return StepError(f"{where}{shown}; {advice}")
+        return StepUsageError(f"{where}{shown}; {advice}; not retried")
 
     def get(self, url: str) -> Response:
         """Send the request to ``url`` (retrying what may pass) and parse the JSON body.
 
         Raises:
-            StepError: retries exhausted, a 4xx other than 429, or a body that is not JSON.
+            StepUsageError: a 4xx other than 408 and 429 (exit 2, not retried).
+            StepError: retries exhausted or a body that is not JSON (exit 1).
         """
         cfg = self._config
         last = ""
@@ -165,10 +188,10 @@ class HttpClient:
                     )
             except HTTPError as err:
                 status = err.code
-                if status != 429 and status < 500:
-                    raise self._client_error(url, status, err.reason, err.read()) from None
+                if status < 500 and status not in _RETRIED_4XX:
+                    raise self._client_error(url, status, err.reason, _error_body(err)) from None
                 last = f"last status {status} {_phrase(status, err.reason)}"
-                wait = _retry_after(err.headers) if status in (429, 503) else None
+                wait = _retry_after(err.headers) if status in _RETRY_AFTER else None
             except TimeoutError:
                 last = f"last error: timed out after {cfg.timeout_s:g} s"
             except URLError as err:

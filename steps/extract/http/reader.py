@@ -20,7 +20,7 @@ from steps.extract.http.config import (
     PagePagination,
 )
 from steps.extract.http.urls import with_query
-from steps.runtime.errors import StepError
+from steps.runtime.errors import StepUsageError
 from steps.runtime.log import EventLog
 
 _MISSING = object()
@@ -50,10 +50,10 @@ def dig(document: Any, path: str) -> Any:
 def _records(document: Any, path: str | None, safe: str) -> list[Any]:
     found = document if path is None else dig(document, path)
     if found is _MISSING:
-        raise StepError(f"response of {safe} has no {path!r}; check records_path")
+        raise StepUsageError(f"response of {safe} has no {path!r}; check records_path")
     if not isinstance(found, list):
         where = "the response" if path is None else repr(path)
-        raise StepError(
+        raise StepUsageError(
             f"{where} of {safe} is a JSON {type(found).__name__}, not a list of records; "
             "set records_path to the list"
         )
@@ -75,7 +75,7 @@ def _next_link(pagination: NextLinkPagination, response: Response, safe: str) ->
     if value is _MISSING or value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise StepError(
+        raise StepUsageError(
             f"next_path {pagination.next_path!r} in the response of {safe} is "
             f"{value!r}, not a URL; check pagination.next_path"
         )
@@ -94,7 +94,9 @@ class PageReader:
         """Fetch page after page until the style's end, or ``max_pages``.
 
         Raises:
-            StepError: a request failed, or the paging does not advance.
+            StepError: a request failed (exit 1 after retries, exit 2 for a 4xx).
+            StepUsageError: the records or the next page are not where the config says,
+                or the paging does not advance (exit 2: a retry gets the same pages).
         """
         pagination = self._config.pagination
         base_params = {**self._config.params, **params}
@@ -125,7 +127,7 @@ class PageReader:
                 if value is _MISSING or value is None or value == "":
                     return
                 if str(value) == token:
-                    raise StepError(
+                    raise StepUsageError(
                         f"cursor pagination does not advance at {self._client.safe(url)}: the "
                         f"next token equals the current one; check pagination.cursor_path"
                     )
@@ -140,7 +142,7 @@ class PageReader:
             if following is None:
                 return
             if following == url:
-                raise StepError(
+                raise StepUsageError(
                     f"pagination does not advance: the next page of {self._client.safe(url)} "
                     "is the same URL; check the API's next links"
                 )

@@ -1,7 +1,7 @@
 """``load-sql``: load the single input artifact into a table, idempotently."""
 
+from steps.databases.load_target import LoadId
 from steps.load.sql_table.config import SqlTableLoad
-from steps.load.sql_table.target import LoadId
 from steps.load.sql_table.writer import load_artifact
 from steps.runtime.accounting import RowCounts
 from steps.runtime.context import StepContext

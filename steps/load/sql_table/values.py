@@ -1,20 +1,18 @@
-"""Values on their way to the table: checked against the column types, shaped for the driver.
+"""Values on their way to the table: checked against the column types before sending.
 
 Text headed for a typed column (integer, float, boolean, date, timestamp) is
 converted here, before anything is sent, so a value that does not fit fails the
-load naming the table, column, type and row on every dialect alike. Then each
-dialect gets values its bulk path can carry (JSON text for nested values, ...).
+load naming the table, column, type and row on every dialect alike. Each dialect's
+``load_target.py`` then shapes the values for its bulk path.
 """
 
-import json
-from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from steps.load.sql_table.types import Kind
-from steps.runtime.errors import DataRejected
+from steps.databases.dialect import Kind
+from steps.databases.errors import BadValueError
 
 _TARGETS: dict[Kind, pa.DataType] = {
     "int": pa.int64(),
@@ -23,10 +21,6 @@ _TARGETS: dict[Kind, pa.DataType] = {
     "date": pa.date32(),
     "timestamp": pa.timestamp("us"),
 }
-
-
-class BadValueError(DataRejected):
-    """A value does not fit its column; nothing of the load is committed."""
 
 
 def _needs_check(source: pa.DataType, kind: Kind) -> bool:
@@ -80,28 +74,3 @@ def _first_bad(column: pa.Array, target: pa.DataType) -> tuple[int, Any]:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return index, column[index].as_py()
     return 0, None
-
-
-def reshape_columns(
-    batch: pa.RecordBatch, rule: Callable[[pa.Array], pa.Array | None]
-) -> pa.RecordBatch:
-    """Apply ``rule`` to every column; a column it returns None for stays as it is."""
-    arrays = []
-    for column in batch.columns:
-        shaped = rule(column)
-        arrays.append(column if shaped is None else shaped)
-    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
-
-
-def common_shape(column: pa.Array) -> pa.Array | None:
-    """Shapes every driver needs: plain values for dictionaries, JSON text for nested data."""
-    if pa.types.is_dictionary(column.type):
-        return column.dictionary_decode()
-    if pa.types.is_nested(column.type):
-        return pa.array(
-            [None if v is None else json.dumps(v, default=str) for v in column.to_pylist()],
-            type=pa.string(),
-        )
-    if pa.types.is_duration(column.type):
-        return column.cast(pa.int64())
-    return None

@@ -3,37 +3,24 @@
 Order: make sure the ledger exists; if this (pipeline, step, run, table) is already
 in it, stop (a retry of a committed load); compare the data's columns with the
 table's; then stream the batches, each checked against the column types, through
-the dialect's bulk path, which records the ledger row and commits.
+the dialect's bulk path, which records the ledger row and commits. A driver error
+is rolled back and classified by the dialect (not retried when it is the config's
+or the data's fault, retried when a rerun may pass).
 """
 
 from collections.abc import Iterator
 
 import pyarrow as pa
 
-from steps.databases.connect import adbc_connect, psycopg_connect, pymysql_connect
-from steps.databases.url import DatabaseUrl
+from steps.databases.dialect import Kind
+from steps.databases.errors import fault_error
+from steps.databases.load_target import LoadId, LoadPlan, TargetDatabase
+from steps.databases.registry import dialect
 from steps.load.sql_table.config import SqlTableLoad
-from steps.load.sql_table.target import LoadId, LoadPlan, TargetDatabase
-from steps.load.sql_table.types import Kind, kind_of
-from steps.load.sql_table.values import BadValueError, convert_batch
+from steps.load.sql_table.values import convert_batch
 from steps.runtime.artifacts import ArtifactReader
-from steps.runtime.errors import DataRejected, StepError
+from steps.runtime.errors import DataRejected, StepError, StepUsageError
 from steps.runtime.log import EventLog
-
-
-def open_target(url: DatabaseUrl, password: str | None) -> TargetDatabase:
-    """A connection to the target with the dialect's bulk path."""
-    if url.dialect == "postgresql":
-        from steps.load.sql_table.postgres import PostgresTarget
-
-        return PostgresTarget(psycopg_connect(url, password), url)
-    if url.dialect == "mysql":
-        from steps.load.sql_table.mysql import MysqlTarget
-
-        return MysqlTarget(pymysql_connect(url, password), url)
-    from steps.load.sql_table.sqlite import SqliteTarget
-
-    return SqliteTarget(adbc_connect(url, password), url)
 
 
 def load_artifact(
@@ -41,7 +28,8 @@ def load_artifact(
 ) -> int:
     """Load ``artifact`` into ``config.table`` once; return the rows the table got."""
     url = config.database_url()
-    db = open_target(url, config.password())
+    sql_dialect = dialect(url.dialect)
+    db = sql_dialect.open_target(url, config.password())
     try:
         db.ensure_ledger()
         done = db.loaded_rows(load)
@@ -59,15 +47,16 @@ def load_artifact(
             new_columns=[f.name for f in plan.new_fields],
         )
         rows = db.write(plan, _checked_batches(db, artifact, config, plan, log))
-    except BadValueError:
+    except StepError:
         db.rollback()
         raise
-    except db.errors as err:
+    except Exception as err:
         db.rollback()
-        reason = " ".join(str(err).split())
-        raise StepError(
-            f"loading table {config.table!r} on {url.redacted()} failed: {reason}; nothing "
-            "was committed, rerun the step once the cause is fixed"
+        fault = sql_dialect.classify(err)
+        if fault is None:
+            raise
+        raise fault_error(
+            fault, "load", f"loading table {config.table!r} on {url.redacted()}"
         ) from None
     finally:
         db.close()
@@ -76,8 +65,8 @@ def load_artifact(
 
 
 def _same(db: TargetDatabase, name: str) -> str:
-    """Column names compare case-insensitively on MariaDB/MySQL, exactly elsewhere."""
-    return name.lower() if db.dialect == "mysql" else name
+    """``name`` as the dialect compares column names (case-insensitively on MariaDB)."""
+    return db.sql_dialect.same_name(name)
 
 
 def _plan(db: TargetDatabase, schema: pa.Schema, config: SqlTableLoad, load: LoadId) -> LoadPlan:
@@ -102,7 +91,7 @@ def _plan(db: TargetDatabase, schema: pa.Schema, config: SqlTableLoad, load: Loa
             wanted = frozenset(_same(db, k) for k in config.key)
             keys = [frozenset(_same(db, c) for c in k) for k in db.unique_keys(config.table)]
             if wanted not in keys:
-                raise StepError(
+                raise StepUsageError(
                     f"table {config.table!r} has no primary key or unique index on "
                     f"({', '.join(config.key)}), which upsert needs; add one or load into a "
                     "new table (Ferry creates it with that primary key)"
@@ -132,7 +121,7 @@ def _checked_batches(
         for name in plan.schema.names:
             sql_type = declared.get(_same(db, name))
             if sql_type is not None:
-                targets[name] = (kind_of(db.dialect, sql_type), sql_type)
+                targets[name] = (db.sql_dialect.kind_of(sql_type), sql_type)
     sent = 0
     for batch in artifact.batches(config.batch_size):
         checked = convert_batch(batch, targets, table=config.table, first_row=sent + 1)

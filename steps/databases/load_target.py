@@ -1,21 +1,24 @@
-"""What every SQL target does the same way: the load ledger, table DDL, introspection.
+"""What every SQL load target does the same way: the load ledger, table DDL, introspection.
 
 The ledger ``_ferry_loads`` has one row per (pipeline, step, run_id, target_table),
 written in the same transaction as the data. A load that finds its row already
 there does nothing, so rerunning a step of the same run never duplicates rows.
-Each dialect subclass supplies its bulk path and the order of its commits.
+Each dialect's ``load_target.py`` subclasses :class:`TargetDatabase` with its bulk
+path and the order of its commits; the shaping helpers at the end are what every
+bulk path needs (plain values for dictionaries, JSON text for nested values).
 """
 
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
 
+from steps.databases.dialect import SqlDialect
 from steps.databases.sql import quote_name
 from steps.databases.url import DatabaseUrl, Dialect
-from steps.load.sql_table.types import sql_type
 
 LEDGER = "_ferry_loads"
 NEW_SUFFIX = "__ferry_new"
@@ -68,12 +71,11 @@ class TargetDatabase(ABC):
 
     dialect: ClassVar[Dialect]
     placeholder: ClassVar[str] = "%s"
-    errors: ClassVar[tuple[type[Exception], ...]] = ()
-    """Driver exceptions that mean the database refused or dropped the load."""
 
-    def __init__(self, conn: Any, url: DatabaseUrl) -> None:
+    def __init__(self, conn: Any, url: DatabaseUrl, sql_dialect: SqlDialect) -> None:
         self.conn = conn
         self.url = url
+        self.sql_dialect = sql_dialect
 
     def name(self, identifier: str) -> str:
         """A quoted (possibly schema-qualified) identifier."""
@@ -154,7 +156,7 @@ class TargetDatabase(ABC):
     def create_table_sql(self, table: str, schema: pa.Schema, key: Sequence[str]) -> str:
         """DDL for a new table holding ``schema``, with ``key`` as primary key."""
         columns = [
-            f"{self.name(f.name)} {sql_type(self.dialect, f.type, is_key=f.name in key)}"
+            f"{self.name(f.name)} {self.sql_dialect.sql_type(f.type, is_key=f.name in key)}"
             + (" NOT NULL" if f.name in key else "")
             for f in schema
         ]
@@ -168,9 +170,34 @@ class TargetDatabase(ABC):
         """DDL adding one (nullable) column."""
         return (
             f"ALTER TABLE {self.name(table)} ADD COLUMN {self.name(field.name)} "
-            f"{sql_type(self.dialect, field.type)}"
+            f"{self.sql_dialect.sql_type(field.type)}"
         )
 
     @abstractmethod
     def write(self, plan: LoadPlan, batches: Iterator[pa.RecordBatch]) -> int:
         """Create/alter the table, send the rows, record the load, commit; return rows sent."""
+
+
+def reshape_columns(
+    batch: pa.RecordBatch, rule: Callable[[pa.Array], pa.Array | None]
+) -> pa.RecordBatch:
+    """Apply ``rule`` to every column; a column it returns None for stays as it is."""
+    arrays = []
+    for column in batch.columns:
+        shaped = rule(column)
+        arrays.append(column if shaped is None else shaped)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def common_shape(column: pa.Array) -> pa.Array | None:
+    """Shapes every driver needs: plain values for dictionaries, JSON text for nested data."""
+    if pa.types.is_dictionary(column.type):
+        return column.dictionary_decode()
+    if pa.types.is_nested(column.type):
+        return pa.array(
+            [None if v is None else json.dumps(v, default=str) for v in column.to_pylist()],
+            type=pa.string(),
+        )
+    if pa.types.is_duration(column.type):
+        return column.cast(pa.int64())
+    return None

@@ -7,11 +7,16 @@ together; other connections see the old content or the new one.
 
 from collections.abc import Iterator, Sequence
 
-import adbc_driver_manager
 import pyarrow as pa
 
-from steps.load.sql_table.target import LEDGER, LoadPlan, TargetDatabase, split_table
-from steps.load.sql_table.values import common_shape, reshape_columns
+from steps.databases.load_target import (
+    LEDGER,
+    LoadPlan,
+    TargetDatabase,
+    common_shape,
+    reshape_columns,
+    split_table,
+)
 
 
 class SqliteTarget(TargetDatabase):
@@ -19,7 +24,6 @@ class SqliteTarget(TargetDatabase):
 
     dialect = "sqlite"
     placeholder = "?"
-    errors = (adbc_driver_manager.Error,)
 
     def ledger_ddl(self) -> str:
         """The ledger table in SQLite types."""

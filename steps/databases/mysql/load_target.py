@@ -19,16 +19,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pymysql
 
-from steps.load.sql_table.target import (
+from steps.databases.errors import BadValueError
+from steps.databases.load_target import (
     LEDGER,
     NEW_SUFFIX,
     OLD_SUFFIX,
     LoadPlan,
     TargetDatabase,
+    common_shape,
+    reshape_columns,
     sibling,
     split_table,
 )
-from steps.load.sql_table.values import BadValueError, common_shape, reshape_columns
+from steps.databases.mysql.errors import message
 
 _STATEMENT_BYTES = 4 * 1024 * 1024
 _AT_ROW = re.compile(r" at row (\d+)")
@@ -38,7 +41,6 @@ class MysqlTarget(TargetDatabase):
     """A PyMySQL connection; the data and the ledger row commit together."""
 
     dialect = "mysql"
-    errors = (pymysql.Error,)
     now_sql = "CURRENT_TIMESTAMP(6)"
     table_options = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
 
@@ -125,6 +127,7 @@ class MysqlTarget(TargetDatabase):
         cur = self.conn.cursor()
         try:
             for batch in batches:
+                _refuse_non_finite(batch, table, rows + 1)
                 for start, values in _statements(batch):
                     try:
                         cur.execute(head + values + suffix)
@@ -141,15 +144,31 @@ class MysqlTarget(TargetDatabase):
 
 def _bad_row(err: pymysql.Error, table: str, first_row: int) -> BadValueError | None:
     """A value error with the statement's row number turned into the load's; else None."""
-    message = str(err.args[1]) if len(err.args) > 1 else str(err)
-    match = _AT_ROW.search(message)
+    text = message(err)
+    match = _AT_ROW.search(text)
     if match is None:
         return None
     row = first_row + int(match[1])
     return BadValueError(
-        f"row {row} does not fit table {table!r}: {message[: match.start()]}; fix the value "
+        f"row {row} does not fit table {table!r}: {text[: match.start()]}; fix the value "
         "upstream or the column type (nothing was loaded)"
     )
+
+
+def _refuse_non_finite(batch: pa.RecordBatch, table: str, first_row: int) -> None:
+    """MariaDB/MySQL numeric columns hold no NaN or infinity: name the first such value."""
+    for field, column in zip(batch.schema, batch.columns, strict=True):
+        if not pa.types.is_floating(field.type) or column.null_count == len(column):
+            continue
+        finite = pc.fill_null(pc.is_finite(column), True)
+        if pc.all(finite).as_py():
+            continue
+        index = pc.index(finite, False).as_py()
+        raise BadValueError(
+            f"row {first_row + index} does not fit table {table!r}: column {field.name!r} "
+            f"cannot take {column[index].as_py()!r} (MariaDB/MySQL store no NaN or infinity); "
+            "fix the value upstream or make it null (nothing was loaded)"
+        )
 
 
 def _statements(batch: pa.RecordBatch) -> Iterator[tuple[int, str]]:

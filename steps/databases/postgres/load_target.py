@@ -12,16 +12,17 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from steps.load.sql_table.target import (
+from steps.databases.load_target import (
     LEDGER,
     NEW_SUFFIX,
     OLD_SUFFIX,
     LoadPlan,
     TargetDatabase,
+    common_shape,
+    reshape_columns,
     sibling,
     split_table,
 )
-from steps.load.sql_table.values import common_shape, reshape_columns
 
 _STAGE = "_ferry_stage"
 _ROW = "_ferry_row"
@@ -31,7 +32,6 @@ class PostgresTarget(TargetDatabase):
     """A psycopg 3 connection with one open transaction."""
 
     dialect = "postgresql"
-    errors = (psycopg.Error,)
 
     def ledger_ddl(self) -> str:
         """The ledger table in PostgreSQL types."""

@@ -1,0 +1,1 @@
+"""MariaDB/MySQL: PyMySQL's unbuffered cursor for extracts, multi-row INSERT for loads."""

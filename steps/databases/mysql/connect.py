@@ -1,0 +1,48 @@
+"""MariaDB/MySQL connections through PyMySQL, strict SQL mode, UTC session time zone.
+
+A connection that fails is classified (:mod:`steps.databases.mysql.errors`):
+access denied or an unknown database is not retried, a refused connection is.
+"""
+
+from typing import Any
+
+from steps.databases.errors import fault_error
+from steps.databases.mysql.errors import classify
+from steps.databases.url import DatabaseUrl
+from steps.runtime.errors import StepError
+
+# Strict (bad values are errors, not warnings) and backslash escapes on, which
+# steps.databases.mysql.sql.escape_text relies on.
+SQL_MODE = (
+    "STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+    "NO_ENGINE_SUBSTITUTION"
+)
+
+
+def cannot_connect(url: DatabaseUrl, err: Exception) -> StepError:
+    """The step error for a connection attempt that failed with ``err``."""
+    fault = classify(err, connecting=True)
+    assert fault is not None
+    return fault_error(fault, "connect", f"cannot connect to {url.redacted()}")
+
+
+def pymysql_connect(url: DatabaseUrl, password: str | None, *, streaming: bool = False) -> Any:
+    """A PyMySQL connection (unbuffered cursors when ``streaming``), strict SQL mode."""
+    import pymysql
+    import pymysql.cursors
+
+    try:
+        return pymysql.connect(
+            host=url.host,
+            port=url.port,
+            user=url.user or None,
+            password=password or "",
+            database=url.database,
+            charset="utf8mb4",
+            autocommit=False,
+            local_infile=False,
+            cursorclass=pymysql.cursors.SSCursor if streaming else pymysql.cursors.Cursor,
+            init_command=f"SET SESSION sql_mode='{SQL_MODE}', time_zone='+00:00'",
+        )
+    except pymysql.Error as err:
+        raise cannot_connect(url, err) from None

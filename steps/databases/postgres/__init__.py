@@ -1,0 +1,1 @@
+"""PostgreSQL: ADBC (binary COPY) for extracts, psycopg 3 (COPY) for loads."""
