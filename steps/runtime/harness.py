@@ -91,6 +91,7 @@ def run_step(argv: Sequence[str]) -> int:
     kind = KINDS[args.kind]
     log = EventLog(args.pipeline, args.step)
     where = f"pipeline {args.pipeline!r}, step {args.step!r}"
+    ctx: StepContext | None = None
     try:
         try:
             config = kind.load_config_class().model_validate_json(args.config)
@@ -119,8 +120,10 @@ def run_step(argv: Sequence[str]) -> int:
         )
         return EXIT_OK
     except StepError as err:
-        if err.counts is not None:
-            write_output_parameters(err.counts)
+        if err.counts is not None and ctx is not None:
+            write_output_parameters(
+                _with_input_rows(err.counts, ctx), warning="; ".join(ctx.warnings)
+            )
         log.event("step_failed", level="error", reason=str(err), exit_code=err.exit_code)
         print(f"ferry: {where}: {err}", file=sys.stderr)
         return err.exit_code

@@ -227,6 +227,8 @@ def test_quarantine_rows_reasons_report_and_outputs(tmp_path: Path) -> None:
         "rows_out": "3",
         "rows_rejected": "3",
         "quality_score": "0.500000",
+        "input_rows": '{"orders":6}',
+        "warning": "",
     }
 
 
@@ -247,7 +249,39 @@ def test_below_threshold_fails_after_committing_everything(tmp_path: Path) -> No
         "rows_out": "3",
         "rows_rejected": "3",
         "quality_score": "0.500000",
+        "input_rows": '{"orders":6}',
+        "warning": "",
     }
+
+
+def test_a_warn_gate_below_threshold_succeeds_with_the_warning(tmp_path: Path) -> None:
+    result, out = check(
+        tmp_path, make_input(tmp_path, ORDERS), ORDER_RULES, threshold=0.9, severity="warn"
+    )
+    assert result.returncode == 0, result.stderr
+    warning = (
+        "quality score 0.5000 is below threshold 0.9000 (3/6 rows valid); worst rules: "
+        "not_null(order_id) 1 row, unique(order_id) 1 row, accepted_values(status) 1 row; "
+        f"see quarantine at {out}/quarantine"
+    )
+    outputs = {p.name: p.read_text() for p in (tmp_path / "outputs").iterdir()}
+    assert outputs["warning"] == warning
+    assert (outputs["rows_out"], outputs["rows_rejected"]) == ("3", "3")
+    assert len(part(out, "data")) == 3
+    assert len(part(out, "quarantine")) == 3
+    assert json.loads((out / "report.json").read_text())["passed"] is False
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {"event": "step_warning", "message": warning}.items() <= next(
+        e for e in events if e["event"] == "step_warning"
+    ).items()
+
+
+def test_a_warn_gate_above_threshold_has_no_warning(tmp_path: Path) -> None:
+    result, _ = check(
+        tmp_path, make_input(tmp_path, ORDERS), ORDER_RULES, threshold=0.5, severity="warn"
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "outputs" / "warning").read_text() == ""
 
 
 def test_worst_rules_are_ordered_by_failed_rows(tmp_path: Path) -> None:

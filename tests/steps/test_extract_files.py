@@ -72,6 +72,8 @@ def test_csv_with_inferred_schema_and_output_parameters(tmp_path: Path) -> None:
         "rows_out": "2",
         "rows_rejected": "0",
         "quality_score": "1.000000",
+        "input_rows": "{}",
+        "warning": "",
     }
 
 
@@ -284,6 +286,8 @@ def test_quarantine_keeps_bad_rows_with_reasons(tmp_path: Path) -> None:
         "rows_out": "2",
         "rows_rejected": "2",
         "quality_score": "0.500000",
+        "input_rows": "{}",
+        "warning": "",
     }
 
 
@@ -489,6 +493,8 @@ def test_jsonl_line_with_two_objects_is_a_bad_row_and_lines_stay_right(tmp_path:
         "rows_out": "1",
         "rows_rejected": "2",
         "quality_score": "0.333333",
+        "input_rows": "{}",
+        "warning": "",
     }
 
 

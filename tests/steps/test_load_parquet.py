@@ -100,6 +100,8 @@ def test_append_across_runs_and_retry_without_duplicates(tmp_path: Path) -> None
         "rows_out": "2",
         "rows_rejected": "0",
         "quality_score": "1.000000",
+        "input_rows": '{"daily":2}',
+        "warning": "",
     }
 
 

@@ -79,10 +79,12 @@ def test_joins_two_inputs_by_quoted_name_or_alias(
     ]
     outputs = {p.name: p.read_text() for p in (tmp_path / "outputs").iterdir()}
     assert outputs == {
-        "rows_in": "2",
+        "rows_in": "6",
         "rows_out": "2",
         "rows_rejected": "0",
         "quality_score": "1.000000",
+        "input_rows": '{"orders":4,"customers-clean":2}',
+        "warning": "",
     }
     events = [json.loads(line) for line in result.stdout.splitlines()]
     inputs_event = next(e for e in events if e["event"] == "transform_inputs")

@@ -5,15 +5,13 @@ sees which failures the rendered ``retryStrategy`` retries (exit 1) and which it
 does not (exit 2, 3) through ``ferry run``'s attempt count.
 """
 
-from steps.extract.http.config import HttpExtract
-from steps.load.sql_table.config import SqlTableLoad
-from workflows.pipeline import Pipeline, RetryPolicy, Source, Target, param
+from workflows import HttpExtract, Pipeline, RetryPolicy, Source, SqlTableLoad, Target, param
 
 pipeline = Pipeline(
     name="api-to-table",
     params={"api_address": "127.0.0.1:8765", "pg_host": "127.0.0.1", "pg_schema": "public"},
     retry=RetryPolicy(limit=2, backoff_duration="1s", backoff_factor=1),
-    sources=[
+    steps=[
         Source(
             name="orders",
             config=HttpExtract(
@@ -23,9 +21,7 @@ pipeline = Pipeline(
                 backoff_max_s=0.05,
                 max_retries=1,
             ),
-        )
-    ],
-    targets=[
+        ),
         Target(
             name="orders-table",
             input="orders",
@@ -36,6 +32,6 @@ pipeline = Pipeline(
                 ),
                 table="orders",
             ),
-        )
+        ),
     ],
 )
