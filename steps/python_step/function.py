@@ -187,7 +187,14 @@ def check_function(spec: str, input_count: int, *, has_params: bool) -> None:
     """Check at render time that ``spec`` names a function the step can call.
 
     Imports the module (the caller arranges ``sys.path``) and checks the signature
-    against ``input_count`` inputs and, when ``has_params``, a ``params`` keyword.
-    Raises ValueError with one line naming the function and what to do.
+    against ``input_count`` inputs (``len(inputs)``) and, when ``has_params`` (the
+    step's ``params`` are not empty), a ``params`` parameter; the step itself checks
+    the same way. Raises ValueError with one line naming the function and what to do.
+
+    Example:
+        >>> check_function("json:dumps", 1, has_params=False)
+        >>> check_function("json:dumps", 1, has_params=True)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ValueError: function 'json:dumps' has no params parameter but the step gives it params; ...
     """
     load_function(spec, input_count, has_params=has_params)
