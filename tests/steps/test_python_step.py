@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
@@ -240,6 +241,37 @@ def test_variadic_function_takes_every_input(tmp_path: Path, orders: str) -> Non
     assert [r["order_id"] for r in rows(out)] == [1, 2, 3, 4, 5, 6, 1]
 
 
+def test_large_batches_are_written_in_batch_size_slices(tmp_path: Path) -> None:
+    big = make_artifact(tmp_path, "orders", pa.record_batch({"n": pa.array(range(10))}))
+    result, out = python_step(tmp_path, {"orders": big}, f"{FNS}.basic:whole", batch_size=4)
+    assert result.returncode == 0, result.stderr
+    (path,) = ArtifactReader(open_location(out), "enriched").paths()
+    metadata = pq.ParquetFile(path).metadata
+    assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [4, 4, 2]
+    assert [r["n"] for r in rows(out)] == list(range(10))
+
+
+def test_reads_and_writes_s3_artifacts(s3_bucket: str, tmp_path: Path) -> None:
+    store = f"{s3_bucket}/ferry"
+    uri = f"{store}/artifacts/r1/orders"
+    writer = ArtifactWriter(open_location(uri), pipeline="p", step="orders", run_id="r1")
+    writer.write(ORDERS)
+    writer.commit()
+    out = f"{store}/artifacts/r1/enriched"
+    config = {"function": f"{FNS}.basic:reject_negative", "inputs": ["orders"]}
+    result = run_step(
+        "python",
+        *("--pipeline", "p", "--step", "enriched", "--run-id", "r1", "--store", store),
+        *("--input", f"orders={uri}", "--output", out, "--config", json.dumps(config)),
+        env={"FERRY_OUTPUTS_DIR": str(tmp_path / "outputs"), "PYTHONPATH": str(USER)},
+    )
+    assert result.returncode == 0, result.stderr
+    reader = ArtifactReader(open_location(out), "enriched")
+    assert reader.manifest["rows"] == {"data": 3, "quarantine": 3}
+    assert reader.manifest["rows_read"] == {"orders": 6}
+    assert [r["order_id"] for r in reader.dataset().to_table().to_pylist()] == [1, 3, 5]
+
+
 # --- the function's output is wrong: exit 2 (or 3 for a value), nothing committed ----------
 
 
@@ -277,6 +309,17 @@ def test_variadic_function_takes_every_input(tmp_path: Path, orders: str) -> Non
             "returns_table",
             "returned a pyarrow.lib.Table instead of yielding it; use yield (the function must "
             "be a generator or return an iterable)",
+        ),
+        (
+            "rejected_shape_changes",
+            "yielded rejected rows without column 'amount', which the first rejected rows batch "
+            "had (columns: order_id, customer_id, amount); yield the same columns in every "
+            "batch, or declare columns (order_id, customer_id, amount)",
+        ),
+        (
+            "rejected_with_reason_column",
+            "yielded a Rejected whose rows have a '_ferry_reason' column; the step adds it from "
+            "reason: drop the column",
         ),
         (
             "bad_rejected",

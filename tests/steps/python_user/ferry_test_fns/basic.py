@@ -87,3 +87,8 @@ def returns_list(orders):
 def schema_from_input(orders):
     """The input iterator carries the input's schema."""
     yield pa.record_batch({"columns": [",".join(orders.schema.names)]})
+
+
+def whole(orders):
+    """The whole input as one single-chunk Table (fine for a test, not for big inputs)."""
+    yield pa.Table.from_batches(list(orders)).combine_chunks()

@@ -91,3 +91,15 @@ def variadic(*inputs):
     """Accepts any number of inputs."""
     for batches in inputs:
         yield from batches
+
+
+def rejected_shape_changes(orders):
+    """Second Rejected lacks a column the first had."""
+    for index, batch in enumerate(orders):
+        yield Rejected(batch.drop_columns(["amount"]) if index else batch, reason="no")
+
+
+def rejected_with_reason_column(orders):
+    """Rows that already carry the reason column."""
+    batch = next(orders)
+    yield Rejected(batch.append_column("_ferry_reason", pa.array(["x"] * len(batch))), reason="y")
