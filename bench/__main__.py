@@ -23,6 +23,7 @@ STEPS = (
     "transform-aggregate",
     "transform-enrich",
     "transform-enrich-ordered",
+    "python",
     "load-parquet",
 )
 RSS_LIMIT_MB = 1024

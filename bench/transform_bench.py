@@ -5,8 +5,8 @@ artifact, runs one aggregation through ``python -m steps transform`` and the sam
 SQL through DuckDB directly (``COPY ... TO`` Parquet with the settings the step
 uses by default: same memory limit, row order not preserved without ORDER BY), and
 reports rows/s of each, their ratio, and the peak RSS of every subprocess,
-including the ``check``, ``load-parquet`` and ``extract-files`` steps over the same rows.
-The transform runs with its default config, so the figures are what a user gets.
+including the ``check``, ``python``, ``load-parquet`` and ``extract-files`` steps over
+the same rows. The transform runs with its default config, so the figures are what a user gets.
 """
 
 import argparse
@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench import python_bench
 from bench.common import Measured, measure, step_command
 from steps.transform.config import TransformConfig
 
@@ -154,6 +155,7 @@ def main(rows: int, workdir: str | None = None) -> dict[str, Any]:
                 "load-parquet", "publish", str(store), load_config, "--input", f"orders={orders}"
             )
         )
+        runs["python"] = python_bench.run(store, orders)
         extract = _extract_files_command(store, orders)
         runs["extract-files"] = extract if isinstance(extract, str) else measure(extract)
     finally:

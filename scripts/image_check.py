@@ -12,7 +12,12 @@ build. This does what ``images/step/Dockerfile`` does, in a temporary folder:
 4. from an empty working folder outside the source tree (the source ``steps/`` is not
    importable there), with only ``HOME`` and the outputs folder writable as in the
    pod's ``/tmp``: import every step kind, run ``python -m steps KIND --help`` for
-   each and one real ``extract-files`` step on a tiny CSV.
+   each and one real ``extract-files`` step on a tiny CSV;
+5. install the example user package (``images/user/example``) into the same
+   virtualenv as ``images/user/Dockerfile.example`` does (held to the pins, then
+   ``pip check``; the pinned set must be unchanged) and run a real ``python`` step
+   over the extract's output with that package's function, found with no
+   ``PYTHONPATH`` (from the virtualenv, as in the pod).
 
 Usage: ``python scripts/image_check.py [--keep]``. Exit 0 when the image would work.
 """
@@ -23,13 +28,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 import venv
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 REQUIREMENTS = REPO / "images" / "step" / "requirements.txt"
+USER_PACKAGE = REPO / "images" / "user" / "example"
+USER_FUNCTION = "ferry_example_steps.orders:keep_status"
 BUILD_CONTEXT = ("pyproject.toml", "README.md", "steps", "workflows")
 ORDERS_CSV = "order_id,status,amount\n1,shipped,10.5\n2,open,3.0\n3,shipped,7.25\n"
+
+
+_ENV = {"LANG": "C.UTF-8"}
+"""What every command outside the source tree gets besides PATH, HOME and the outputs."""
 
 
 class CheckFailed(Exception):
@@ -67,15 +79,14 @@ def install(work: Path, wheel: Path) -> Path:
     env_dir = work / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
-    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    pip = _pip(python)
     _run(
         [*pip, "install", "--quiet", "--only-binary", ":all:", "-c", str(REQUIREMENTS), str(wheel)],
         cwd=work,
     )
     _run([*pip, "check"], cwd=work)
-    frozen = _run([*pip, "freeze", "--all", "--exclude", "ferry"], cwd=work)
-    installed = {_normalise(line) for line in frozen.splitlines() if "==" in line}
-    pinned = {_normalise(line) for line in REQUIREMENTS.read_text().splitlines() if "==" in line}
+    installed = _installed(work, python)
+    pinned = _pinned()
     if installed != pinned:
         raise CheckFailed(
             "images/step/requirements.txt does not match what the wheel needs "
@@ -83,6 +94,36 @@ def install(work: Path, wheel: Path) -> Path:
             f"pinned but not needed: {sorted(pinned - installed)}); run `make image-requirements`"
         )
     return python
+
+
+def _pip(python: Path) -> list[str]:
+    return [sys.executable, "-m", "pip", "--python", str(python)]
+
+
+def _installed(work: Path, python: Path, *exclude: str) -> set[str]:
+    frozen = _run([*_pip(python), "freeze", "--all", "--exclude", "ferry", *exclude], cwd=work)
+    return {_normalise(line) for line in frozen.splitlines() if "==" in line}
+
+
+def _pinned() -> set[str]:
+    return {_normalise(line) for line in REQUIREMENTS.read_text().splitlines() if "==" in line}
+
+
+def install_user_package(work: Path, python: Path) -> None:
+    """Install the example user package as images/user/Dockerfile.example does."""
+    source = work / "user-package"
+    shutil.copytree(
+        USER_PACKAGE, source, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
+    _run([*_pip(python), "install", "--quiet", "-c", str(REQUIREMENTS), str(source)], cwd=work)
+    _run([*_pip(python), "check"], cwd=work)
+    name = tomllib.loads((USER_PACKAGE / "pyproject.toml").read_text())["project"]["name"]
+    installed = _installed(work, python, "--exclude", name)
+    if installed != _pinned():
+        raise CheckFailed(
+            f"installing {USER_PACKAGE.relative_to(REPO)} changed the image's pinned set "
+            f"(now {sorted(installed ^ _pinned())} differ); its dependencies must fit Ferry's pins"
+        )
 
 
 def _normalise(line: str) -> str:
@@ -95,10 +136,10 @@ def run_steps(work: Path, python: Path) -> list[str]:
     run = work / "run"
     (run / "home").mkdir(parents=True)
     env = {
+        **_ENV,
         "PATH": f"{python.parent}:/usr/bin:/bin",
         "HOME": str(run / "home"),
         "FERRY_OUTPUTS_DIR": str(run / "outputs"),
-        "LANG": "C.UTF-8",
     }
     location = _run([str(python), "-c", "import steps; print(steps.__file__)"], cwd=run, env=env)
     if not location.startswith(str(work / "venv")):
@@ -139,6 +180,33 @@ def run_steps(work: Path, python: Path) -> list[str]:
     return kinds
 
 
+def run_python_step(work: Path, python: Path) -> None:
+    """Run a ``python`` step with the installed user package over the extract's output."""
+    run = work / "run"
+    env = {**_ENV, "PATH": f"{python.parent}:/usr/bin:/bin", "HOME": str(run / "home")}
+    env["FERRY_OUTPUTS_DIR"] = str(run / "outputs")
+    artifacts = run / "store" / "artifacts" / "image-check"
+    output = artifacts / "shipped"
+    config = {"function": USER_FUNCTION, "inputs": ["orders"], "params": {"status": "shipped"}}
+    _run(
+        [
+            *(str(python), "-m", "steps", "python"),
+            *("--pipeline", "image-check", "--step", "shipped", "--run-id", "image-check"),
+            *("--store", str(run / "store"), "--input", f"orders={artifacts / 'orders'}"),
+            *("--output", str(output), "--config", json.dumps(config)),
+        ],
+        cwd=run,
+        env=env,
+    )
+    manifest = json.loads((output / "_manifest.json").read_text())
+    expected = {"data": 2, "quarantine": 1}
+    if manifest["rows"] != expected or manifest.get("rows_read") != {"orders": 3}:
+        raise CheckFailed(
+            f"the python step wrote {manifest['rows']} rows (read {manifest.get('rows_read')}), "
+            f"expected {expected} of 3 read"
+        )
+
+
 _IMPORT_EVERY_KIND = (
     "from steps.registry import KINDS\n"
     "for kind in KINDS.values():\n"
@@ -162,6 +230,12 @@ def main() -> int:
         print(
             f"image-check: --help ok for {len(kinds)} kinds; "
             "extract-files ran outside the source tree"
+        )
+        install_user_package(work, python)
+        run_python_step(work, python)
+        print(
+            f"image-check: {USER_PACKAGE.relative_to(REPO)} installed as "
+            "images/user/Dockerfile.example does; a python step ran its function"
         )
         return 0
     except CheckFailed as err:

@@ -92,6 +92,15 @@ KINDS: dict[str, StepKind] = {
             """--config '{"sql": "select status, count(*) as n from orders group by status"}'""",
         ),
         StepKind(
+            "python",
+            "Run a Python function over upstream artifacts, batch by batch, into an artifact.",
+            "steps.python_step.config:PythonStepConfig",
+            "steps.python_step.step:run",
+            f"python {_COMMON.format(step='enriched')} --input orders={_ART}/orders "
+            f"--output {_ART}/enriched "
+            """--config '{"function": "my_steps.orders:enrich", "inputs": ["orders"]}'""",
+        ),
+        StepKind(
             "load-parquet",
             "Load an artifact into a (Hive-partitioned) Parquet dataset, local or s3://.",
             "steps.load.parquet_dataset.config:ParquetDatasetLoad",

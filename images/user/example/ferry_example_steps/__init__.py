@@ -1,0 +1,1 @@
+"""Example functions for Ferry ``python`` steps."""

@@ -1,0 +1,1 @@
+"""User functions the ``python`` step tests run (a pipeline's own package)."""
