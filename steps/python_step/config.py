@@ -23,6 +23,7 @@ class PythonStepConfig(StepConfig):
     """
 
     KIND: ClassVar[str] = "python"
+    ROLE: ClassVar[str] = "python"
 
     function: str = Field(
         description="The function to run, as 'package.module:function' (e.g. "

@@ -13,10 +13,10 @@ does not fit a declared column is exit 3; an exception the function raises is ex
 stderr, unless it is a Ferry step error, which keeps its own code (``DataRejected``
 exit 3).
 
-Row accounting: the output is not row-for-row the input, so ``rows_in`` is what the
-function accounted for, ``rows_out + rows_rejected``. The rows the function read from
-each input are logged (event ``python_inputs``) and stored in the manifest as
-``rows_read``.
+Row accounting: the output is not row-for-row the input, so ``rows_in`` is the rows
+the function read from its inputs (``input_rows`` per input, also logged as event
+``python_inputs`` and stored in the manifest as ``rows_read``), ``rows_out`` the rows
+it wrote and ``rows_rejected`` the rows it rejected.
 """
 
 import sys
@@ -248,5 +248,9 @@ def run(ctx: StepContext, config: PythonStepConfig) -> RowCounts:
     )
     writer.commit(schema=output.data.schema, rows_read=rows_read)
     return RowCounts(
-        rows_in=writer.rows + writer.rejected, rows_out=writer.rows, rows_rejected=writer.rejected
+        rows_in=sum(rows_read.values()),
+        rows_out=writer.rows,
+        rows_rejected=writer.rejected,
+        preserving=False,
+        input_rows=rows_read,
     )

@@ -13,7 +13,8 @@ class RowCounts:
     A row-preserving step (extract, checks, load) passes every row on or rejects it,
     so ``rows_in == rows_out + rows_rejected`` must hold. A transform or Python step
     makes new rows: ``rows_in`` is what it read (``input_rows`` says from which
-    input), ``rows_out`` what it wrote, and no equation ties them.
+    input), ``rows_out`` what it wrote, ``rows_rejected`` what it rejected, and no
+    equation ties the read rows to the others.
     """
 
     rows_in: int
@@ -33,7 +34,9 @@ class RowCounts:
 
     @property
     def quality_score(self) -> float:
-        """Share of incoming rows that passed (1.0 when nothing came in or rows are new)."""
-        if not self.preserving or self.rows_in == 0:
-            return 1.0
-        return self.rows_out / self.rows_in
+        """Share of rows that passed: of those that came in, or of those a step made.
+
+        1.0 when there were none.
+        """
+        handled = self.rows_in if self.preserving else self.rows_out + self.rows_rejected
+        return 1.0 if handled == 0 else self.rows_out / handled

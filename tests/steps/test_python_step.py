@@ -99,11 +99,13 @@ def test_two_inputs_stream_in_order_batch_by_batch(tmp_path: Path, orders: str) 
         {"input": "customers", "batch": 1, "first_id": 12, "rows": 1},
         {"input": "orders", "batch": 2, "first_id": 5, "rows": 2},
     ]
-    assert outputs(tmp_path) == {  # rows_in is what the function accounted for
-        "rows_in": "5",
+    assert outputs(tmp_path) == {  # rows_in is what the function read
+        "rows_in": "9",
         "rows_out": "5",
         "rows_rejected": "0",
         "quality_score": "1.000000",
+        "input_rows": '{"orders":6,"customers":3}',
+        "warning": "",
     }
     inputs_event = events(result.stdout, "python_inputs")
     assert inputs_event["rows"] == {"orders": 6, "customers": 3}
@@ -153,7 +155,7 @@ def test_harness_reads_and_writes_one_batch_at_a_time(tmp_path: Path, orders: st
         "wrote 1", "done",
     ]  # fmt: skip
     assert [r["order_id"] for r in rows(out)] == [1, 2, 3, 4, 5, 6, -1]
-    assert outputs(tmp_path)["rows_in"] == "7"
+    assert (outputs(tmp_path)["rows_in"], outputs(tmp_path)["rows_out"]) == ("6", "7")
 
 
 def test_params_are_passed_as_keyword(tmp_path: Path, orders: str) -> None:
@@ -186,6 +188,8 @@ def test_rejected_rows_go_to_quarantine_with_reason(tmp_path: Path, orders: str)
         "rows_out": "3",
         "rows_rejected": "3",
         "quality_score": "0.500000",
+        "input_rows": '{"orders":6}',
+        "warning": "",
     }
     manifest = ArtifactReader(open_location(out), "enriched").manifest
     assert manifest["rows"] == {"data": 3, "quarantine": 3}
@@ -218,7 +222,7 @@ def test_empty_output_keeps_the_declared_schema(tmp_path: Path, orders: str) -> 
     reader = ArtifactReader(open_location(out), "enriched")
     assert reader.rows == 0
     assert reader.schema == pa.schema([("n", pa.int64())])
-    assert outputs(tmp_path)["rows_in"] == "0"
+    assert (outputs(tmp_path)["rows_in"], outputs(tmp_path)["rows_out"]) == ("6", "0")
     assert events(result.stdout, "python_inputs")["rows"] == {"orders": 6}
 
 
