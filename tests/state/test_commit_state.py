@@ -142,3 +142,23 @@ def test_unreadable_state_names_the_file(tmp_path: Path) -> None:
     path.write_text('{"source": "orders", "field": "id", "value": [1]}')
     with pytest.raises(StepError, match=r"is unreadable \(value \[1\] is not a number or text\)"):
         read_state(open_location(str(path)), "orders", "id")
+
+
+@pytest.mark.parametrize("count", [3, 1500])
+def test_state_round_trips_inline_and_side_file_on_s3(s3_bucket: str, count: int) -> None:
+    from steps.incremental.state import KeySet, read_state, write_state
+    from steps.runtime.store import exists, open_location
+
+    loc = open_location(f"{s3_bucket}/shop/state/demo/orders.json")
+    digests = [i.to_bytes(16, "big") for i in range(count)]
+    keys = KeySet(columns=["id", "updated"], digests=digests)
+    first = write_state(loc, "orders", "updated", 7, "r1", kind="int", keys=keys)
+    again = write_state(loc, "orders", "updated", 8, "r2", kind="int", keys=keys)
+    state = read_state(loc, "orders", "updated")
+    assert state is not None
+    assert (state.value, state.kind, state.keys.digests) == (8, "int", digests)
+    assert (first.keys_file is None) == (count <= 1000)
+    if first.keys_file is not None:
+        folder = open_location(f"{s3_bucket}/shop/state/demo")
+        assert again.keys_file is not None and exists(folder.child(again.keys_file))
+        assert not exists(folder.child(first.keys_file))
