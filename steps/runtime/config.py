@@ -7,7 +7,7 @@ step parses the very same JSON from ``--config`` in the pod.
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class SecretEnv(BaseModel):
@@ -24,22 +24,102 @@ class SecretEnv(BaseModel):
     secret_key: str = Field(description="Key inside the Secret.")
 
 
+CursorValue = str | int | float
+"""A cursor value as JSON carries it: a number, or text (dates and timestamps as ISO text)."""
+
+
 class Cursor(BaseModel):
     """An incremental-extraction cursor: which field, where to start, where to stop.
 
-    The high-water mark lives in the store and advances only after every target of
-    the run has committed (see ``steps.state``).
+    Two modes (see ``steps.incremental``):
+
+    - **incremental** (``window_start`` unset or empty): the lower bound is the stored
+      high-water mark minus ``lag``, inclusive; rows already delivered at or above it
+      are dropped by their key digest, so late rows sharing the mark are read once.
+      The mark and the key set advance only after every target of the run committed.
+    - **explicit window** (``window_start`` set, e.g. a backfill): rows in
+      ``[window_start, window_end)``; state is neither read nor advanced.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    field: str = Field(description="Column (SQL) or record field (HTTP) that only grows.")
-    initial_value: str | int | float | None = Field(
-        default=None, description="Lower bound of the first run, when no state exists yet."
+    field: str = Field(
+        min_length=1,
+        description="Column (SQL) or record field (HTTP) that only grows, e.g. updated_at.",
     )
-    end_value: str | int | float | None = Field(
-        default=None, description="Upper bound (exclusive) for backfills; None means open."
+    primary_key: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Columns that identify a row, used with the cursor value to drop rows "
+        "at the boundary (and in the lag) that an earlier run already delivered. None: all "
+        "columns of the row.",
     )
+    lag: float | None = Field(
+        default=None,
+        ge=0,
+        description="Re-read this much below the stored mark, for late-arriving rows: cursor "
+        "units for numeric cursors, seconds for timestamp cursors (whole days, rounded up, for "
+        "date cursors). Re-read rows already delivered are dropped by key. None: no lag.",
+    )
+    initial_value: CursorValue | None = Field(
+        default=None,
+        description="Lower bound (inclusive) of the first incremental run, before any state "
+        "exists; None reads from the start.",
+    )
+    end_value: CursorValue | None = Field(
+        default=None,
+        description="Upper bound (exclusive) of incremental runs; None means open.",
+    )
+    window_start: CursorValue | None = Field(
+        default=None,
+        description="Explicit window start (inclusive), e.g. "
+        "'{{workflow.parameters.interval_start}}' for backfills. Set (not empty): the run is "
+        "stateless, state is neither read nor advanced. None or '': incremental run.",
+    )
+    window_end: CursorValue | None = Field(
+        default=None,
+        description="Explicit window end (exclusive), with window_start; None or '' is open.",
+    )
+
+    @field_validator("primary_key")
+    @classmethod
+    def _unique_key(cls, key: list[str] | None) -> list[str] | None:
+        if key is not None and len(set(key)) != len(key):
+            raise ValueError("primary_key lists a column more than once")
+        return key
+
+    @model_validator(mode="after")
+    def _window_pair(self) -> "Cursor":
+        if not _blank(self.window_end) and _blank(self.window_start):
+            raise ValueError(
+                "window_end needs window_start (an explicit window); the upper bound of "
+                "incremental runs is end_value"
+            )
+        return self
+
+    @property
+    def explicit_window(self) -> bool:
+        """Whether this run reads an explicit window (stateless) rather than from the mark."""
+        return not _blank(self.window_start)
+
+    def check_columns(self, columns: list[str] | None) -> None:
+        """Refuse a cursor field or key column missing from the declared ``columns``.
+
+        Raises:
+            ValueError: a column the cursor names is not declared.
+        """
+        if columns is None:
+            return
+        if self.field not in columns:
+            raise ValueError(f"cursor field {self.field!r} is not among the declared columns")
+        missing = [k for k in self.primary_key or [] if k not in columns]
+        if missing:
+            names = ", ".join(repr(k) for k in missing)
+            raise ValueError(f"cursor primary_key column(s) {names} not among the declared columns")
+
+
+def _blank(value: CursorValue | None) -> bool:
+    return value is None or value == ""
 
 
 class StepConfig(BaseModel):

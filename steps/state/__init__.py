@@ -1,1 +1,1 @@
-"""Incremental high-water marks: the state file and the ``commit-state`` step."""
+"""The ``commit-state`` step; the state file itself is ``steps.incremental.state``."""

@@ -17,7 +17,6 @@ from steps.extract.http.client import _retry_after
 from steps.extract.http.urls import safe_url
 from steps.runtime.artifacts import ArtifactReader
 from steps.runtime.store import open_location
-from steps.state.cursor_state import write_cursor_state
 from tests.conftest import run_step
 from tests.sources.http_server import Received, Reply, script, serve
 from workflows.cli.demo_api_cmd import demo_api
@@ -600,6 +599,14 @@ def test_unknown_column_type_is_a_config_error(tmp_path: Path) -> None:
             {"url": "https://h/x", "cursor": {"field": "at"}, "columns": {"id": "int64"}},
             "cursor field 'at' is not among the declared columns",
         ),
+        (
+            {
+                "url": "https://h/x",
+                "cursor": {"field": "at", "primary_key": ["id", "k"]},
+                "columns": {"id": "int64", "at": "string"},
+            },
+            "cursor primary_key column(s) 'k' not among the declared columns",
+        ),
         ({"url": "https://h/x", "pagination": {"type": "pages"}}, "does not match any of the"),
     ],
 )
@@ -627,46 +634,133 @@ def test_empty_result_with_declared_columns_keeps_the_schema(tmp_path: Path) -> 
 _EVENTS = [{"id": i, "updated_at": f"2026-11-01T0{i}:00:00Z"} for i in range(1, 8)]
 
 
-def _incremental_routes() -> dict[str, Any]:
+def _incremental_routes(events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An API whose ``since`` is inclusive and ``until`` exclusive (ISO text compared)."""
+    data = _EVENTS if events is None else events
+
     def handle(req: Received) -> Reply:
-        since = req.query.get("since", "")
-        return Reply(json={"data": [e for e in _EVENTS if e["updated_at"] >= since]})
+        since, until = req.query.get("since", ""), req.query.get("until", "~")
+        return Reply(json={"data": [e for e in data if since <= e["updated_at"] < until]})
 
     return {"/events": handle}
 
 
-def test_incremental_second_run_fetches_only_newer_records(tmp_path: Path) -> None:
-    cursor = {"field": "updated_at", "initial_value": "2026-11-01T02:00:00Z"}
-    with serve(_incremental_routes()) as srv:
+def commit_state(tmp_path: Path, run_id: str) -> subprocess.CompletedProcess[str]:
+    store = tmp_path / "store"
+    proc = run_step(
+        "commit-state",
+        "--pipeline", "shop",
+        "--step", "commit-state",
+        "--run-id", run_id,
+        "--store", str(store),
+        "--input", f"orders={store / 'artifacts' / run_id / 'orders'}",
+        "--config", json.dumps({"sources": ["orders"]}),
+        env={"FERRY_OUTPUTS_DIR": str(tmp_path / "outputs-commit")},
+    )  # fmt: skip
+    ok(proc)
+    return proc
+
+
+def boundary_duplicates(proc: subprocess.CompletedProcess[str]) -> int:
+    [event] = events(proc, "cursor_boundary_duplicates")
+    return int(event["rows"])
+
+
+def test_incremental_runs_read_late_records_at_the_mark_once(tmp_path: Path) -> None:
+    data = [dict(e) for e in _EVENTS]
+    cursor = {"field": "updated_at", "initial_value": "2026-11-01T02:00:00Z", "primary_key": ["id"]}
+    with serve(_incremental_routes(data)) as srv:
         config = {"url": srv.url("/events"), "records_path": "data", "cursor": cursor,
                   "cursor_param": "since"}  # fmt: skip
         proc, out = extract(tmp_path, config, run_id="r1")
         ok(proc)
+        assert srv.received[-1].query == {"since": "2026-11-01T02:00:00Z"}
         assert [r["id"] for r in rows(out)] == [2, 3, 4, 5, 6, 7]
-        assert read(out).manifest["cursor"] == {
-            "field": "updated_at",
-            "value": "2026-11-01T07:00:00Z",
-        }
-        state = open_location(str(tmp_path / "store")).child("state", "shop", "orders.json")
-        write_cursor_state(state, "orders", "updated_at", "2026-11-01T05:00:00Z", "r1")
+        manifest = read(out).manifest["cursor"]
+        assert (manifest["value"], manifest["keys_count"]) == ("2026-11-01T07:00:00Z", 1)
+        commit_state(tmp_path, "r1")
 
+        data += [{"id": 8, "updated_at": "2026-11-01T07:00:00Z"},
+                 {"id": 9, "updated_at": "2026-11-01T08:00:00Z"}]  # fmt: skip
         proc, out = extract(tmp_path, config, run_id="r2")
         ok(proc)
-        assert srv.received[-1].query == {"since": "2026-11-01T05:00:00Z"}
-        assert [r["id"] for r in rows(out)] == [6, 7]
-        assert read(out).manifest["cursor"] == {
-            "field": "updated_at",
-            "value": "2026-11-01T07:00:00Z",
-        }
+        assert srv.received[-1].query == {"since": "2026-11-01T07:00:00Z"}  # inclusive
+        assert [r["id"] for r in rows(out)] == [8, 9]
+        assert boundary_duplicates(proc) == 1
         assert (tmp_path / "outputs-r2" / "rows_in").read_text() == "2"
         [finished] = events(proc, "extract_finished")
-        assert finished["records_received"] == 3 and finished["records_outside_window"] == 1
+        assert finished["records_received"] == 3 and finished["boundary_duplicates"] == 1
+        assert read(out).manifest["cursor"]["value"] == "2026-11-01T08:00:00Z"
+        commit_state(tmp_path, "r2")
 
-        write_cursor_state(state, "orders", "updated_at", "2026-11-01T07:00:00Z", "r2")
         proc, out = extract(tmp_path, config, run_id="r3")
     ok(proc)
     assert read(out).rows == 0
-    assert read(out).manifest["cursor"] == {"field": "updated_at", "value": "2026-11-01T07:00:00Z"}
+    assert boundary_duplicates(proc) == 1
+    assert read(out).manifest["cursor"]["value"] == "2026-11-01T08:00:00Z"
+
+
+def test_api_ignoring_the_bound_still_yields_each_record_once(tmp_path: Path) -> None:
+    """Records below the bound are dropped client-side and counted as outside the window."""
+    with serve({"/events": script(Reply(json={"data": _EVENTS}))}) as srv:
+        config = {"url": srv.url("/events"), "records_path": "data",
+                  "cursor": {"field": "updated_at"}, "cursor_param": "since"}  # fmt: skip
+        ok(extract(tmp_path, config, run_id="r1")[0])
+        commit_state(tmp_path, "r1")
+        proc, out = extract(tmp_path, config, run_id="r2")
+    ok(proc)
+    assert read(out).rows == 0
+    [finished] = events(proc, "extract_finished")
+    assert finished["records_outside_window"] == 6 and finished["boundary_duplicates"] == 1
+
+
+def test_incremental_lag_rereads_late_records_once(tmp_path: Path) -> None:
+    data = [dict(e) for e in _EVENTS]
+    cursor = {"field": "updated_at", "primary_key": ["id"], "lag": 7200}
+    with serve(_incremental_routes(data)) as srv:
+        config = {"url": srv.url("/events"), "records_path": "data", "cursor": cursor,
+                  "cursor_param": "since",
+                  "columns": {"id": "int64", "updated_at": "timestamp[tz=UTC]"}}  # fmt: skip
+        ok(extract(tmp_path, config, run_id="r1")[0])
+        commit_state(tmp_path, "r1")
+        data += [{"id": 10, "updated_at": "2026-11-01T05:30:00Z"},  # within the lag
+                 {"id": 11, "updated_at": "2026-11-01T04:30:00Z"},  # too late for it
+                 {"id": 12, "updated_at": "2026-11-01T07:00:00Z"}]  # fmt: skip
+        data.sort(key=lambda e: e["updated_at"])
+        proc, out = extract(tmp_path, config, run_id="r2")
+        ok(proc)
+        assert srv.received[-1].query == {"since": "2026-11-01T05:00:00Z"}
+        assert sorted(r["id"] for r in rows(out)) == [10, 12]
+        assert boundary_duplicates(proc) == 3  # 5, 6 and 7 again
+        commit_state(tmp_path, "r2")
+        proc, out = extract(tmp_path, config, run_id="r3")
+    ok(proc)
+    assert read(out).rows == 0
+    assert boundary_duplicates(proc) == 5
+
+
+def test_explicit_window_is_stateless(tmp_path: Path) -> None:
+    cursor = {"field": "updated_at", "primary_key": ["id"]}
+    with serve(_incremental_routes()) as srv:
+        config = {"url": srv.url("/events"), "records_path": "data", "cursor": cursor,
+                  "cursor_param": "since", "cursor_end_param": "until"}  # fmt: skip
+        ok(extract(tmp_path, config, run_id="r1")[0])
+        commit_state(tmp_path, "r1")
+        state = tmp_path / "store" / "state" / "shop" / "orders.json"
+        before = state.read_bytes()
+        window = {**cursor, "window_start": "2026-11-01T02:00:00Z",
+                  "window_end": "2026-11-01T05:00:00Z"}  # fmt: skip
+        proc, out = extract(tmp_path, {**config, "cursor": window}, run_id="r2")
+        ok(proc)
+        assert srv.received[-1].query == {
+            "since": "2026-11-01T02:00:00Z",
+            "until": "2026-11-01T05:00:00Z",
+        }
+    assert [r["id"] for r in rows(out)] == [2, 3, 4]
+    assert read(out).manifest["cursor"]["stateless"] is True
+    proc = commit_state(tmp_path, "r2")
+    assert events(proc, "state_unchanged")[0]["reason"] == "explicit window"
+    assert state.read_bytes() == before
 
 
 def test_incremental_end_value_bounds_the_window(tmp_path: Path) -> None:
@@ -682,22 +776,49 @@ def test_incremental_end_value_bounds_the_window(tmp_path: Path) -> None:
     assert read(out).manifest["cursor"]["value"] == "2026-11-01T04:00:00Z"
 
 
+def test_numeric_text_cursor_compares_as_numbers(tmp_path: Path) -> None:
+    records = [{"id": i, "seq": str(i)} for i in (8, 9, 10, 11)]
+    with serve({"/events": script(Reply(json=records))}) as srv:
+        config = {"url": srv.url("/events"), "cursor": {"field": "seq", "initial_value": "9"}}
+        proc, out = extract(tmp_path, config)
+    ok(proc)
+    assert [r["id"] for r in rows(out)] == [9, 10, 11]
+    assert read(out).manifest["cursor"]["value"] == "11"
+
+
 def test_incremental_without_state_or_rows_has_no_mark(tmp_path: Path) -> None:
     with serve({"/events": script(Reply(json=[]))}) as srv:
         config = {"url": srv.url("/events"), "cursor": {"field": "updated_at"},
                   "columns": {"updated_at": "string"}}  # fmt: skip
         proc, out = extract(tmp_path, config)
     ok(proc)
-    assert read(out).manifest["cursor"] == {"field": "updated_at", "value": None}
+    assert read(out).manifest["cursor"]["value"] is None
+    proc = commit_state(tmp_path, "r1")
+    assert events(proc, "state_unchanged")[0]["reason"] == "no rows yet"
 
 
-def test_incremental_record_without_cursor_field_fails(tmp_path: Path) -> None:
-    with serve({"/events": script(Reply(json=[{"id": 1, "updated_at": None}]))}) as srv:
+def test_incremental_null_cursor_is_skipped_and_counted(tmp_path: Path) -> None:
+    records = [{"id": 1, "updated_at": None}, {"id": 2, "updated_at": "2026-11-01T01:00:00Z"},
+               {"id": 3}]  # fmt: skip
+    with serve({"/events": script(Reply(json=records))}) as srv:
+        config = {"url": srv.url("/events"), "cursor": {"field": "updated_at"},
+                  "columns": {"id": "int64", "updated_at": "string"}}  # fmt: skip
+        proc, out = extract(tmp_path, config)
+    ok(proc)
+    assert [r["id"] for r in rows(out)] == [2]
+    [skipped] = events(proc, "cursor_nulls_skipped")
+    assert skipped["rows"] == 2 and skipped["level"] == "warning"
+    assert read(out).manifest["cursor"]["nulls_skipped"] == 2
+    assert (tmp_path / "outputs-r1" / "rows_in").read_text() == "1"
+
+
+def test_incremental_cursor_field_not_in_the_records_fails(tmp_path: Path) -> None:
+    with serve({"/events": script(Reply(json=[{"id": 1, "at": "x"}]))}) as srv:
         proc, _ = extract(tmp_path, {"url": srv.url("/events"), "cursor": {"field": "updated_at"}})
     assert proc.returncode == 3
     assert failure(proc) == (
-        f"page {srv.url('/events')}, record index 0: cursor field 'updated_at' is missing or "
-        "null; every record needs it for incremental extraction"
+        "cursor field 'updated_at' is not a column of the result (columns: id, at); fix "
+        "cursor.field or the query"
     )
 
 

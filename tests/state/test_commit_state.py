@@ -95,3 +95,70 @@ def test_source_not_passed_as_input_exits_2(
         "ferry: pipeline 'demo', step 'commit-state': step 'commit-state' has no input 'orders' "
         "(inputs: none)"
     )
+
+
+def test_mark_and_boundary_digests_are_stored_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = ["00" * 16, "ff" * 16]
+    cursor = {"field": "id", "value": 9, "kind": "int", "digest_columns": ["id"], "keys": keys,
+              "keys_count": 2, "boundary_duplicates": 0}  # fmt: skip
+    a = write_artifact(tmp_path / "a", pa.table({"id": [9]}), cursor=cursor)
+    result = commit(tmp_path, ["orders"], [f"orders={a}"], capsys)
+    assert result.returncode == 0, result.stderr
+    assert events(result.stdout, "state_committed")[0]["keys"] == 2
+    state = json.loads((tmp_path / "store" / "state" / "demo" / "orders.json").read_text())
+    assert {k: state[k] for k in ("format", "value", "kind", "digest_columns", "keys")} == {
+        "format": "ferry-cursor/2",
+        "value": 9,
+        "kind": "int",
+        "digest_columns": ["id"],
+        "keys": keys,
+    }
+
+
+def test_explicit_window_leaves_the_state_byte_identical(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = write_artifact(tmp_path / "a", pa.table({"x": [1]}), cursor={"field": "id", "value": 3})
+    assert commit(tmp_path, ["orders"], [f"orders={first}"], capsys).returncode == 0
+    path = tmp_path / "store" / "state" / "demo" / "orders.json"
+    before = path.read_bytes()
+    window = {"field": "id", "value": 99, "stateless": True, "window": {"start": 50, "end": 100}}
+    backfill = write_artifact(tmp_path / "b", pa.table({"x": [1]}), cursor=window)
+    result = commit(tmp_path, ["orders"], [f"orders={backfill}"], capsys)
+    assert result.returncode == 0, result.stderr
+    [unchanged] = events(result.stdout, "state_unchanged")
+    assert unchanged["reason"] == "explicit window"
+    assert path.read_bytes() == before
+
+
+def test_unreadable_state_names_the_file(tmp_path: Path) -> None:
+    from steps.incremental.state import read_state
+    from steps.runtime.errors import StepError
+    from steps.runtime.store import open_location
+
+    path = tmp_path / "orders.json"
+    path.write_text('{"source": "orders", "field": "id", "value": [1]}')
+    with pytest.raises(StepError, match=r"is unreadable \(value \[1\] is not a number or text\)"):
+        read_state(open_location(str(path)), "orders", "id")
+
+
+@pytest.mark.parametrize("count", [3, 1500])
+def test_state_round_trips_inline_and_side_file_on_s3(s3_bucket: str, count: int) -> None:
+    from steps.incremental.state import KeySet, read_state, write_state
+    from steps.runtime.store import exists, open_location
+
+    loc = open_location(f"{s3_bucket}/shop/state/demo/orders.json")
+    digests = [i.to_bytes(16, "big") for i in range(count)]
+    keys = KeySet(columns=["id", "updated"], digests=digests)
+    first = write_state(loc, "orders", "updated", 7, "r1", kind="int", keys=keys)
+    again = write_state(loc, "orders", "updated", 8, "r2", kind="int", keys=keys)
+    state = read_state(loc, "orders", "updated")
+    assert state is not None
+    assert (state.value, state.kind, state.keys.digests) == (8, "int", digests)
+    assert (first.keys_file is None) == (count <= 1000)
+    if first.keys_file is not None:
+        folder = open_location(f"{s3_bucket}/shop/state/demo")
+        assert again.keys_file is not None and exists(folder.child(again.keys_file))
+        assert not exists(folder.child(first.keys_file))

@@ -50,3 +50,23 @@ def test_append_without_incremental_source_and_upsert_with_it_are_fine() -> None
     validate_pipeline(
         _pipeline(Target(name="to-pg", input="orders", config=upsert), Cursor(field="id"))
     )
+
+
+def test_backfill_window_from_workflow_parameters_validates() -> None:
+    """One template for both modes: '' (the default) is incremental, a value a backfill."""
+    from workflows.pipeline import param
+
+    cursor = Cursor(
+        field="updated_at",
+        primary_key=["id"],
+        window_start=param("interval_start"),
+        window_end=param("interval_end"),
+    )
+    upsert = SqlTableLoad(url=PG, table="orders", mode="upsert", key=["id"])
+    pipeline = _pipeline(Target(name="to-pg", input="orders", config=upsert), cursor)
+    with pytest.raises(DefinitionError, match="unknown parameter 'interval_start'"):
+        validate_pipeline(pipeline)
+    with_params = pipeline.model_copy(update={"params": {"interval_start": "", "interval_end": ""}})
+    validate_pipeline(with_params)
+    assert Cursor(field="u", window_start="", window_end="").explicit_window is False
+    assert Cursor(field="u", window_start="2026-11-01").explicit_window is True

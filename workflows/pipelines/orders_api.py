@@ -79,7 +79,11 @@ pipeline = Pipeline(
                     "amount": "decimal(12,2)",
                     "currency": "string",
                 },
-                cursor=Cursor(field="updated_at", initial_value="2026-11-01T00:00:00Z"),
+                cursor=Cursor(
+                    field="updated_at",
+                    primary_key=["order_id"],
+                    initial_value="2026-11-01T00:00:00Z",
+                ),
                 cursor_param="updated_since",
             ),
         ),

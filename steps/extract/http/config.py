@@ -184,17 +184,20 @@ class HttpExtract(StepConfig):
     )
     cursor: Cursor | None = Field(
         default=None,
-        description="Incremental cursor: a record field that only grows; only records past "
-        "the stored high-water mark are kept.",
+        description="Incremental cursor: a record field that only grows; records from the "
+        "stored high-water mark minus lag (inclusive) are kept, minus those an earlier run "
+        "delivered; or an explicit, stateless window.",
     )
     cursor_param: str | None = Field(
         default=None,
-        description="Query parameter the lower bound of the cursor is sent in (e.g. "
-        "updated_since), so the API filters too; records are always filtered client-side.",
+        description="Query parameter the inclusive lower bound of the cursor (mark minus lag, "
+        "or window_start) is sent in (e.g. updated_since), so the API filters too; records "
+        "are always filtered client-side.",
     )
     cursor_end_param: str | None = Field(
         default=None,
-        description="Query parameter the cursor's end_value is sent in, when one is set.",
+        description="Query parameter the cursor's exclusive upper bound (end_value, or "
+        "window_end) is sent in, when one is set.",
     )
     timeout_s: float = Field(default=30, gt=0, description="Socket timeout of each request.")
     max_retries: int = Field(
@@ -246,10 +249,8 @@ class HttpExtract(StepConfig):
             raise ValueError("json_body needs method POST")
         if (self.cursor_param or self.cursor_end_param) and self.cursor is None:
             raise ValueError("cursor_param/cursor_end_param need a cursor")
-        if self.cursor and self.columns is not None and self.cursor.field not in self.columns:
-            raise ValueError(
-                f"cursor field {self.cursor.field!r} is not among the declared columns"
-            )
+        if self.cursor is not None:
+            self.cursor.check_columns(self.declared_columns())
         if self.backoff_max_s < self.backoff_initial_s:
             raise ValueError("backoff_max_s must be >= backoff_initial_s")
         return self

@@ -31,8 +31,9 @@ class SqlExtract(DatabaseStepConfig):
     )
     cursor: Cursor | None = Field(
         default=None,
-        description="Incremental cursor: read only rows whose cursor.field is above the "
-        "stored high-water mark (or >= initial_value on the first run) and below end_value.",
+        description="Incremental cursor: read rows whose cursor.field is at or above the "
+        "stored high-water mark minus lag (or initial_value on the first run) and below "
+        "end_value, dropping rows an earlier run delivered; or an explicit, stateless window.",
     )
     batch_size: int = Field(
         default=100_000, gt=0, description="Rows per record batch at most (bounds memory)."
@@ -53,6 +54,8 @@ class SqlExtract(DatabaseStepConfig):
     def _table_or_query(self) -> "SqlExtract":
         if (self.table is None) == (self.query is None):
             raise ValueError("give exactly one of table and query")
+        if self.cursor is not None:
+            self.cursor.check_columns(self.declared_columns())
         return self
 
     def declared_columns(self) -> list[str] | None:

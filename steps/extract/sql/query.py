@@ -1,45 +1,51 @@
-"""The SELECT an extract runs: the table or query, narrowed to the cursor's window."""
+"""The SELECT an extract runs: the table or query, narrowed to the cursor's window.
 
-from dataclasses import dataclass
+Bounds are spliced as escaped literals (``steps.databases.sql.literal``), not bound
+parameters: PostgreSQL results stream through ``COPY (...) TO STDOUT``, which takes
+no parameters. Values come from the config or the state file, never from rows.
+"""
 
-from steps.databases.sql import Literal, literal, quote_name
+from typing import Any
+
+from steps.databases.sql import literal, quote_name
 from steps.databases.url import Dialect
 
 
-@dataclass(frozen=True)
-class Window:
-    """Bounds on the cursor field: ``> after`` or ``>= start``, and ``< end``."""
-
-    field: str
-    after: Literal = None
-    start: Literal = None
-    end: Literal = None
-
-    def describe(self) -> dict[str, Literal]:
-        """The bounds for the log."""
-        return {"after": self.after, "start": self.start, "end": self.end}
+def _source(dialect: Dialect, table: str | None, query: str | None) -> str:
+    if table is not None:
+        return quote_name(dialect, table)
+    assert query is not None
+    return f"({query.strip().rstrip(';')}) AS _ferry_source"
 
 
 def build_select(
-    dialect: Dialect, table: str | None, query: str | None, window: Window | None
+    dialect: Dialect,
+    table: str | None,
+    query: str | None,
+    *,
+    field: str | None = None,
+    lower: Any = None,
+    end: Any = None,
 ) -> str:
-    """``SELECT * FROM table`` or the query, wrapped as a subquery when a window applies."""
-    if table is not None:
-        source = quote_name(dialect, table)
-    else:
-        assert query is not None
-        if window is None:
-            return query
-        source = f"({query.strip().rstrip(';')}) AS _ferry_source"
-    sql = f"SELECT * FROM {source}"
-    if window is None:
-        return sql
-    column = quote_name(dialect, window.field)
+    """``SELECT * FROM table`` or the query; with a cursor ``field``, only its window.
+
+    The window is ``field >= lower`` (inclusive) ``AND field < end``. Without either
+    bound rows with a NULL cursor come too; the extract skips and counts them.
+    """
     conditions = []
-    if window.after is not None:
-        conditions.append(f"{column} > {literal(dialect, window.after)}")
-    elif window.start is not None:
-        conditions.append(f"{column} >= {literal(dialect, window.start)}")
-    if window.end is not None:
-        conditions.append(f"{column} < {literal(dialect, window.end)}")
-    return f"{sql} WHERE {' AND '.join(conditions)}" if conditions else sql
+    if field is not None and lower is not None:
+        conditions.append(f"{quote_name(dialect, field)} >= {literal(dialect, lower)}")
+    if field is not None and end is not None:
+        conditions.append(f"{quote_name(dialect, field)} < {literal(dialect, end)}")
+    if not conditions:
+        return f"SELECT * FROM {_source(dialect, table, None)}" if table else str(query)
+    return f"SELECT * FROM {_source(dialect, table, query)} WHERE {' AND '.join(conditions)}"
+
+
+def build_null_count(dialect: Dialect, table: str | None, query: str | None, field: str) -> str:
+    """``SELECT COUNT(*)`` of the rows whose cursor is NULL (skipped, but counted)."""
+    column = quote_name(dialect, field)
+    return (
+        f"SELECT COUNT(*) AS _ferry_nulls FROM {_source(dialect, table, query)} "
+        f"WHERE {column} IS NULL"
+    )
