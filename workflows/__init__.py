@@ -37,10 +37,12 @@ if TYPE_CHECKING:
     from steps.extract.sql.config import SqlExtract
     from steps.load.parquet_dataset.config import ParquetDatasetLoad
     from steps.load.sql_table.config import SqlTableLoad
+    from steps.python_step.rejected import Rejected
     from steps.runtime.config import Cursor
     from workflows.pipeline import (
         Checks,
         Pipeline,
+        PythonStep,
         Resources,
         RetryPolicy,
         Schedule,
@@ -54,6 +56,7 @@ _EXPORTS = {
     "workflows.pipeline": (
         "Checks",
         "Pipeline",
+        "PythonStep",
         "Resources",
         "RetryPolicy",
         "Schedule",
@@ -87,6 +90,7 @@ _EXPORTS = {
     "steps.extract.sql.config": ("SqlExtract",),
     "steps.load.parquet_dataset.config": ("ParquetDatasetLoad",),
     "steps.load.sql_table.config": ("SqlTableLoad",),
+    "steps.python_step.rejected": ("Rejected",),
     "steps.runtime.config": ("Cursor",),
 }
 """Module -> the public names it provides."""
@@ -111,8 +115,10 @@ __all__ = [
     "PagePagination",
     "ParquetDatasetLoad",
     "Pipeline",
+    "PythonStep",
     "Range",
     "Regex",
+    "Rejected",
     "Resources",
     "RetryPolicy",
     "RowCount",

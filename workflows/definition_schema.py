@@ -14,7 +14,7 @@ from pydantic import Field, create_model
 
 from steps.registry import KINDS
 from steps.runtime.config import StepConfig
-from workflows.pipeline import Checks, Pipeline, Source, Target, Transform
+from workflows.pipeline import Checks, Pipeline, PythonStep, Source, Target, Transform
 
 SCHEMA_ID = "https://ferry.dev/schemas/pipeline.schema.json"
 
@@ -48,7 +48,13 @@ def _node(node: type[Source | Target], role: str) -> Any:
 
 def pipeline_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one YAML pipeline definition."""
-    nodes: Any = (_node(Source, "source"), Checks, Transform, _node(Target, "target"))
+    nodes: Any = (
+        _node(Source, "source"),
+        Checks,
+        Transform,
+        PythonStep,
+        _node(Target, "target"),
+    )
     step: Any = Annotated[Union[nodes], Field(discriminator="kind")]  # noqa: UP007
     steps_field = Pipeline.model_fields["steps"]
     model = create_model(

@@ -98,6 +98,15 @@ def _import_dotted(name: str) -> ModuleType:
 
 
 def _file(path: Path) -> Definition:
+    """One definition file; its folder becomes importable, as for a script Python runs.
+
+    So a pipeline's Python steps (``function="my_steps.orders:enrich"``) import their
+    modules from beside the definition at ``ferry render``, as the local runner's
+    steps do (it puts the same folder on their ``PYTHONPATH``).
+    """
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.append(folder)  # last: a user's module never shadows an installed one
     if path.suffix in YAML_SUFFIXES:
         return load_yaml_pipeline(path)
     return _import_file(path.resolve())

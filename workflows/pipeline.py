@@ -22,6 +22,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     SerializeAsAny,
     field_validator,
     model_validator,
@@ -29,6 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from steps.checks.config import ChecksConfig, Rule
+from steps.python_step.config import PythonStepConfig
 from steps.runtime.config import StepConfig
 from steps.transform.config import DEFAULT_MEMORY_LIMIT, TransformConfig
 
@@ -259,6 +261,45 @@ class Transform(_Node):
         )
 
 
+class PythonStep(_Node):
+    """A Python function over upstream steps, batch by batch (docs/python-steps.md).
+
+    The function gets one iterator of ``pyarrow.RecordBatch`` per input, in the order
+    of ``inputs`` (and ``params=`` when it declares ``params``), and yields batches,
+    tables or ``Rejected(rows, reason=...)`` for rows that go to quarantine.
+    """
+
+    kind: Literal["python"] = Field(default="python", description="Node kind (YAML: python).")
+    inputs: list[str] = Field(
+        description="Steps the function reads, each an iterator of record batches, in order."
+    )
+    function: str = Field(
+        description="The function as 'package.module:function', importable from the "
+        "pipeline's folder locally and from the step image on the cluster."
+    )
+    params: dict[str, JsonValue] = Field(
+        default={}, description="JSON values passed as the function's params keyword."
+    )
+    columns: dict[str, str] | None = Field(
+        default=None,
+        description="Declared output schema (column -> type name); None takes the first "
+        "output batch's schema and holds every later batch to it.",
+    )
+
+    ROLE: ClassVar[str] = "python"
+    INPUT_FIELD: ClassVar[str | None] = "inputs"
+
+    def upstream(self) -> list[str]:
+        """Names of the steps this one reads."""
+        return list(self.inputs)
+
+    def step_config(self) -> PythonStepConfig:
+        """The ``python`` step config this node runs as."""
+        return PythonStepConfig(
+            function=self.function, inputs=self.inputs, params=self.params, columns=self.columns
+        )
+
+
 class Target(_Node):
     """Load one upstream step's output into a system."""
 
@@ -282,10 +323,10 @@ class Target(_Node):
         return [self.input]
 
 
-Node = Annotated[Source | Checks | Transform | Target, Field(discriminator="kind")]
+Node = Annotated[Source | Checks | Transform | PythonStep | Target, Field(discriminator="kind")]
 """Any step of a pipeline, told apart by ``kind`` (set by each class; YAML writes it)."""
 
-AnyNode = Source | Checks | Transform | Target
+AnyNode = Source | Checks | Transform | PythonStep | Target
 """The node classes, for ``isinstance`` and annotations."""
 
 

@@ -18,7 +18,15 @@ from steps.runtime.config import StepConfig
 from workflows.definition_yaml import yaml_location
 from workflows.errors import DefinitionError
 from workflows.graph import find_cycle
-from workflows.pipeline import BUILTIN_PARAMS, AnyNode, Checks, Pipeline, Source, Target
+from workflows.pipeline import (
+    BUILTIN_PARAMS,
+    AnyNode,
+    Checks,
+    Pipeline,
+    PythonStep,
+    Source,
+    Target,
+)
 
 MAX_PIPELINE_NAME = 52
 """Argo appends ``-<unix time>`` (11 characters) to a CronWorkflow's runs; 52 + 11 = 63."""
@@ -68,6 +76,7 @@ def _validate(pipeline: Pipeline) -> None:
     _check_cycles(pipeline)
     _check_thresholds(pipeline)
     _check_step_configs(pipeline)
+    _check_python_functions(pipeline)
     _check_rule_columns(pipeline)
     _check_target_columns(pipeline)
     _check_incremental_loads(pipeline)
@@ -211,6 +220,21 @@ def _check_step_configs(pipeline: Pipeline) -> None:
             _built(pipeline, node.name, "rules", partial(node.step_config, 0.0))
         elif not isinstance(node, Source | Target):
             _built(pipeline, node.name, _CONFIG_FIELD[node.kind], node.step_config)
+
+
+def _check_python_functions(pipeline: Pipeline) -> None:
+    """A Python step's function must import and take its inputs (and params, if given).
+
+    The module is imported as the step will import it; discovery has put the
+    pipeline's own folder on the import path, as the local runner does for its steps.
+    """
+    from steps.python_step import check_function
+
+    for node in pipeline.of_kind(PythonStep):
+        try:
+            check_function(node.function, len(node.inputs), has_params=bool(node.params))
+        except ValueError as err:
+            raise DefinitionError(pipeline.name, node.name, "function", str(err)) from None
 
 
 _CONFIG_FIELD = {"transform": "sql", "python": "function"}

@@ -23,7 +23,8 @@ def parse_parameters(items: tuple[str, ...]) -> dict[str, str]:
 
 def _manifest_for(
     pipeline: str | None, manifest: Path | None, paths: tuple[str, ...]
-) -> tuple[dict[str, Any], str]:
+) -> tuple[dict[str, Any], str, list[Path]]:
+    """The Workflow to run, how to name it, and the folders its steps import from."""
     if (pipeline is None) == (manifest is None):
         raise UsageError("name a PIPELINE or pass --manifest FILE (one of the two)")
     if manifest is not None:
@@ -34,13 +35,13 @@ def _manifest_for(
             )
         from workflows.runner import load_manifest_file
 
-        return load_manifest_file(manifest), str(manifest)
-    from workflows.discovery import get_pipeline
+        return load_manifest_file(manifest), str(manifest), []
+    from workflows.discovery import find_pipeline
     from workflows.render import render_pipeline
 
     assert pipeline is not None
-    found = get_pipeline(pipeline, list(paths) if paths else None)
-    return render_pipeline(found).workflow, pipeline
+    found = find_pipeline(pipeline, list(paths) if paths else None)
+    return render_pipeline(found.pipeline).workflow, pipeline, [found.folder]
 
 
 @click.command("run")
@@ -109,13 +110,14 @@ def run(
     from workflows.runner import RunStatus, run_manifest, summary_table
 
     values = parse_parameters(params)
-    document, source = _manifest_for(pipeline, manifest, paths)
+    document, source, python_path = _manifest_for(pipeline, manifest, paths)
     record = run_manifest(
         document,
         store=store,
         parameters=values,
         parallelism=parallelism,
         source=source,
+        python_path=python_path,
     )
     if output == "json":
         click.echo(record.model_dump_json(indent=2))

@@ -9,7 +9,7 @@ record in the store says what happened.
 import os
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,7 @@ def run_manifest(
     source: str = "manifest",
     kill_grace_seconds: float = 5.0,
     view: LiveView | None = None,
+    python_path: Sequence[str | Path] = (),
 ) -> RunRecord:
     """Run ``manifest`` as Argo would, with each task as a local subprocess.
 
@@ -79,6 +80,9 @@ def run_manifest(
         source: how messages name the manifest (file path or pipeline name).
         kill_grace_seconds: between SIGTERM and SIGKILL when a deadline passes.
         view: where progress is shown; stderr lines by default.
+        python_path: folders put in front of every step's ``PYTHONPATH`` (a pipeline's
+            own folder, so its Python steps import the user's modules as they would
+            from the step image on the cluster).
 
     Returns:
         The final run record, also saved as ``STORE/runs/<pipeline>/<run-id>/run.json``.
@@ -134,7 +138,7 @@ def run_manifest(
                     folder=folder,
                     view=live,
                     global_values=global_values,
-                    environ=dict(os.environ),
+                    environ=_step_environment(python_path),
                     scratch=scratch,
                     parallelism=min(limit, plan.parallelism or limit),
                     kill_grace_seconds=kill_grace_seconds,
@@ -234,6 +238,15 @@ def _check_json_safe(name: str, value: str) -> None:
             f"-p {name}: the value contains {' and '.join(bad)}, which parameter values must "
             "not contain (they are inserted verbatim into the steps' JSON config); remove them"
         )
+
+
+def _step_environment(python_path: Sequence[str | Path]) -> dict[str, str]:
+    environ = dict(os.environ)
+    folders = [str(Path(p).resolve()) for p in python_path]
+    if folders:
+        existing = [environ["PYTHONPATH"]] if environ.get("PYTHONPATH") else []
+        environ["PYTHONPATH"] = os.pathsep.join([*folders, *existing])
+    return environ
 
 
 def missing_environment(plan: Plan, environ: Mapping[str, str]) -> list[str]:
