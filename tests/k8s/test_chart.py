@@ -61,7 +61,13 @@ def _pod_specs(docs: list[dict]) -> Iterator[tuple[str, dict, list[dict]]]:
 
 
 def test_pipelines_are_rendered_and_all_in_the_default_values() -> None:
-    assert PIPELINES == ["customer-quality", "orders-api", "orders-daily"]
+    assert PIPELINES == [
+        "customer-quality",
+        "orders-api",
+        "orders-by-segment",
+        "orders-daily",
+        "orders-pseudonymized",
+    ]
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     assert sorted(values["pipelines"]) == PIPELINES
 

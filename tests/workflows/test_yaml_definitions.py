@@ -137,7 +137,7 @@ def test_an_unknown_node_kind(tmp_path: Path) -> None:
     assert message.startswith(
         "pipeline 'copy', step 'valid': invalid Pipeline at steps[1]: Input tag 'check' found "
         "using 'kind' does not match any of the expected tags: 'source', 'checks', 'transform', "
-        "'target'"
+        "'python', 'target'"
     )
     assert message.endswith(f"({path}:10)")
 
