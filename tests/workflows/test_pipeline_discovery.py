@@ -184,8 +184,8 @@ def test_get_pipeline_suggests_a_close_name() -> None:
         get_pipeline("orders-dialy", [EXAMPLES])
     assert str(info.value) == (
         "no pipeline named 'orders-dialy'; did you mean 'orders-daily'? available: "
-        "customer-quality, orders-api, orders-by-segment, orders-daily, orders-pseudonymized (search more with "
-        "--pipelines PATH or $FERRY_PIPELINES)"
+        "customer-quality, orders-api, orders-by-segment, orders-daily, orders-pseudonymized "
+        "(search more with --pipelines PATH or $FERRY_PIPELINES)"
     )
 
 
