@@ -38,28 +38,31 @@ group by all
 order by all
 """
 
+ORDERS = Source(
+    name="orders",
+    config=FilesExtract(
+        path=f"{param('data_dir')}/orders/*.csv",
+        format="csv",
+        columns={
+            "order_id": "int64",
+            "customer_id": "int64",
+            "order_ts": "timestamp",
+            "status": "string",
+            "amount": "float64",
+            "currency": "string",
+            "email": "string",
+        },
+        csv=CsvOptions(header=True),
+        on_bad_row="quarantine",
+    ),
+)
+"""The demo orders: four CSV files, malformed lines and unparsable values quarantined."""
+
 pipeline = Pipeline(
     name="orders-daily",
     params={"data_dir": "data/demo", "output_dir": "data/demo-output"},
     steps=[
-        Source(
-            name="orders",
-            config=FilesExtract(
-                path=f"{param('data_dir')}/orders/*.csv",
-                format="csv",
-                columns={
-                    "order_id": "int64",
-                    "customer_id": "int64",
-                    "order_ts": "timestamp",
-                    "status": "string",
-                    "amount": "float64",
-                    "currency": "string",
-                    "email": "string",
-                },
-                csv=CsvOptions(header=True),
-                on_bad_row="quarantine",
-            ),
-        ),
+        ORDERS,
         Source(
             name="customers",
             config=FilesExtract(

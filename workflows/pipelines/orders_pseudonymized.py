@@ -1,9 +1,10 @@
 """``orders-pseudonymized``: a Python step between two SQL transforms.
 
-The demo orders are checked, narrowed by a first SQL transform, pseudonymized by a
-Python function (a salted SHA-256 of the e-mail address and its domain; addresses
-that are not addresses go to quarantine with the reason), and aggregated per day and
-e-mail domain by a second SQL transform into a Parquet dataset. The function lives
+The demo orders (the same source as ``orders-daily``) are checked, narrowed by a
+first SQL transform, pseudonymized by a Python function (a salted SHA-256 of the
+e-mail address and its domain; addresses that are not addresses go to quarantine
+with the reason), and aggregated per day and e-mail domain by a second SQL transform
+into a Parquet dataset. The function lives
 in ``workflows/pipelines/_pseudonymize.py``: locally the runner makes this folder
 importable, and on the cluster it is part of the step image (``workflows`` is
 installed there), so ``function`` names it by its package path.
@@ -13,42 +14,23 @@ installed there), so ``function`` names it by its package path.
 
 from workflows import (
     Checks,
-    CsvOptions,
-    FilesExtract,
     NotNull,
     ParquetDatasetLoad,
     Pipeline,
     PythonStep,
     Range,
-    Source,
     Target,
     Transform,
     Unique,
     param,
 )
+from workflows.pipelines.orders_daily import ORDERS
 
 pipeline = Pipeline(
     name="orders-pseudonymized",
     params={"data_dir": "data/demo", "output_dir": "data/demo-output", "salt": "demo-salt"},
     steps=[
-        Source(
-            name="orders",
-            config=FilesExtract(
-                path=f"{param('data_dir')}/orders/*.csv",
-                format="csv",
-                columns={
-                    "order_id": "int64",
-                    "customer_id": "int64",
-                    "order_ts": "timestamp",
-                    "status": "string",
-                    "amount": "float64",
-                    "currency": "string",
-                    "email": "string",
-                },
-                csv=CsvOptions(header=True),
-                on_bad_row="quarantine",
-            ),
-        ),
+        ORDERS,
         Checks(
             name="orders-checked",
             input="orders",
