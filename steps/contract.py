@@ -43,6 +43,16 @@ EXIT_DATA = 3
 DETERMINISTIC_EXITS = (EXIT_USAGE, EXIT_DATA)
 """Exit codes the rendered ``retryStrategy.expression`` never retries."""
 
+PARAMETER_ENV_PREFIX = "FERRY_PARAM_"
+"""A workflow parameter reaches a step as the environment variable of this prefix and
+its name (``FERRY_PARAM_run_date``), never spliced into ``--config``: Argo substitutes
+``{{...}}`` as raw text, and a value with a quote would change the config's JSON."""
+
+PARAMETER_PLACEHOLDER = "${{param:{name}}}"
+"""How ``--config`` refers to a parameter (``${param:run_date}``); the step fills it in
+from ``FERRY_PARAM_<name>`` after parsing the JSON, so no value can change its shape.
+In a SQL field the value goes in as a quoted SQL string literal."""
+
 PIPELINE_LABEL = "ferry.dev/pipeline"
 """Label on every rendered resource and pod: the pipeline's name."""
 

@@ -214,6 +214,7 @@ class ChecksConfig(StepConfig):
 
     KIND: ClassVar[str] = "check"
     ROLE: ClassVar[str] = "check"
+    SQL_FIELDS: ClassVar[tuple[str, ...]] = ("rules.*.predicate",)
 
     rules: list[Rule] = Field(
         min_length=1, description="Rules every row (or, for row_count, the whole input) must pass."

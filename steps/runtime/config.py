@@ -130,6 +130,10 @@ class StepConfig(BaseModel):
     KIND: ClassVar[str] = ""
     """The ``python -m steps <kind>`` sub-command that runs this config."""
 
+    SQL_FIELDS: ClassVar[tuple[str, ...]] = ()
+    """Dotted paths of fields holding SQL text (``*`` for any list index): a workflow
+    parameter used there is filled in as a quoted SQL literal (``steps.runtime.parameters``)."""
+
     ROLE: ClassVar[str] = ""
     """Which pipeline node runs this config: ``source``, ``check``, ``transform``,
     ``python``, ``target`` or ``state`` (the step added for incremental sources)."""

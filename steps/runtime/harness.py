@@ -5,10 +5,13 @@ parameters, row-accounting check, one-line failure message and exit code.
 """
 
 import argparse
+import json
+import os
 import sys
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -18,7 +21,11 @@ from steps.runtime.context import StepContext
 from steps.runtime.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, StepError, StepUsageError
 from steps.runtime.log import EventLog
 from steps.runtime.outputs import write_output_parameters
+from steps.runtime.parameters import resolve_parameters
 from steps.runtime.store import open_location
+
+if TYPE_CHECKING:
+    from steps.runtime.config import StepConfig
 
 
 def build_parser(kinds: Iterable[StepKind] = KINDS.values()) -> argparse.ArgumentParser:
@@ -76,6 +83,20 @@ def _validation_message(kind: StepKind, err: ValidationError) -> str:
     return f"invalid {kind.name} config at {where}: {first['msg']}"
 
 
+def _config(kind: StepKind, text: str) -> "StepConfig":
+    """Parse ``--config``, fill in the workflow parameters, validate it as the kind's config."""
+    cls = kind.load_config_class()
+    try:
+        document = json.loads(text)
+    except ValueError as err:
+        raise StepUsageError(f"--config is not JSON: {err}") from None
+    resolved = resolve_parameters(document, os.environ, sql_fields=cls.SQL_FIELDS)
+    try:
+        return cls.model_validate(resolved)
+    except ValidationError as err:
+        raise StepUsageError(_validation_message(kind, err)) from None
+
+
 def _with_input_rows(counts: RowCounts, ctx: StepContext) -> RowCounts:
     """Rows read per input: a step with one input read ``rows_in`` rows from it."""
     if counts.input_rows or len(ctx.inputs) != 1:
@@ -93,10 +114,7 @@ def run_step(argv: Sequence[str]) -> int:
     where = f"pipeline {args.pipeline!r}, step {args.step!r}"
     ctx: StepContext | None = None
     try:
-        try:
-            config = kind.load_config_class().model_validate_json(args.config)
-        except ValidationError as err:
-            raise StepUsageError(_validation_message(kind, err)) from None
+        config = _config(kind, args.config)
         ctx = StepContext(
             pipeline=args.pipeline,
             step=args.step,

@@ -22,6 +22,7 @@ class TransformConfig(StepConfig):
 
     KIND: ClassVar[str] = "transform"
     ROLE: ClassVar[str] = "transform"
+    SQL_FIELDS: ClassVar[tuple[str, ...]] = ("sql",)
 
     sql: str = Field(
         min_length=1,
