@@ -435,6 +435,34 @@ def _check_params(pipeline: Pipeline) -> None:
                         f"unknown parameter {ref!r} in {{{{workflow.parameters.{ref}}}}}; "
                         f"known: {', '.join(sorted(known))}; declare it in Pipeline.params",
                     )
+    for node in pipeline.nodes():
+        _check_sql_parameters(pipeline, node)
+
+
+_QUOTED_PARAM = re.compile(r"""(['"])\{\{\s*workflow\.parameters\.([^}\s]+)\s*\}\}\1""")
+
+
+def _check_sql_parameters(pipeline: Pipeline, node: AnyNode) -> None:
+    """A parameter in SQL arrives as a quoted string literal: quoting it again is a mistake.
+
+    The step fills ``param(x)`` in as ``'value'`` so that no value can change the
+    statement; ``'{param("x")}'`` would become ``''value''``.
+    """
+    from steps.runtime.parameters import sql_texts
+
+    config = pipeline.step_config(node)
+    for path, text in sql_texts(config.model_dump(mode="json"), config.SQL_FIELDS):
+        quoted = _QUOTED_PARAM.search(text)
+        if quoted:
+            name = quoted.group(2)
+            raise DefinitionError(
+                pipeline.name,
+                node.name,
+                path,
+                f"parameter {name!r} is quoted in SQL; the step passes it as a quoted string "
+                f"literal already, so write {{{{workflow.parameters.{name}}}}} without quotes, "
+                f"e.g. cast({{{{workflow.parameters.{name}}}}} as date)",
+            )
 
 
 def _check_labels(pipeline: Pipeline) -> None:

@@ -41,6 +41,25 @@ def _matches(path: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
     )
 
 
+def sql_texts(document: Any, sql_fields: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(dotted path, text) of every SQL field of a parsed config."""
+    patterns = tuple(tuple(f.split(".")) for f in sql_fields)
+    found: list[tuple[str, str]] = []
+
+    def walk(item: Any, path: tuple[str, ...]) -> None:
+        if isinstance(item, str) and any(_matches(path, p) for p in patterns):
+            found.append((".".join(path), item))
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                walk(value, (*path, str(key)))
+        elif isinstance(item, list):
+            for index, value in enumerate(item):
+                walk(value, (*path, str(index)))
+
+    walk(document, ())
+    return found
+
+
 def resolve_parameters(
     value: Any,
     environ: Mapping[str, str],

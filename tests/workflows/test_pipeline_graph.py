@@ -196,3 +196,52 @@ def test_a_yaml_config_without_kind_names_the_kinds() -> None:
         "a Target config kind 'extract-files' is not a target kind; use one of load-parquet, "
         "load-sql" in str(info.value)
     )
+
+
+def test_parameters_reach_steps_through_the_environment_not_the_config() -> None:
+    pipeline = Pipeline(
+        name="g",
+        params={"day": "2026-11-01"},
+        steps=[
+            Source(name="raw", config=FakeExtract(path=f"in/{workflows.param('day')}")),
+            Transform(
+                name="t", inputs=["raw"], sql=f"select {workflows.param('day')} as d from raw"
+            ),
+            Target(name="out", input="t", config=FakeLoad(path="o")),
+        ],
+    )
+    validate_pipeline(pipeline)
+    templates = {t["name"]: t for t in render_pipeline(pipeline).workflow["spec"]["templates"]}
+    for name in ("raw", "t"):
+        container = templates[name]["container"]
+        args = container["args"]
+        config = args[args.index("--config") + 1]
+        assert "{{workflow.parameters.day}}" not in config
+        assert "${param:day}" in config
+        assert {"name": "FERRY_PARAM_day", "value": "{{workflow.parameters.day}}"} in container[
+            "env"
+        ]
+    assert not any(
+        e["name"].startswith("FERRY_PARAM_") for e in templates["out"]["container"]["env"]
+    )
+
+
+def test_a_quoted_parameter_in_sql_is_refused() -> None:
+    pipeline = Pipeline(
+        name="g",
+        steps=[
+            source(),
+            Transform(
+                name="t",
+                inputs=["raw"],
+                sql=f"select cast('{workflows.param('run_date')}' as date) as d from raw",
+            ),
+            Target(name="out", input="t", config=FakeLoad(path="o")),
+        ],
+    )
+    assert error_of(pipeline) == (
+        "pipeline 'g', step 't', field 'sql': parameter 'run_date' is quoted in SQL; the step "
+        "passes it as a quoted string literal already, so write "
+        "{{workflow.parameters.run_date}} without quotes, e.g. "
+        "cast({{workflow.parameters.run_date}} as date)"
+    )

@@ -29,7 +29,7 @@ from workflows import (
 
 SEGMENT_SUMMARY_SQL = f"""\
 select
-    cast('{param("run_date")}' as date) as run_date,
+    cast({param("run_date")} as date) as run_date,
     country,
     segment,
     count(*) as customers

@@ -13,6 +13,7 @@ from hera.workflows import (
     Container,
     CronWorkflow,
     EmptyDirVolume,
+    Env,
     Parameter,
     SecretEnv,
     Task,
@@ -31,6 +32,7 @@ from steps.contract import (
     STEP_COMMAND,
     STEP_LABEL,
 )
+from steps.runtime.parameters import env_name
 from workflows.pipeline import Pipeline
 from workflows.render.plan import PlannedStep, plan_steps
 
@@ -92,8 +94,8 @@ def step_args(pipeline: Pipeline, step: PlannedStep) -> list[str]:
     return args
 
 
-def _build_env(step: PlannedStep) -> list[SecretEnv | ConfigMapEnv]:
-    env: list[SecretEnv | ConfigMapEnv] = [
+def _build_env(step: PlannedStep) -> list[Env | SecretEnv | ConfigMapEnv]:
+    env: list[Env | SecretEnv | ConfigMapEnv] = [
         SecretEnv(
             name="AWS_ACCESS_KEY_ID",
             secret_name=STORE_SETTINGS,
@@ -118,6 +120,10 @@ def _build_env(step: PlannedStep) -> list[SecretEnv | ConfigMapEnv]:
             config_map_key="region",
             optional=True,
         ),
+    ]
+    env += [
+        Env(name=env_name(name), value="{{workflow.parameters." + name + "}}")
+        for name in step.parameters
     ]
     builtin = {e.name for e in env}
     secrets = {s.env: s for s in step.config.secret_envs() if s.env not in builtin}

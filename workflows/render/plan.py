@@ -7,9 +7,11 @@ only translate the plan to Hera objects.
 """
 
 import json
+import re
 from dataclasses import dataclass
 
 from steps.runtime.config import StepConfig
+from steps.runtime.parameters import placeholder
 from workflows.pipeline import AnyNode, Pipeline, Resources, RetryPolicy, Source, Target
 
 COMMIT_STATE_STEP = "commit-state"
@@ -23,6 +25,7 @@ class PlannedStep:
     name: str
     kind: str
     config_json: str
+    parameters: list[str]
     inputs: list[str]
     dependencies: list[str]
     writes_output: bool
@@ -32,27 +35,44 @@ class PlannedStep:
     config: StepConfig
 
 
-def config_json(config: StepConfig) -> str:
-    """The ``--config`` value: compact JSON, stable across renders.
+PARAMETER_REFERENCE = re.compile(r"\{\{\s*workflow\.parameters\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+"""``{{workflow.parameters.NAME}}``, what ``param(NAME)`` writes into a definition."""
 
-    Keys come in the model's field order and mappings in the order they were
-    defined; they are not sorted, because some mappings are ordered on purpose
-    (a CSV's declared ``columns`` are its field order).
+
+def config_json(config: StepConfig) -> tuple[str, list[str]]:
+    """The ``--config`` value and the workflow parameters it uses.
+
+    Each ``param(NAME)`` becomes the placeholder ``${param:NAME}``, which the step fills
+    in from ``FERRY_PARAM_NAME`` after parsing the JSON (``steps.runtime.parameters``):
+    Argo substitutes ``{{...}}`` as raw text, so a value spliced into the JSON could
+    change its shape. The JSON is compact and stable across renders: keys in the
+    model's field order and mappings in the order they were defined, not sorted,
+    because some mappings are ordered on purpose (a CSV's declared ``columns``).
     """
-    return json.dumps(
+    used: list[str] = []
+
+    def to_placeholder(match: re.Match[str]) -> str:
+        if match.group(1) not in used:
+            used.append(match.group(1))
+        return placeholder(match.group(1))
+
+    text = json.dumps(
         config.model_dump(mode="json", by_alias=True),
         separators=(",", ":"),
         ensure_ascii=False,
     )
+    return PARAMETER_REFERENCE.sub(to_placeholder, text), sorted(used)
 
 
 def _planned(pipeline: Pipeline, node: AnyNode) -> PlannedStep:
     config = pipeline.step_config(node)
     inputs = node.upstream()
+    text, parameters = config_json(config)
     return PlannedStep(
         name=node.name,
         kind=config.KIND,
-        config_json=config_json(config),
+        config_json=text,
+        parameters=parameters,
         inputs=inputs,
         dependencies=inputs,
         writes_output=not isinstance(node, Target),
@@ -71,10 +91,12 @@ def _commit_state(pipeline: Pipeline, cursor_sources: list[str]) -> PlannedStep:
     from steps.state.config import CommitState
 
     config = CommitState(sources=cursor_sources)
+    text, parameters = config_json(config)
     return PlannedStep(
         name=COMMIT_STATE_STEP,
         kind=config.KIND,
-        config_json=config_json(config),
+        config_json=text,
+        parameters=parameters,
         inputs=cursor_sources,
         dependencies=[t.name for t in pipeline.of_kind(Target)],
         writes_output=False,
