@@ -34,8 +34,12 @@ from steps.python_step.config import PythonStepConfig
 from steps.runtime.config import StepConfig
 from steps.transform.config import DEFAULT_MEMORY_LIMIT, TransformConfig
 
-BUILTIN_PARAMS = ("store", "run_date")
-"""Workflow parameters every pipeline has; a pipeline's own ``params`` come on top."""
+BUILTIN_PARAMS = ("store", "run_date", "interval_start", "interval_end")
+"""Workflow parameters every pipeline has; a pipeline's own ``params`` come on top.
+
+``interval_start`` and ``interval_end`` are the data interval of a run (ISO 8601 with
+offset, ``workflows.intervals``): a backfill passes them, an ordinary run leaves them
+empty, so an incremental source whose cursor window uses them reads its state then."""
 
 RUN_DATE_DEFAULT = (
     "{{workflow.creationTimestamp.Y}}-{{workflow.creationTimestamp.m}}"
@@ -406,4 +410,10 @@ class Pipeline(_Model):
 
     def parameter_defaults(self) -> dict[str, str]:
         """Every workflow parameter with its default: built-ins first, then ``params``."""
-        return {"store": self.store, "run_date": RUN_DATE_DEFAULT, **self.params}
+        return {
+            "store": self.store,
+            "run_date": RUN_DATE_DEFAULT,
+            "interval_start": "",
+            "interval_end": "",
+            **self.params,
+        }

@@ -286,7 +286,8 @@ def test_unknown_parameter_in_config() -> None:
     err = error_of(minimal(sources=sources, checks=[]))
     assert str(err) == (
         "pipeline 'p', step 'orders', field 'config': unknown parameter 'data_dir' in "
-        "{{workflow.parameters.data_dir}}; known: run_date, store; declare it in Pipeline.params"
+        "{{workflow.parameters.data_dir}}; known: interval_end, interval_start, run_date, store; "
+        "declare it in Pipeline.params"
     )
 
 
@@ -295,7 +296,8 @@ def test_unknown_parameter_in_transform_sql() -> None:
     err = error_of(minimal(transform=Transform(name="t", inputs=["orders"], sql=sql)))
     assert str(err) == (
         "pipeline 'p', step 't', field 'config': unknown parameter 'day' in "
-        "{{workflow.parameters.day}}; known: run_date, store; declare it in Pipeline.params"
+        "{{workflow.parameters.day}}; known: interval_end, interval_start, run_date, store; "
+        "declare it in Pipeline.params"
     )
 
 

@@ -104,6 +104,8 @@ def test_arguments_are_store_run_date_and_params() -> None:
             "value": "{{workflow.creationTimestamp.Y}}-{{workflow.creationTimestamp.m}}"
             "-{{workflow.creationTimestamp.d}}",
         },
+        {"name": "interval_start", "value": ""},
+        {"name": "interval_end", "value": ""},
         {"name": "data_dir", "value": "data/demo"},
     ]
 

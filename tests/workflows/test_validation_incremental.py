@@ -53,7 +53,10 @@ def test_append_without_incremental_source_and_upsert_with_it_are_fine() -> None
 
 
 def test_backfill_window_from_workflow_parameters_validates() -> None:
-    """One template for both modes: '' (the default) is incremental, a value a backfill."""
+    """One template for both modes: '' (the default) is incremental, a value a backfill.
+
+    ``interval_start`` and ``interval_end`` are built-in parameters, so the pipeline
+    declares nothing."""
     from workflows.pipeline import param
 
     cursor = Cursor(
@@ -64,9 +67,10 @@ def test_backfill_window_from_workflow_parameters_validates() -> None:
     )
     upsert = SqlTableLoad(url=PG, table="orders", mode="upsert", key=["id"])
     pipeline = _pipeline(Target(name="to-pg", input="orders", config=upsert), cursor)
-    with pytest.raises(DefinitionError, match="unknown parameter 'interval_start'"):
-        validate_pipeline(pipeline)
-    with_params = pipeline.model_copy(update={"params": {"interval_start": "", "interval_end": ""}})
-    validate_pipeline(with_params)
+    validate_pipeline(pipeline)
+    assert pipeline.parameter_defaults()["interval_start"] == ""
+    with_params = pipeline.model_copy(update={"params": {"interval_start": ""}})
+    with pytest.raises(DefinitionError, match="parameter 'interval_start' is built in"):
+        validate_pipeline(with_params)
     assert Cursor(field="u", window_start="", window_end="").explicit_window is False
     assert Cursor(field="u", window_start="2026-11-01").explicit_window is True

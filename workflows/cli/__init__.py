@@ -16,6 +16,10 @@ _COMMANDS = {
     "render": ("workflows.cli.render_cmd:render", "Render pipelines to Argo manifests (YAML)."),
     "run": ("workflows.cli.run_cmd:run", "Run a pipeline's rendered Workflow on this machine."),
     "runs": ("workflows.cli.runs_cmd:runs", "List recorded local runs, newest first."),
+    "backfill": (
+        "workflows.cli.backfill_cmd:backfill",
+        "Run a pipeline once per data interval of a date range.",
+    ),
     "submit": ("workflows.cli.submit_cmd:submit", "Submit a pipeline run to Argo on Kubernetes."),
     "schema": ("workflows.cli.schema_cmd:schema", "Print the JSON Schema of YAML pipelines."),
     "demo-data": ("workflows.cli.demo_data_cmd:demo_data", "Generate the demo input data."),

@@ -1,0 +1,97 @@
+"""Data intervals: which stretch of time each run of a pipeline covers.
+
+A scheduled run at fire time T covers ``[previous fire time, T)``, both read in the
+schedule's timezone, so "yesterday" stays right across DST changes (a day may have 23
+or 25 hours). Its ``run_date`` is T's date in UTC, the day Argo's default
+``run_date`` (the workflow's creation day, UTC) gives the scheduled run itself, so a
+backfilled run and the scheduled run it replaces see the same parameters. An
+unscheduled pipeline is backfilled per UTC day: ``[D 00:00, D+1 00:00)``, run_date D.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from workflows.pipeline import Schedule
+
+MAX_INTERVALS = 10_000
+"""Most intervals one backfill plans: a typo in a range must not plan a million runs."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One run's stretch of time and the parameters that tell the run about it."""
+
+    start: datetime
+    end: datetime
+    run_date: str
+
+    def parameters(self) -> dict[str, str]:
+        """``run_date``, ``interval_start``, ``interval_end`` (ISO 8601 with offset)."""
+        return {
+            "run_date": self.run_date,
+            "interval_start": self.start.isoformat(),
+            "interval_end": self.end.isoformat(),
+        }
+
+
+def _fire_times(schedule: Schedule, first: datetime, last: datetime) -> list[datetime]:
+    """Every fire time of every cron expression in ``[first, last]``, sorted, once each."""
+    from croniter import croniter
+
+    found: set[datetime] = set()
+    for expression in schedule.cron:
+        it = croniter(expression, first - timedelta(microseconds=1))
+        while True:
+            fire: datetime = it.get_next(datetime)
+            if fire > last:
+                break
+            found.add(fire)
+            if len(found) > MAX_INTERVALS:
+                raise ValueError(
+                    f"more than {MAX_INTERVALS} runs in the range; backfill a shorter range"
+                )
+    return sorted(found)
+
+
+def _previous_fire(schedule: Schedule, fire: datetime) -> datetime:
+    from croniter import croniter
+
+    return max(croniter(e, fire).get_prev(datetime) for e in schedule.cron)
+
+
+def scheduled_intervals(schedule: Schedule, first_day: date, last_day: date) -> list[Interval]:
+    """The intervals of the runs the schedule fires on ``first_day``..``last_day`` (its zone)."""
+    zone = ZoneInfo(schedule.timezone)
+    first = datetime.combine(first_day, time(0), zone)
+    last = datetime.combine(last_day + timedelta(days=1), time(0), zone) - timedelta(microseconds=1)
+    fires = _fire_times(schedule, first, last)
+    intervals = []
+    for index, fire in enumerate(fires):
+        start = fires[index - 1] if index else _previous_fire(schedule, fire)
+        intervals.append(
+            Interval(start=start, end=fire, run_date=fire.astimezone(UTC).date().isoformat())
+        )
+    return intervals
+
+
+def daily_intervals(first_day: date, last_day: date) -> list[Interval]:
+    """One interval per UTC day, for a pipeline without a schedule."""
+    days = (last_day - first_day).days + 1
+    if days > MAX_INTERVALS:
+        raise ValueError(f"more than {MAX_INTERVALS} runs in the range; backfill a shorter range")
+    intervals = []
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        start = datetime.combine(day, time(0), UTC)
+        intervals.append(
+            Interval(start=start, end=start + timedelta(days=1), run_date=day.isoformat())
+        )
+    return intervals
+
+
+def intervals_between(schedule: Schedule | None, first_day: date, last_day: date) -> list[Interval]:
+    """The intervals a backfill of ``first_day``..``last_day`` (inclusive) runs, oldest first."""
+    if schedule is None:
+        return daily_intervals(first_day, last_day)
+    return scheduled_intervals(schedule, first_day, last_day)
