@@ -95,3 +95,45 @@ def intervals_between(schedule: Schedule | None, first_day: date, last_day: date
     if schedule is None:
         return daily_intervals(first_day, last_day)
     return scheduled_intervals(schedule, first_day, last_day)
+
+
+def _transition_days(zone: ZoneInfo, first: date, days: int) -> list[date]:
+    """Days in ``first .. first + days`` on which the zone's UTC offset changes."""
+    found = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        start = datetime.combine(day, time(0), zone).utcoffset()
+        end = datetime.combine(day, time(23, 59), zone).utcoffset()
+        if start != end:
+            found.append(day)
+    return found
+
+
+def dst_warnings(schedule: Schedule, first: date, days: int = 366) -> list[str]:
+    """Fire times that do not exist or happen twice on the DST change days of the zone.
+
+    Argo's cron scheduler skips a time that does not exist and may run a repeated one
+    twice; a schedule in a zone with DST is safest outside the changed hour (or in UTC).
+    """
+    from croniter import croniter
+
+    zone = ZoneInfo(schedule.timezone)
+    warnings = []
+    for day in _transition_days(zone, first, days):
+        for expression in schedule.cron:
+            it = croniter(expression, datetime.combine(day, time(0)) - timedelta(microseconds=1))
+            while (wall := it.get_next(datetime)).date() == day:
+                early = wall.replace(tzinfo=zone, fold=0)
+                late = wall.replace(tzinfo=zone, fold=1)
+                back = early.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+                if back != wall:
+                    problem = "does not exist (clocks jump forward); Argo skips it"
+                elif early.utcoffset() != late.utcoffset():
+                    problem = "happens twice (clocks go back); Argo may run it twice"
+                else:
+                    continue
+                warnings.append(
+                    f"schedule {expression!r}: {wall:%Y-%m-%d %H:%M} in {schedule.timezone} "
+                    f"{problem}; move it out of the changed hour or use timezone 'UTC'"
+                )
+    return warnings

@@ -9,6 +9,7 @@ searched).
 import difflib
 import re
 from collections.abc import Callable, Iterator
+from datetime import date
 from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -66,6 +67,18 @@ def validate_pipeline(pipeline: Pipeline) -> None:
         if location is None or err.location is not None:
             raise
         raise err.at(location) from None
+
+
+def definition_warnings(pipeline: Pipeline, today: date | None = None) -> list[str]:
+    """Problems that do not stop a pipeline but should be fixed: DST-shifted cron times.
+
+    Checked over the coming year from ``today`` (default: the current day).
+    """
+    if pipeline.schedule is None:
+        return []
+    from workflows.intervals import dst_warnings
+
+    return dst_warnings(pipeline.schedule, today or date.today())
 
 
 def _validate(pipeline: Pipeline) -> None:

@@ -353,3 +353,21 @@ def test_cycle_through_the_transform_names_its_inputs() -> None:
     assert str(err) == (
         "pipeline 'p', step 't', field 'inputs': steps form a cycle: t -> a -> t; break it"
     )
+
+
+def test_cron_times_shifted_by_dst_are_warnings_not_errors() -> None:
+    from datetime import date
+
+    from workflows.validation import definition_warnings
+
+    pipeline = minimal(schedule=Schedule(cron=["30 2 * * *"], timezone="Europe/Berlin"))
+    validate_pipeline(pipeline)
+    assert definition_warnings(pipeline, date(2026, 1, 1)) == [
+        "schedule '30 2 * * *': 2026-03-29 02:30 in Europe/Berlin does not exist (clocks jump "
+        "forward); Argo skips it; move it out of the changed hour or use timezone 'UTC'",
+        "schedule '30 2 * * *': 2026-10-25 02:30 in Europe/Berlin happens twice (clocks go "
+        "back); Argo may run it twice; move it out of the changed hour or use timezone 'UTC'",
+    ]
+    safe = minimal(schedule=Schedule(cron=["0 3 * * *"], timezone="Europe/Berlin"))
+    assert definition_warnings(safe, date(2026, 1, 1)) == []
+    assert definition_warnings(minimal(schedule=Schedule(cron=["30 2 * * *"]))) == []

@@ -123,7 +123,7 @@ def test_list_shows_steps_and_schedule(ferry: Ferry) -> None:
     code, out, err = ferry("list", "--pipelines", EXAMPLES)
     assert code == 0, err
     lines = out.splitlines()
-    start = lines.index("orders-daily  [0 2 * * * Europe/Berlin]")
+    start = lines.index("orders-daily  [0 3 * * * Europe/Berlin]")
     assert lines[start + 1 : start + 6] == [
         "  orders (extract-files)",
         "  customers (extract-files)",

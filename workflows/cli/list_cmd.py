@@ -21,7 +21,7 @@ def list_pipelines(paths: tuple[str, ...]) -> None:
     from workflows.discovery import load_pipelines
     from workflows.errors import DefinitionError, UsageError
     from workflows.render.plan import plan_steps
-    from workflows.validation import validate_pipeline
+    from workflows.validation import definition_warnings, validate_pipeline
 
     pipelines = load_pipelines(list(paths) if paths else None)
     invalid = 0
@@ -41,5 +41,7 @@ def list_pipelines(paths: tuple[str, ...]) -> None:
         for step in plan_steps(pipeline):
             inputs = f" <- {', '.join(step.inputs)}" if step.inputs else ""
             click.echo(f"  {step.name} ({step.kind}){inputs}")
+        for warning in definition_warnings(pipeline):
+            click.echo(f"  warning: {warning}")
     if invalid:
         raise UsageError(f"{invalid} of {len(pipelines)} pipelines are invalid (listed above)")

@@ -34,6 +34,7 @@ def render(names: tuple[str, ...], paths: tuple[str, ...], out_dir: Path) -> Non
     """  # noqa: D301 (click needs a real \b)
     from workflows.discovery import get_pipeline, load_pipelines
     from workflows.render import render_pipeline, write_files
+    from workflows.validation import definition_warnings
 
     search = list(paths) if paths else None
     if names:
@@ -41,6 +42,9 @@ def render(names: tuple[str, ...], paths: tuple[str, ...], out_dir: Path) -> Non
     else:
         pipelines = [p for _, p in sorted(load_pipelines(search).items())]
     rendered = [render_pipeline(pipeline) for pipeline in pipelines]
+    for pipeline in pipelines:
+        for warning in definition_warnings(pipeline):
+            click.echo(f"ferry: warning: pipeline {pipeline.name!r}: {warning}", err=True)
     for one in rendered:
         for path in write_files(one, out_dir):
             click.echo(str(path))

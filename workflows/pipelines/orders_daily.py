@@ -108,5 +108,5 @@ pipeline = Pipeline(
             ),
         ),
     ],
-    schedule=Schedule(cron=["0 2 * * *"], timezone="Europe/Berlin"),
+    schedule=Schedule(cron=["0 3 * * *"], timezone="Europe/Berlin"),
 )
