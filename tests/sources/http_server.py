@@ -3,12 +3,18 @@
 Routes map a path to a handler that gets the request and returns a :class:`Reply`;
 :func:`script` builds a handler answering with a fixed sequence. Every request is
 recorded so tests can check what the client sent (query, headers, body).
+
+Misbehaving servers for the bounds tests are replies too: ``drip_s`` sends one byte
+at a time (body, or headers and body), ``stream`` sends a long body produced chunk by
+chunk, ``gzip`` compresses the body. Every reply ends by itself: a dripping or
+streaming handler stops when the client goes away and after ``MAX_REPLY_S`` at most.
 """
 
+import gzip as gzip_module
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +46,19 @@ class Reply:
     drop: str | None = None
     """``"before"``: close the connection without answering; ``"mid_body"``: send the
     headers and half the body, then close."""
+    drip_s: float | None = None
+    """Send the body one byte at a time, this long apart."""
+    drip_headers: bool = False
+    """With ``drip_s``: drip the status line and headers too."""
+    stream: Callable[[], Iterable[bytes]] | None = None
+    """Produce the body chunk by chunk (instead of ``json``/``raw``), sent without a
+    Content-Length unless ``headers`` gives one."""
+    gzip: bool = False
+    """Compress the body with gzip and say so in Content-Encoding."""
+
+
+MAX_REPLY_S = 30.0
+"""No reply is sent for longer than this, whatever the client does."""
 
 
 Handler = Callable[[Received], Reply]
@@ -97,25 +116,62 @@ class _RequestHandler(BaseHTTPRequestHandler):
         reply = handler(request) if handler else Reply(404, {"error": "no such route"})
         if reply.delay_s:
             time.sleep(reply.delay_s)
-        body = reply.raw if reply.raw is not None else json.dumps(reply.json).encode()
         if reply.drop == "before":
             self.close_connection = True
             return
         try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            if reply.drop == "mid_body":
-                self.wfile.write(body[: len(body) // 2])
-                self.wfile.flush()
+            self._reply(reply)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+            return
+
+    def _reply(self, reply: Reply) -> None:
+        chunks: Iterable[bytes]
+        headers = {"Content-Type": reply.content_type}
+        if reply.stream is not None:
+            chunks = reply.stream()
+            self.close_connection = True
+        else:
+            body = reply.raw if reply.raw is not None else json.dumps(reply.json).encode()
+            if reply.gzip:
+                body = gzip_module.compress(body)
+                headers["Content-Encoding"] = "gzip"
+            headers["Content-Length"] = str(len(body))
+            chunks = [body]
+        headers.update(reply.headers)
+        head = f"HTTP/1.1 {reply.status} {self.responses.get(reply.status, ('',))[0]}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        if reply.stream is not None:
+            head += "Connection: close\r\n"
+        head += "\r\n"
+        started = time.monotonic()
+        if reply.drip_s is not None and reply.drip_headers:
+            self._drip(head.encode("latin-1"), reply.drip_s, started)
+        else:
+            self.wfile.write(head.encode("latin-1"))
+        if reply.drop == "mid_body":
+            [body] = chunks
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        for chunk in chunks:
+            if time.monotonic() - started > MAX_REPLY_S:
                 self.close_connection = True
                 return
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            return
+            if reply.drip_s is not None:
+                self._drip(chunk, reply.drip_s, started)
+            else:
+                self.wfile.write(chunk)
+        self.wfile.flush()
+
+    def _drip(self, data: bytes, every_s: float, started: float) -> None:
+        for i in range(len(data)):
+            if time.monotonic() - started > MAX_REPLY_S:
+                raise BrokenPipeError("reply took longer than MAX_REPLY_S")
+            self.wfile.write(data[i : i + 1])
+            self.wfile.flush()
+            time.sleep(every_s)
 
     do_GET = _handle
     do_POST = _handle

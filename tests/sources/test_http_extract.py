@@ -416,7 +416,7 @@ def test_dropped_connections_fail_with_exit_1_when_retries_run_out(tmp_path: Pat
 def test_persistent_503_fails_after_max_retries(tmp_path: Path) -> None:
     def handle(req: Received) -> Reply:
         n = int(req.query.get("page", "1"))
-        return Reply(503, {"e": "down"}) if n == 3 else Reply(json=orders(1))
+        return Reply(503, {"e": "down"}) if n == 3 else Reply(json=orders(n)[-1:])
 
     with serve({"/orders": handle}) as srv:
         config = {"url": srv.url("/orders"), "pagination": {"type": "page"}, "max_retries": 3}

@@ -199,7 +199,42 @@ class HttpExtract(StepConfig):
         description="Query parameter the cursor's exclusive upper bound (end_value, or "
         "window_end) is sent in, when one is set.",
     )
-    timeout_s: float = Field(default=30, gt=0, description="Socket timeout of each request.")
+    timeout_s: float = Field(
+        default=30,
+        gt=0,
+        description="Socket timeout of each request: connect, and each read of the answer.",
+    )
+    request_deadline_s: float = Field(
+        default=300,
+        gt=0,
+        description="Wall-time bound of one request attempt, from connect to the last byte of "
+        "the body (a server dribbling bytes never trips timeout_s); past it the attempt fails "
+        "and is retried like a timeout.",
+    )
+    max_response_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1,
+        description="Largest response body, in bytes, enforced while reading and again after "
+        "gzip/deflate decoding; a larger body fails the step (exit 2).",
+    )
+    max_redirects: int = Field(
+        default=5,
+        ge=0,
+        description="Redirects followed for one request; more fail the step (exit 2). "
+        "Credentials are only ever sent to the origin of url.",
+    )
+    max_requests: int = Field(
+        default=100_000,
+        ge=1,
+        description="Bound on all HTTP requests of one run (pages, retries, redirects); "
+        "reaching it fails the step (exit 2).",
+    )
+    retry_after_max_s: float = Field(
+        default=300,
+        ge=0,
+        description="Longest Retry-After the step waits for; a longer one fails the step at "
+        "once (exit 1, so the workflow's retry comes back later).",
+    )
     max_retries: int = Field(
         default=5,
         ge=0,

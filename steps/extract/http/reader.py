@@ -3,8 +3,15 @@
 Each pagination style decides the next request from the current one and its
 response. ``params`` (and the incremental bound) go on the first request of every
 style; ``next_link`` and ``link_header`` then follow the server's URLs as given.
+
+Paging that runs in a cycle fails (exit 2) instead of running until something else
+stops it: a next URL or cursor token already used, or a page whose records equal an
+earlier page's (an API that ignores the page or offset parameter answers the same
+page for ever).
 """
 
+import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,6 +89,53 @@ def _next_link(pagination: NextLinkPagination, response: Response, safe: str) ->
     return urljoin(response.url, value)
 
 
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class _Seen:
+    """What the paging has already visited: request URLs, cursor tokens, page contents.
+
+    Kept as 16-byte digests with the page number, so memory stays small (at most one
+    entry per request, which ``max_requests`` bounds).
+    """
+
+    def __init__(self) -> None:
+        self._urls: dict[bytes, int] = {}
+        self._tokens: dict[bytes, int] = {}
+        self._pages: dict[bytes, int] = {}
+
+    @staticmethod
+    def _visit(table: dict[bytes, int], key: bytes, number: int) -> int | None:
+        earlier = table.get(key)
+        if earlier is None:
+            table[key] = number
+        return earlier
+
+    def url(self, url: str, number: int) -> int | None:
+        """The page that already had request ``url``, or None (and it is now page ``number``)."""
+        return self._visit(self._urls, _digest(url), number)
+
+    def token(self, token: str, number: int) -> int | None:
+        """The page that already was requested with cursor ``token``, or None."""
+        return self._visit(self._tokens, _digest(token), number)
+
+    def records(self, records: list[Any], number: int) -> int | None:
+        """The earlier page with exactly these (non-empty) records, or None."""
+        if not records:
+            return None
+        text = json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return self._visit(self._pages, _digest(text), number)
+
+
+def _ignored_param(pagination: object) -> str:
+    if isinstance(pagination, PagePagination):
+        return f" although {pagination.page_param!r} changed (does the API ignore it?)"
+    if isinstance(pagination, OffsetPagination):
+        return f" although {pagination.offset_param!r} changed (does the API ignore it?)"
+    return ""
+
+
 class PageReader:
     """Iterates the pages of one extract, starting from ``url`` with ``params``."""
 
@@ -96,7 +150,9 @@ class PageReader:
         Raises:
             StepError: a request failed (exit 1 after retries, exit 2 for a 4xx).
             StepUsageError: the records or the next page are not where the config says,
-                or the paging does not advance (exit 2: a retry gets the same pages).
+                or the paging runs in a cycle: a next URL or cursor token already used, or a
+                page with the same records as an earlier one (exit 2: a retry gets the same
+                pages).
         """
         pagination = self._config.pagination
         base_params = {**self._config.params, **params}
@@ -105,10 +161,19 @@ class PageReader:
         token: str | None = None
         url = self._request_url(base_params, page_no, offset, token)
         number = 0
+        seen = _Seen()
+        seen.url(url, 1)
         while True:
             response = self._client.get(url)
             number += 1
-            records = _records(response.document, self._config.records_path, self._client.safe(url))
+            safe = self._client.safe(url)
+            records = _records(response.document, self._config.records_path, safe)
+            earlier = seen.records(records, number)
+            if earlier is not None:
+                raise StepUsageError(
+                    f"pagination cycle at {safe}: page {number} has the same {len(records)} "
+                    f"records as page {earlier}{_ignored_param(pagination)}; check pagination"
+                )
             yield Page(number, response, records)
             if pagination is None:
                 return
@@ -126,25 +191,29 @@ class PageReader:
                 value = dig(response.document, pagination.cursor_path)
                 if value is _MISSING or value is None or value == "":
                     return
-                if str(value) == token:
-                    raise StepUsageError(
-                        f"cursor pagination does not advance at {self._client.safe(url)}: the "
-                        f"next token equals the current one; check pagination.cursor_path"
-                    )
                 token = str(value)
+                earlier = seen.token(token, number + 1)
+                if earlier is not None:
+                    raise StepUsageError(
+                        f"pagination cycle at {safe}: the next token {token!r} (at "
+                        f"{pagination.cursor_path!r}) of page {number} was already sent for "
+                        f"page {earlier}; check pagination.cursor_path"
+                    )
                 url = self._request_url(base_params, page_no, offset, token)
                 continue
             following = (
-                _next_link(pagination, response, self._client.safe(url))
+                _next_link(pagination, response, safe)
                 if isinstance(pagination, NextLinkPagination)
                 else next_link_header(response)
             )
             if following is None:
                 return
-            if following == url:
+            earlier = seen.url(following, number + 1)
+            if earlier is not None:
                 raise StepUsageError(
-                    f"pagination does not advance: the next page of {self._client.safe(url)} "
-                    "is the same URL; check the API's next links"
+                    f"pagination cycle at {safe}: the next page of page {number} is "
+                    f"{self._client.safe(following)}, already fetched as page {earlier}; "
+                    "check the API's next links"
                 )
             url = following
 

@@ -81,5 +81,6 @@ def run(ctx: StepContext, config: HttpExtract) -> RowCounts:
         records_null_cursor=inc.nulls_skipped if inc else 0,
         boundary_duplicates=inc.boundary_duplicates if inc else 0,
         rows=writer.rows,
+        requests=client.requests,
     )
     return RowCounts(rows_in=kept_total, rows_out=writer.rows)

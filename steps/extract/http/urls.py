@@ -25,6 +25,16 @@ def with_query(url: str, params: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """The origin of ``url`` (scheme, host, port), as browsers compare them."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme, 0)
+
+
 def mask_secrets(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every occurrence of a secret value replaced by ``***``."""
     for secret in secrets:
