@@ -22,6 +22,7 @@ from workflows import (
 )
 from workflows.errors import DefinitionError
 from workflows.render import render_pipeline, write_rendered
+from workflows.render.manifests import is_local_default
 
 
 def templates(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -420,3 +421,34 @@ def test_write_rendered_writes_yaml_and_removes_a_stale_cron(tmp_path: Path) -> 
         "workflow.yaml",
         "workflowtemplate.yaml",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "local"),
+    [
+        ("data/demo", True),
+        ("./in", True),
+        ("/home/me/in", True),
+        ("127.0.0.1:8765", True),
+        ("http://localhost:9000/api", True),
+        ("[::1]:5432", True),
+        ("s3://bucket/demo", False),
+        ("db.internal:5432", False),
+        ("https://api.example.com/v1", False),
+        ("500", False),
+        ("{{workflow.parameters.store}}/in", False),
+    ],
+)
+def test_local_only_defaults_are_recognised(value: str, local: bool) -> None:
+    assert is_local_default(value) is local
+
+
+def test_the_template_names_parameters_whose_default_only_works_locally() -> None:
+    pipeline = minimal(params={"data_dir": "data/demo", "api": "127.0.0.1:8765", "n": "5"})
+    rendered = render_pipeline(pipeline)
+    annotations = rendered.documents["workflowtemplate.yaml"]["metadata"]["annotations"]
+    assert annotations == {"ferry.dev/local-defaults": "data_dir,api"}
+    assert (
+        "annotations"
+        not in render_pipeline(minimal()).documents["workflowtemplate.yaml"]["metadata"]
+    )

@@ -6,6 +6,7 @@ The shape follows docs/architecture.md, "Rendered manifests".
 """
 
 import json
+import re
 from typing import Any
 
 from hera.workflows import (
@@ -77,6 +78,16 @@ EXECUTOR_SECURITY_CONTEXT: dict[str, Any] = {
 argo-helm leaves empty. The controller applies ``podSpecPatch`` last, as a strategic
 merge keyed by container name (workflow/util ``ApplyPodSpecPatch``)."""
 
+LOCAL_DEFAULTS_ANNOTATION = "ferry.dev/local-defaults"
+"""WorkflowTemplate annotation naming the parameters whose default only works locally.
+
+The chart refuses to install such a pipeline until the environment's values set each
+of them (``pipelineOverrides.<pipeline>.parameters``), so a demo folder or a loopback
+address never reaches a cluster."""
+
+_LOOPBACK = re.compile(r"(^|[/@\[])(localhost|127(\.\d{1,3}){3}|0\.0\.0\.0|::1)(\]|:|/|$)")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
 RUN_ID = "{{workflow.name}}"
 STORE = "{{workflow.parameters.store}}"
 
@@ -94,6 +105,27 @@ def common_labels(pipeline: Pipeline) -> dict[str, str]:
         PIPELINE_LABEL: pipeline.name,
         **pipeline.labels,
     }
+
+
+def is_local_default(value: str) -> bool:
+    """Whether a parameter default cannot work in a pod: a loopback address or a file path.
+
+    A pod has no folder of the pipeline's machine (only an empty ``/tmp``) and its
+    loopback is the pod itself, so ``data/demo``, ``./in``, ``/home/me/x``,
+    ``127.0.0.1:8765`` and ``http://localhost/api`` are local-only; ``s3://bucket/x``,
+    ``db.internal:5432``, ``500`` and Argo expressions are not.
+    """
+    text = value.strip()
+    if _LOOPBACK.search(text.split("://", 1)[-1]):
+        return True
+    if not text or text.startswith("{{") or _URI.match(text):
+        return False
+    return "/" in text or text.startswith(".") or text.startswith("~")
+
+
+def local_default_parameters(pipeline: Pipeline) -> list[str]:
+    """The pipeline's own parameters whose defaults only work locally (``is_local_default``)."""
+    return [name for name, value in pipeline.params.items() if is_local_default(value)]
 
 
 def step_args(pipeline: Pipeline, step: PlannedStep) -> list[str]:
@@ -299,7 +331,11 @@ def _with_pending_timeout(document: dict[str, Any], pipeline: Pipeline) -> dict[
 
 def build_workflow_template(pipeline: Pipeline) -> dict[str, Any]:
     """The WorkflowTemplate named after the pipeline, as a manifest dict."""
-    template = WorkflowTemplate(name=pipeline.name, **_workflow_fields(pipeline))
+    local = local_default_parameters(pipeline)
+    annotations = {LOCAL_DEFAULTS_ANNOTATION: ",".join(local)} if local else None
+    template = WorkflowTemplate(
+        name=pipeline.name, annotations=annotations, **_workflow_fields(pipeline)
+    )
     return _with_pending_timeout(template.to_dict(), pipeline)
 
 
