@@ -40,8 +40,10 @@ if TYPE_CHECKING:
     from steps.python_step.rejected import Rejected
     from steps.runtime.config import Cursor
     from workflows.pipeline import (
+        TTL,
         Checks,
         Pipeline,
+        PodGC,
         PythonStep,
         Resources,
         RetryPolicy,
@@ -56,6 +58,7 @@ _EXPORTS = {
     "workflows.pipeline": (
         "Checks",
         "Pipeline",
+        "PodGC",
         "PythonStep",
         "Resources",
         "RetryPolicy",
@@ -63,6 +66,7 @@ _EXPORTS = {
         "Source",
         "Target",
         "Transform",
+        "TTL",
         "param",
     ),
     "steps.checks.config": (
@@ -98,6 +102,7 @@ _EXPORTS = {
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
+    "TTL",
     "AcceptedValues",
     "ApiKeyAuth",
     "BasicAuth",
@@ -115,6 +120,7 @@ __all__ = [
     "PagePagination",
     "ParquetDatasetLoad",
     "Pipeline",
+    "PodGC",
     "PythonStep",
     "Range",
     "Regex",

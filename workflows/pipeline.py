@@ -48,6 +48,13 @@ RUN_DATE_DEFAULT = (
 """Default of ``run_date``: the UTC day the workflow was created, as ``YYYY-MM-DD``."""
 
 
+DEFAULT_STEP_DEADLINE_SECONDS = 3 * 3600
+"""Deadline of one step attempt: ample for an hour-scale batch step, short of the run's."""
+
+DEFAULT_RUN_DEADLINE_SECONDS = 12 * 3600
+"""Deadline of a run: every attempt of a step at its deadline fits (3 x 3h), and a stuck
+daily run ends well before the next tick, where ``concurrency_policy: Forbid`` would skip it."""
+
 DEFINITION_PROBLEM = "ferry_definition"
 """pydantic error type of Ferry's own definition checks: their message says what and where."""
 
@@ -94,7 +101,14 @@ class _Model(BaseModel):
 
 
 class RetryPolicy(_Model):
-    """How Argo retries a failed step (rendered as the template's ``retryStrategy``)."""
+    """How Argo retries a failed step (rendered as the template's ``retryStrategy``).
+
+    The backoff only spaces the attempts; how long a step may take in total is
+    bounded by the deadlines (``active_deadline_seconds`` per attempt, the run's
+    ``run_deadline_seconds``), never by the retry policy.
+    """
+
+    MOVED_FIELDS: ClassVar[dict[str, str]] = {"backoff_max_duration": "backoff_cap"}
 
     limit: int = Field(default=2, ge=0, description="Retries after the first attempt.")
     policy: Literal["Always", "OnFailure", "OnError", "OnTransientError"] = Field(
@@ -110,19 +124,31 @@ class RetryPolicy(_Model):
     backoff_factor: int = Field(
         default=2, ge=1, description="Each further wait is the previous one times this."
     )
-    backoff_max_duration: str = Field(
-        default="5m", description="Give up retrying once this much time has passed."
+    backoff_cap: str = Field(
+        default="5m",
+        description="Longest wait between two attempts (Argo backoff.cap, Go duration): "
+        "the growing wait stops growing here. Not a time budget; deadlines are.",
     )
 
 
 class Resources(_Model):
-    """CPU and memory of a step's container (Kubernetes quantities)."""
+    """CPU, memory and scratch space of a step's container (Kubernetes quantities)."""
 
     cpu_request: str = Field(default="250m", description="CPU the scheduler reserves.")
     memory_request: str = Field(default="512Mi", description="Memory the scheduler reserves.")
     cpu_limit: str = Field(default="2", description="CPU the container may use at most.")
     memory_limit: str = Field(
         default="2Gi", description="Memory above which the container is killed."
+    )
+    ephemeral_storage_request: str = Field(
+        default="1Gi",
+        description="Local disk the scheduler reserves (the /tmp emptyDir where DuckDB "
+        "spills lives on it).",
+    )
+    tmp_size_limit: str = Field(
+        default="8Gi",
+        description="sizeLimit of the /tmp emptyDir; a step writing more is evicted "
+        "instead of filling the node's disk.",
     )
 
 
@@ -142,6 +168,34 @@ class Schedule(_Model):
         default=3, ge=0, description="Succeeded workflows Argo keeps."
     )
     failed_history_limit: int = Field(default=3, ge=0, description="Failed workflows Argo keeps.")
+
+
+class PodGC(_Model):
+    """When Argo deletes a run's finished pods (rendered as the workflow's ``podGC``)."""
+
+    strategy: Literal[
+        "OnPodCompletion", "OnPodSuccess", "OnWorkflowCompletion", "OnWorkflowSuccess"
+    ] = Field(
+        default="OnWorkflowSuccess",
+        description="OnWorkflowSuccess deletes every pod of a succeeded run and keeps a failed "
+        "run's pods for debugging until the run itself is deleted (ttl).",
+    )
+    delete_delay_duration: str = Field(
+        default="5m", description="Wait after the strategy matches before deleting (Go duration)."
+    )
+
+
+class TTL(_Model):
+    """How long finished runs stay in the cluster (rendered as ``ttlStrategy``)."""
+
+    seconds_after_success: int = Field(
+        default=86_400, ge=0, description="Delete a succeeded run after so many seconds (1 day)."
+    )
+    seconds_after_failure: int = Field(
+        default=604_800,
+        ge=0,
+        description="Delete a failed or errored run after so many seconds (7 days).",
+    )
 
 
 class _Node(_Model):
@@ -360,7 +414,9 @@ class Pipeline(_Model):
         default=None, description="Run on a schedule (renders a CronWorkflow); None: on demand."
     )
     image: str = Field(
-        default="ghcr.io/ferry-etl/ferry-step:0.1.0", description="The step image every step uses."
+        default="ghcr.io/ferry-etl/ferry-step:0.1.0",
+        description="The step image of the plain rendered files (the chart sets its own, a "
+        "required value).",
     )
     image_pull_policy: str = Field(
         default="IfNotPresent", description="Kubernetes imagePullPolicy of every step."
@@ -372,15 +428,31 @@ class Pipeline(_Model):
     retry: RetryPolicy = Field(
         default=RetryPolicy(), description="Retry policy of every step without its own."
     )
-    resources: Resources = Field(
-        default=Resources(), description="Resources of every step without its own."
+    resources: Resources | None = Field(
+        default=None,
+        description="Resources of every step without its own; None renders Resources() as "
+        "the workflow's templateDefaults, which the chart's workflow.resources replaces.",
     )
     quality_threshold: float = Field(
         default=0.95, description="Threshold of every Checks step without its own (0..1)."
     )
-    active_deadline_seconds: int | None = Field(
-        default=None, description="Deadline of every step without its own; None: no deadline."
+    active_deadline_seconds: int = Field(
+        default=DEFAULT_STEP_DEADLINE_SECONDS,
+        ge=1,
+        description="Deadline of one attempt of every step without its own (3 hours).",
     )
+    run_deadline_seconds: int = Field(
+        default=DEFAULT_RUN_DEADLINE_SECONDS,
+        ge=1,
+        description="Deadline of the whole run, retries and pending pods included (12 hours).",
+    )
+    pending_timeout: str = Field(
+        default="15m",
+        description="Fail a step attempt whose pod is still Pending after this long (an image "
+        "that cannot be pulled, a missing Secret, no node fits); Go duration, Argo >= 4.1.",
+    )
+    pod_gc: PodGC = Field(default=PodGC(), description="When finished pods are deleted.")
+    ttl: TTL = Field(default=TTL(), description="How long finished runs are kept.")
     service_account: str = Field(
         default="ferry-workflow", description="Kubernetes service account the pods run as."
     )

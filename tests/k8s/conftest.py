@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, service_unavailable
-from tests.k8s.helpers import CHART, RENDERED, HelmRun, find_helm
+from tests.k8s.helpers import CHART, RENDERED, HelmRun, find_helm, image_sets
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +66,7 @@ def render(run_helm: HelmRun, chart: Path) -> Callable[..., list[dict]]:
             args = ["template", "ferry-test", str(chart), "--namespace", "ferry-test"]
             for v in values:
                 args += ["-f", str(chart / v)]
+            args += image_sets(chart, values)
             for s in sets:
                 args += ["--set", s]
             result = run_helm(*args)

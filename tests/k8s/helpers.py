@@ -3,6 +3,9 @@
 import shutil
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
+
+import yaml
 
 from tests.conftest import REPO
 
@@ -23,3 +26,15 @@ def find_helm() -> str | None:
 
 
 HelmRun = Callable[..., subprocess.CompletedProcess[str]]
+
+TEST_IMAGE = "registry.example.com/test/ferry-step"
+"""``image.repository`` given to helm where no values file sets it (the chart requires one)."""
+
+
+def image_sets(chart: Path, values: tuple[str, ...] | list[str]) -> list[str]:
+    """``--set image.repository=...`` unless one of the values files sets it."""
+    for name in values:
+        data = yaml.safe_load((chart / name).read_text()) or {}
+        if (data.get("image") or {}).get("repository"):
+            return []
+    return ["--set", f"image.repository={TEST_IMAGE}"]

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import SHARED
-from tests.k8s.helpers import CHART, RENDERED, SCENARIOS, HelmRun
+from tests.k8s.helpers import CHART, RENDERED, SCENARIOS, TEST_IMAGE, HelmRun, image_sets
 
 ARGO_EXPR = re.compile(r"\{\{.*?\}\}")
 CORE_KINDS = {
@@ -86,7 +86,9 @@ def test_chart_files_are_in_sync_with_rendered_pipelines() -> None:
 
 @pytest.mark.parametrize("values", SCENARIOS)
 def test_helm_lint_strict(run_helm: HelmRun, chart: Path, values: str) -> None:
-    result = run_helm("lint", "--strict", str(chart), "-f", str(chart / values))
+    result = run_helm(
+        "lint", "--strict", str(chart), "-f", str(chart / values), *image_sets(chart, [values])
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 chart(s) failed" in result.stdout
 
@@ -124,6 +126,7 @@ def test_security_defaults_on_every_pod(render: Callable[..., list[dict]], value
     pods = list(_pod_specs(render(values)))
     assert pods
     for where, spec, containers in pods:
+        defaults = (spec.get("templateDefaults") or {}).get("container") or {}
         assert spec["securityContext"]["runAsNonRoot"] is True, where
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
         assert containers, where
@@ -133,8 +136,9 @@ def test_security_defaults_on_every_pod(render: Callable[..., list[dict]], value
             assert sc["allowPrivilegeEscalation"] is False, where
             assert sc["capabilities"]["drop"] == ["ALL"], where
             assert sc["seccompProfile"] == {"type": "RuntimeDefault"}, where
-            assert set(c["resources"]["requests"]) >= {"cpu", "memory"}, where
-            assert set(c["resources"]["limits"]) >= {"cpu", "memory"}, where
+            resources = c.get("resources") or defaults.get("resources")
+            assert set(resources["requests"]) >= {"cpu", "memory"}, where
+            assert set(resources["limits"]) >= {"cpu", "memory"}, where
             assert any(m["mountPath"] == "/tmp" for m in c["volumeMounts"]), (
                 f"{where}: /tmp must be writable"
             )
@@ -179,7 +183,7 @@ def test_default_values_are_applied_to_every_pipeline(render: Callable[..., list
         params = {p["name"]: p.get("value") for p in wt["spec"]["arguments"]["parameters"]}
         assert params["store"] == "s3://ferry"
         for c in _step_containers(wt):
-            assert c["image"] == "ghcr.io/ferry-etl/ferry-step:0.1.0"
+            assert c["image"] == f"{TEST_IMAGE}:0.1.0"
             assert c["command"] == ["python", "-m", "steps"]
     crons = {d["metadata"]["name"]: d for d in _of_kind(docs, "CronWorkflow")}
     scheduled = sorted(p for p in PIPELINES if (RENDERED / p / "cronworkflow.yaml").is_file())
@@ -232,9 +236,17 @@ def test_override_values_are_applied(render: Callable[..., list[dict]]) -> None:
             assert tpl["retryStrategy"]["limit"] == "6"
             assert tpl["retryStrategy"]["retryPolicy"] == "Always"
     other = wts["customer-quality"]
+    # Nobody sized its steps: the chart's workflow.resources fill the templateDefaults.
+    assert other["spec"]["templateDefaults"]["container"]["resources"] == {
+        "requests": {"cpu": "250m", "memory": "512Mi", "ephemeral-storage": "1Gi"},
+        "limits": {"cpu": "1", "memory": "2Gi"},
+    }
     for tpl in other["spec"]["templates"]:
         if "container" in tpl:
-            assert tpl["container"]["resources"]["limits"] != {"cpu": "3", "memory": "7Gi"}
+            assert tpl["container"].get("resources", {}).get("limits") != {
+                "cpu": "3",
+                "memory": "7Gi",
+            }
             assert tpl["retryStrategy"]["retryPolicy"] == "Always"
             assert tpl["retryStrategy"]["limit"] != "6"
 
@@ -257,7 +269,9 @@ def test_step_override_wins_over_pipeline_and_rendered(render: Callable[..., lis
     by_name = {t["name"]: t for t in out["spec"]["templates"]}
     assert by_name[first]["container"]["resources"]["limits"] == {"cpu": 4, "memory": "9Gi"}
     rendered_second = next(t for t in wt["spec"]["templates"] if t["name"] == second)
-    assert by_name[second]["container"]["resources"] == rendered_second["container"]["resources"]
+    assert by_name[second]["container"].get("resources") == rendered_second["container"].get(
+        "resources"
+    )
 
 
 def test_existing_secrets_are_referenced_and_no_secret_value_leaks(
@@ -388,12 +402,27 @@ def test_workflow_role_grants_only_workflowtaskresults_create_patch(
             'pipelineOverrides.customer-quality: pipeline "customer-quality" has no schedule',
         ),
         (("--set", "minio.enabled=true"), "minio.rootUser is required when minio.enabled is true"),
+        (
+            ("--set", "image.repository="),
+            "image.repository is required: the step image built from images/step/Dockerfile",
+        ),
+        (
+            ("--set", "pipelineOverrides.orders-daily.parameters.data_dir=null"),
+            "pipelineOverrides.orders-daily.parameters.data_dir is required: its rendered "
+            "default only works on a laptop",
+        ),
+        (
+            ("--set", "workflow.podGC.strategy=Sometimes"),
+            "- at '/workflow/podGC/strategy': value must be one of",
+        ),
     ],
 )
 def test_bad_values_are_rejected_with_a_clear_message(
     run_helm: HelmRun, chart: Path, args: tuple[str, ...], message: str
 ) -> None:
-    result = run_helm("template", "ferry-test", str(chart), *args)
+    result = run_helm(
+        "template", "ferry-test", str(chart), "--set", f"image.repository={TEST_IMAGE}", *args
+    )
     assert result.returncode == 1
     assert message in result.stderr
 

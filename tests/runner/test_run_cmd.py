@@ -114,7 +114,7 @@ def test_unknown_p_is_exit_2(project: Path) -> None:
     assert result.stdout == ""
     assert result.stderr == (
         "ferry: -p rundate: pipeline 'runner-tiny' has no parameter 'rundate'; "
-        "known: store, run_date, data_dir, output_dir\n"
+        "known: store, run_date, interval_start, interval_end, data_dir, output_dir\n"
     )
 
 

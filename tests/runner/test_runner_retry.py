@@ -3,8 +3,14 @@ from pathlib import Path
 import pytest
 from runner_testkit import container, run, statuses, workflow
 
-from workflows.runner.errors import ManifestRefused
-from workflows.runner.retry import AttemptPhase, RetryPolicy, RetryStrategy, parse_duration
+from workflows.runner.errors import ManifestRefused, Problems
+from workflows.runner.retry import (
+    AttemptPhase,
+    RetryPolicy,
+    RetryStrategy,
+    parse_duration,
+    parse_retry_strategy,
+)
 from workflows.runner.retry_expression import LastRetry, parse_retry_expression
 
 
@@ -272,3 +278,35 @@ def test_last_retry_variables_are_strings_like_argos(
     last = LastRetry.of(phase.value, exit_code)
 
     assert (last.exit_code, last.status) == variables
+
+
+def test_backoff_cap_bounds_each_wait_as_argo_does() -> None:
+    # Argo (workflow/controller/operator.go): timeToWait = duration * factor^(n-1), set
+    # to backoff.cap when longer; cap is no time budget, unlike maxDuration.
+    found = Problems()
+    strategy = parse_retry_strategy(
+        {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "cap": "25s"}}, "r", found
+    )
+
+    assert not found.items and strategy is not None
+    assert [strategy.delay_before_retry(n) for n in (1, 2, 3, 4)] == [10.0, 20.0, 25.0, 25.0]
+    assert strategy.within_max_duration(elapsed=10_000.0, delay=25.0)
+
+
+def test_a_capped_retry_waits_the_cap(store: Path, marks: Path) -> None:
+    retry = {"limit": 2, "backoff": {"duration": "200ms", "factor": "10", "cap": "300ms"}}
+    record, view = run(
+        workflow([container("flaky", "--fail-first", "2", retryStrategy=retry)]), store, marks
+    )
+
+    assert record.task("flaky").status.value == "Succeeded"
+    first, second, third = attempt_times(marks, "flaky")
+    assert second - first >= 0.2 and 0.3 <= third - second < 1.5
+    assert "retry 2/2 in 0.3s" in view
+
+
+def test_a_bad_cap_is_refused_by_path() -> None:
+    found = Problems()
+    parse_retry_strategy({"limit": 1, "backoff": {"duration": "1s", "cap": "soon"}}, "r", found)
+
+    assert found.items == ["r.backoff.cap: 'soon' is not a duration like '10s', '100ms' or '1m30s'"]

@@ -9,9 +9,20 @@ import yaml
 from pipeline_fakes import FakeExtract, FakeLoad, minimal
 
 from steps.checks.config import NotNull
-from workflows import Checks, Resources, RetryPolicy, Schedule, Source, Target, Transform
+from workflows import (
+    TTL,
+    Checks,
+    PodGC,
+    Resources,
+    RetryPolicy,
+    Schedule,
+    Source,
+    Target,
+    Transform,
+)
 from workflows.errors import DefinitionError
 from workflows.render import render_pipeline, write_rendered
+from workflows.render.manifests import is_local_default
 
 
 def templates(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -115,14 +126,14 @@ def test_every_template_reports_row_counts_and_runs_hardened() -> None:
         if name == "main":
             continue
         assert tpl["outputs"]["parameters"] == [
-            {"name": n, "valueFrom": {"path": f"/tmp/ferry/outputs/{n}"}}
-            for n in (
-                "rows_in",
-                "rows_out",
-                "rows_rejected",
-                "quality_score",
-                "input_rows",
-                "warning",
+            {"name": n, "valueFrom": {"path": f"/tmp/ferry/outputs/{n}", "default": default}}
+            for n, default in (
+                ("rows_in", "0"),
+                ("rows_out", "0"),
+                ("rows_rejected", "0"),
+                ("quality_score", "0"),
+                ("input_rows", "{}"),
+                ("warning", ""),
             )
         ]
         container = tpl["container"]
@@ -135,7 +146,8 @@ def test_every_template_reports_row_counts_and_runs_hardened() -> None:
             "seccompProfile": {"type": "RuntimeDefault"},
         }
         assert container["volumeMounts"] == [{"mountPath": "/tmp", "name": "tmp"}]
-        assert tpl["volumes"] == [{"emptyDir": {}, "name": "tmp"}]
+        assert tpl["volumes"] == [{"emptyDir": {"sizeLimit": "8Gi"}, "name": "tmp"}]
+        assert tpl["pendingTimeout"] == "15m"
         assert tpl["metadata"]["labels"] == {"ferry.dev/step": name}
 
 
@@ -160,10 +172,10 @@ def test_retry_resources_and_deadline_defaults_and_overrides() -> None:
         "limit": 5,
         "retryPolicy": "OnFailure",
         "expression": "lastRetry.exitCode not in ['2', '3']",
-        "backoff": {"duration": "1s", "factor": 3, "maxDuration": "5m"},
+        "backoff": {"duration": "1s", "factor": 3, "cap": "5m"},
     }
     assert tpl["orders"]["container"]["resources"] == {
-        "requests": {"cpu": "1", "memory": "1Gi"},
+        "requests": {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "1Gi"},
         "limits": {"cpu": "4", "memory": "8Gi"},
     }
     assert tpl["orders"]["activeDeadlineSeconds"] == 60
@@ -171,17 +183,109 @@ def test_retry_resources_and_deadline_defaults_and_overrides() -> None:
         "limit": 2,
         "retryPolicy": "Always",
         "expression": "lastRetry.exitCode not in ['2', '3']",
-        "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"},
+        "backoff": {"duration": "10s", "factor": 2, "cap": "5m"},
     }
-    assert tpl["out"]["container"]["resources"] == {
-        "requests": {"cpu": "250m", "memory": "512Mi"},
-        "limits": {"cpu": "2", "memory": "2Gi"},
-    }
+    # Sized by nobody: no resources on the template, the workflow's templateDefaults apply.
+    assert "resources" not in tpl["out"]["container"]
     assert tpl["out"]["activeDeadlineSeconds"] == 3600
 
 
-def test_no_deadline_by_default() -> None:
-    assert "activeDeadlineSeconds" not in templates(render_pipeline(minimal()).workflow)["out"]
+def test_backoff_has_a_cap_and_no_max_duration() -> None:
+    # maxDuration is a wall-clock budget from the first attempt and Argo also sets it as
+    # the retry pod's deadline, so a step longer than it got no retry or one killed early.
+    for tpl in templates(render_pipeline(minimal()).workflow).values():
+        if "retryStrategy" in tpl:
+            assert "maxDuration" not in tpl["retryStrategy"]["backoff"]
+            assert tpl["retryStrategy"]["backoff"]["cap"] == "5m"
+
+
+def test_the_old_max_duration_field_names_its_successor() -> None:
+    with pytest.raises(
+        ValueError, match="has no field 'backoff_max_duration'; did you mean 'backoff_cap'"
+    ):
+        RetryPolicy.model_validate({"backoff_max_duration": "5m"})
+
+
+def test_every_step_and_the_run_have_a_deadline_by_default() -> None:
+    workflow = render_pipeline(minimal()).workflow
+    assert workflow["spec"]["activeDeadlineSeconds"] == 12 * 3600
+    for name, tpl in templates(workflow).items():
+        if name != "main":
+            assert tpl["activeDeadlineSeconds"] == 3 * 3600
+
+
+def test_run_deadline_pending_timeout_gc_and_ttl_are_set_per_pipeline() -> None:
+    pipeline = minimal(
+        run_deadline_seconds=600,
+        pending_timeout="2m",
+        pod_gc=PodGC(strategy="OnPodCompletion", delete_delay_duration="30s"),
+        ttl=TTL(seconds_after_success=60, seconds_after_failure=3600),
+    )
+    for doc in (
+        render_pipeline(pipeline).workflow,
+        render_pipeline(pipeline).documents["workflowtemplate.yaml"],
+    ):
+        spec = doc["spec"]
+        assert spec["activeDeadlineSeconds"] == 600
+        assert spec["podGC"] == {"strategy": "OnPodCompletion", "deleteDelayDuration": "30s"}
+        assert spec["ttlStrategy"] == {
+            "secondsAfterSuccess": 60,
+            "secondsAfterFailure": 3600,
+            "secondsAfterCompletion": 3600,
+        }
+        assert {t.get("pendingTimeout") for t in spec["templates"] if "container" in t} == {"2m"}
+
+
+def test_gc_and_ttl_defaults() -> None:
+    spec = render_pipeline(minimal()).workflow["spec"]
+    assert spec["podGC"] == {"strategy": "OnWorkflowSuccess", "deleteDelayDuration": "5m"}
+    assert spec["ttlStrategy"] == {
+        "secondsAfterSuccess": 86400,
+        "secondsAfterFailure": 604800,
+        "secondsAfterCompletion": 604800,
+    }
+
+
+def test_default_resources_are_template_defaults_and_explicit_ones_are_on_the_steps() -> None:
+    spec = render_pipeline(minimal()).workflow["spec"]
+    assert spec["templateDefaults"] == {
+        "container": {
+            "resources": {
+                "requests": {"cpu": "250m", "memory": "512Mi", "ephemeral-storage": "1Gi"},
+                "limits": {"cpu": "2", "memory": "2Gi"},
+            }
+        }
+    }
+    sized = render_pipeline(
+        minimal(resources=Resources(memory_limit="3Gi", tmp_size_limit="20Gi"))
+    ).workflow["spec"]
+    assert "templateDefaults" not in sized
+    for tpl in sized["templates"]:
+        if "container" in tpl:
+            assert tpl["container"]["resources"]["limits"]["memory"] == "3Gi"
+            assert tpl["volumes"] == [{"emptyDir": {"sizeLimit": "20Gi"}, "name": "tmp"}]
+
+
+def test_argo_init_and_wait_containers_get_a_restricted_security_context() -> None:
+    spec = render_pipeline(minimal()).workflow["spec"]
+    assert spec["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "fsGroup": 10001,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    patch = json.loads(spec["podSpecPatch"])
+    restricted = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert patch == {
+        "initContainers": [{"name": "init", "securityContext": restricted}],
+        "containers": [{"name": "wait", "securityContext": restricted}],
+    }
 
 
 def test_s3_settings_and_config_secrets_come_from_references_only() -> None:
@@ -319,3 +423,34 @@ def test_write_rendered_writes_yaml_and_removes_a_stale_cron(tmp_path: Path) -> 
         "workflow.yaml",
         "workflowtemplate.yaml",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "local"),
+    [
+        ("data/demo", True),
+        ("./in", True),
+        ("/home/me/in", True),
+        ("127.0.0.1:8765", True),
+        ("http://localhost:9000/api", True),
+        ("[::1]:5432", True),
+        ("s3://bucket/demo", False),
+        ("db.internal:5432", False),
+        ("https://api.example.com/v1", False),
+        ("500", False),
+        ("{{workflow.parameters.store}}/in", False),
+    ],
+)
+def test_local_only_defaults_are_recognised(value: str, local: bool) -> None:
+    assert is_local_default(value) is local
+
+
+def test_the_template_names_parameters_whose_default_only_works_locally() -> None:
+    pipeline = minimal(params={"data_dir": "data/demo", "api": "127.0.0.1:8765", "n": "5"})
+    rendered = render_pipeline(pipeline)
+    annotations = rendered.documents["workflowtemplate.yaml"]["metadata"]["annotations"]
+    assert annotations == {"ferry.dev/local-defaults": "data_dir,api"}
+    assert (
+        "annotations"
+        not in render_pipeline(minimal()).documents["workflowtemplate.yaml"]["metadata"]
+    )

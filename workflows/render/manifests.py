@@ -5,6 +5,8 @@ the plan; nothing here decides *what* runs (that is ``workflows.render.plan``).
 The shape follows docs/architecture.md, "Rendered manifests".
 """
 
+import json
+import re
 from typing import Any
 
 from hera.workflows import (
@@ -33,8 +35,8 @@ from steps.contract import (
     STEP_LABEL,
 )
 from steps.runtime.parameters import env_name
-from workflows.pipeline import Pipeline
-from workflows.render.plan import PlannedStep, plan_steps
+from workflows.pipeline import Pipeline, Resources
+from workflows.render.plan import PlannedStep, default_resources, plan_steps
 
 ENTRYPOINT = "main"
 """Name of the DAG template every workflow starts at."""
@@ -53,6 +55,41 @@ produced none (a pod error), so pod errors, OOM kills (``'137'``) and every othe
 are still retried as ``retryPolicy`` allows; Argo retries only when both agree.
 """
 
+OUTPUT_DEFAULTS: dict[str, str] = {"input_rows": "{}", "warning": ""}
+"""``valueFrom.default`` of the output parameters whose "nothing written" value is not "0".
+
+Every other output parameter (row counts, quality) reports ``"0"`` when the step wrote
+no file, so a step that failed early or wrote nothing still reports to the DAG and the
+exit hooks instead of failing the node on a missing file.
+"""
+
+STEP_UID = 10001
+"""The step image's user and group (images/step/Dockerfile)."""
+
+EXECUTOR_CONTAINERS = {"initContainers": "init", "containers": "wait"}
+"""Argo's own containers in every pod of the legacy (default) pod layout."""
+
+EXECUTOR_SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Security context patched onto Argo's ``init`` and ``wait`` containers (Pod Security
+"restricted"): the controller gives them only its ``executor.securityContext``, which
+argo-helm leaves empty. The controller applies ``podSpecPatch`` last, as a strategic
+merge keyed by container name (workflow/util ``ApplyPodSpecPatch``)."""
+
+LOCAL_DEFAULTS_ANNOTATION = "ferry.dev/local-defaults"
+"""WorkflowTemplate annotation naming the parameters whose default only works locally.
+
+The chart refuses to install such a pipeline until the environment's values set each
+of them (``pipelineOverrides.<pipeline>.parameters``), so a demo folder or a loopback
+address never reaches a cluster."""
+
+_LOOPBACK = re.compile(r"(^|[/@\[])(localhost|127(\.\d{1,3}){3}|0\.0\.0\.0|::1)(\]|:|/|$)")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
 RUN_ID = "{{workflow.name}}"
 STORE = "{{workflow.parameters.store}}"
 
@@ -70,6 +107,27 @@ def common_labels(pipeline: Pipeline) -> dict[str, str]:
         PIPELINE_LABEL: pipeline.name,
         **pipeline.labels,
     }
+
+
+def is_local_default(value: str) -> bool:
+    """Whether a parameter default cannot work in a pod: a loopback address or a file path.
+
+    A pod has no folder of the pipeline's machine (only an empty ``/tmp``) and its
+    loopback is the pod itself, so ``data/demo``, ``./in``, ``/home/me/x``,
+    ``127.0.0.1:8765`` and ``http://localhost/api`` are local-only; ``s3://bucket/x``,
+    ``db.internal:5432``, ``500`` and Argo expressions are not.
+    """
+    text = value.strip()
+    if _LOOPBACK.search(text.split("://", 1)[-1]):
+        return True
+    if not text or text.startswith("{{") or _URI.match(text):
+        return False
+    return "/" in text or text.startswith(".") or text.startswith("~")
+
+
+def local_default_parameters(pipeline: Pipeline) -> list[str]:
+    """The pipeline's own parameters whose defaults only work locally (``is_local_default``)."""
+    return [name for name, value in pipeline.params.items() if is_local_default(value)]
 
 
 def step_args(pipeline: Pipeline, step: PlannedStep) -> list[str]:
@@ -143,19 +201,40 @@ def _build_retry(step: PlannedStep) -> HeraRetryStrategy:
         backoff=m.Backoff(
             duration=retry.backoff_duration,
             factor=m.IntOrString(root=retry.backoff_factor),
-            max_duration=retry.backoff_max_duration,
+            cap=retry.backoff_cap,
         ),
     )
 
 
-def _build_resources(step: PlannedStep) -> HeraResources:
-    res = step.resources
+def _build_resources(res: Resources) -> HeraResources:
     return HeraResources(
         cpu_request=res.cpu_request,
         memory_request=res.memory_request,
         cpu_limit=res.cpu_limit,
         memory_limit=res.memory_limit,
+        ephemeral_request=res.ephemeral_storage_request,
     )
+
+
+def _build_pod_security_context() -> m.PodSecurityContext:
+    """Pod level: every container, Argo's included, runs as the non-root step user."""
+    return m.PodSecurityContext(
+        run_as_non_root=True,
+        run_as_user=STEP_UID,
+        run_as_group=STEP_UID,
+        fs_group=STEP_UID,
+        seccomp_profile=m.SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def executor_pod_spec_patch(security_context: dict[str, Any] | None = None) -> str:
+    """The ``podSpecPatch`` giving Argo's ``init`` and ``wait`` containers a security context."""
+    context = EXECUTOR_SECURITY_CONTEXT if security_context is None else security_context
+    patch = {
+        key: [{"name": name, "securityContext": context}]
+        for key, name in EXECUTOR_CONTAINERS.items()
+    }
+    return json.dumps(patch, sort_keys=True, separators=(",", ":"))
 
 
 def _build_security_context() -> m.SecurityContext:
@@ -171,7 +250,12 @@ def _build_security_context() -> m.SecurityContext:
 
 def _build_outputs() -> list[Parameter]:
     return [
-        Parameter(name=name, value_from=m.ValueFrom(path=f"{DEFAULT_OUTPUTS_DIR}/{name}"))
+        Parameter(
+            name=name,
+            value_from=m.ValueFrom(
+                path=f"{DEFAULT_OUTPUTS_DIR}/{name}", default=OUTPUT_DEFAULTS.get(name, "0")
+            ),
+        )
         for name in OUTPUT_PARAMETERS
     ]
 
@@ -184,9 +268,13 @@ def _build_container(pipeline: Pipeline, step: PlannedStep) -> Container:
         command=list(STEP_COMMAND),
         args=step_args(pipeline, step),
         env=_build_env(step),
-        resources=_build_resources(step),
+        resources=None if step.resources is None else _build_resources(step.resources),
         security_context=_build_security_context(),
-        volumes=[EmptyDirVolume(name="tmp", mount_path="/tmp")],
+        volumes=[
+            EmptyDirVolume(
+                name="tmp", mount_path="/tmp", size_limit=m.Quantity(root=step.tmp_size_limit)
+            )
+        ],
         outputs=_build_outputs(),
         retry_strategy=_build_retry(step),
         active_deadline_seconds=step.active_deadline_seconds,
@@ -211,26 +299,56 @@ def _workflow_fields(pipeline: Pipeline) -> dict[str, Any]:
     steps = plan_steps(pipeline)
     containers = {s.name: _build_container(pipeline, s) for s in steps}
     labels = common_labels(pipeline)
-    return {
+    fields: dict[str, Any] = {
         "labels": labels,
         "entrypoint": ENTRYPOINT,
         "arguments": _build_arguments(pipeline),
         "service_account_name": pipeline.service_account,
         "pod_metadata": m.Metadata(labels=labels),
         "templates": [_build_dag(steps, containers), *containers.values()],
+        "active_deadline_seconds": pipeline.run_deadline_seconds,
+        "pod_gc": m.PodGC(
+            strategy=pipeline.pod_gc.strategy,
+            delete_delay_duration=pipeline.pod_gc.delete_delay_duration,
+        ),
+        "ttl_strategy": m.TTLStrategy(
+            seconds_after_success=pipeline.ttl.seconds_after_success,
+            seconds_after_failure=pipeline.ttl.seconds_after_failure,
+            seconds_after_completion=max(
+                pipeline.ttl.seconds_after_success, pipeline.ttl.seconds_after_failure
+            ),
+        ),
+        "security_context": _build_pod_security_context(),
+        "pod_spec_patch": executor_pod_spec_patch(),
     }
+    if pipeline.resources is None:
+        defaults = _build_resources(default_resources(pipeline)).build()
+        fields["template_defaults"] = m.Template(container=m.Container(resources=defaults))
+    return fields
+
+
+def _with_pending_timeout(document: dict[str, Any], pipeline: Pipeline) -> dict[str, Any]:
+    """Add ``pendingTimeout`` (Argo 4.1) to every container template; Hera 7.1 predates it."""
+    for template in document["spec"]["templates"]:
+        if "container" in template:
+            template["pendingTimeout"] = pipeline.pending_timeout
+    return document
 
 
 def build_workflow_template(pipeline: Pipeline) -> dict[str, Any]:
     """The WorkflowTemplate named after the pipeline, as a manifest dict."""
-    template = WorkflowTemplate(name=pipeline.name, **_workflow_fields(pipeline))
-    return template.to_dict()  # type: ignore[no-any-return]
+    local = local_default_parameters(pipeline)
+    annotations = {LOCAL_DEFAULTS_ANNOTATION: ",".join(local)} if local else None
+    template = WorkflowTemplate(
+        name=pipeline.name, annotations=annotations, **_workflow_fields(pipeline)
+    )
+    return _with_pending_timeout(template.to_dict(), pipeline)
 
 
 def build_workflow(pipeline: Pipeline) -> dict[str, Any]:
     """A self-contained Workflow (``generateName: <pipeline>-``), as a manifest dict."""
     workflow = Workflow(generate_name=f"{pipeline.name}-", **_workflow_fields(pipeline))
-    return workflow.to_dict()  # type: ignore[no-any-return]
+    return _with_pending_timeout(workflow.to_dict(), pipeline)
 
 
 def build_cron_workflow(pipeline: Pipeline) -> dict[str, Any] | None:

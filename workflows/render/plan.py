@@ -30,9 +30,16 @@ class PlannedStep:
     dependencies: list[str]
     writes_output: bool
     retry: RetryPolicy
-    resources: Resources
-    active_deadline_seconds: int | None
+    resources: Resources | None
+    """The step's or the pipeline's own; None: the workflow's ``templateDefaults`` apply."""
+    tmp_size_limit: str
+    active_deadline_seconds: int
     config: StepConfig
+
+
+def default_resources(pipeline: Pipeline) -> Resources:
+    """What a step without its own resources gets: the pipeline's, else Ferry's defaults."""
+    return pipeline.resources or Resources()
 
 
 PARAMETER_REFERENCE = re.compile(r"\{\{\s*workflow\.parameters\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -78,6 +85,7 @@ def _planned(pipeline: Pipeline, node: AnyNode) -> PlannedStep:
         writes_output=not isinstance(node, Target),
         retry=node.retry or pipeline.retry,
         resources=node.resources or pipeline.resources,
+        tmp_size_limit=(node.resources or default_resources(pipeline)).tmp_size_limit,
         active_deadline_seconds=(
             pipeline.active_deadline_seconds
             if node.active_deadline_seconds is None
@@ -102,6 +110,7 @@ def _commit_state(pipeline: Pipeline, cursor_sources: list[str]) -> PlannedStep:
         writes_output=False,
         retry=pipeline.retry,
         resources=pipeline.resources,
+        tmp_size_limit=default_resources(pipeline).tmp_size_limit,
         active_deadline_seconds=pipeline.active_deadline_seconds,
         config=config,
     )

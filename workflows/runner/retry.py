@@ -7,8 +7,9 @@ Argo semantics kept here:
   given (Argo 3.5 and later). Locally an attempt *fails* when the
   process exits non-zero or is killed at its ``activeDeadlineSeconds``; it *errors*
   when the process cannot be started or a declared output parameter was not written.
-- ``backoff``: the n-th retry waits ``duration * factor ** (n - 1)``; no retry is
-  made once waiting would pass ``maxDuration`` measured from the first attempt's start.
+- ``backoff``: the n-th retry waits ``duration * factor ** (n - 1)``, at most ``cap``
+  (Argo 3.7 and later: a longer wait is set to the cap); no retry is made once waiting
+  would pass ``maxDuration`` measured from the first attempt's start.
 - ``expression``: when present, a retry also needs it to be true for the attempt that
   ended (``workflows.runner.retry_expression``); policy and expression must both agree.
 
@@ -93,6 +94,7 @@ class RetryStrategy:
     backoff_factor: float
     max_duration_seconds: float | None
     expression: RetryExpression | None = None
+    cap_seconds: float | None = None
 
     def should_retry(self, phase: AttemptPhase, reason: str) -> bool:
         """Whether an attempt that ended in ``phase`` with ``reason`` is retried by policy."""
@@ -110,8 +112,9 @@ class RetryStrategy:
         return re.search(pattern, reason) is not None
 
     def delay_before_retry(self, retry: int) -> float:
-        """Seconds to wait before retry number ``retry`` (1 for the first retry)."""
-        return self.backoff_seconds * self.backoff_factor ** (retry - 1)
+        """Seconds to wait before retry number ``retry`` (1 for the first), at most ``cap``."""
+        delay = self.backoff_seconds * self.backoff_factor ** (retry - 1)
+        return delay if self.cap_seconds is None else min(delay, self.cap_seconds)
 
     def within_max_duration(self, elapsed: float, delay: float) -> bool:
         """Whether a retry after ``delay`` still starts within ``maxDuration``."""
@@ -163,6 +166,7 @@ def parse_retry_strategy(
     backoff = raw.get("backoff") or {}
     duration = _duration(backoff.get("duration", 0), f"{path}.backoff.duration", found) or 0.0
     max_duration = _duration(backoff.get("maxDuration"), f"{path}.backoff.maxDuration", found)
+    cap = _duration(backoff.get("cap"), f"{path}.backoff.cap", found)
     factor_text = backoff.get("factor", 1)
     try:
         factor = float(factor_text)
@@ -170,7 +174,7 @@ def parse_retry_strategy(
         found.add(f"{path}.backoff.factor", f"{factor_text!r} is not a number")
         factor = 1.0
     expression = _expression(raw.get("expression"), f"{path}.expression", found)
-    return RetryStrategy(int(limit), policy, duration, factor, max_duration, expression)
+    return RetryStrategy(int(limit), policy, duration, factor, max_duration, expression, cap)
 
 
 def _expression(value: object, path: str, found: Problems) -> RetryExpression | None:

@@ -70,9 +70,11 @@ _TEMPLATE: Shape = {
         "limit": USED,
         "retryPolicy": USED,
         "expression": USED,
-        "backoff": {"duration": USED, "factor": USED, "maxDuration": USED},
+        "backoff": {"duration": USED, "factor": USED, "maxDuration": USED, "cap": USED},
     },
     "activeDeadlineSeconds": USED,
+    # Nothing is ever Pending locally: a process starts or fails to start.
+    "pendingTimeout": ACCEPTED,
     "parallelism": USED,
     "volumes": [_VOLUME],
     "metadata": ACCEPTED,
@@ -90,6 +92,9 @@ _SPEC: Shape = {
     "ttlStrategy": ACCEPTED,
     "podGC": ACCEPTED,
     "imagePullSecrets": ACCEPTED,
+    # Argo's init/wait containers do not exist locally; resources are not enforced.
+    "podSpecPatch": ACCEPTED,
+    "templateDefaults": {"container": {"resources": ACCEPTED}},
     **_SCHEDULING,
 }
 MANIFEST: Shape = {

@@ -61,11 +61,12 @@ app.kubernetes.io/part-of: ferry
 {{- end }}
 
 {{/*
-Name of the ServiceAccount the workflow pods run as.
+Name of the ServiceAccount the workflow pods run as: ferry-workflow by default, the
+name the plain rendered manifests use (`argo submit workflow.yaml` finds it too).
 */}}
 {{- define "ferry.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
-{{- default (include "ferry.fullname" .) .Values.serviceAccount.name }}
+{{- default "ferry-workflow" .Values.serviceAccount.name }}
 {{- else }}
 {{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
 {{- end }}
@@ -75,7 +76,8 @@ Name of the ServiceAccount the workflow pods run as.
 The step image reference.
 */}}
 {{- define "ferry.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- $repository := required "image.repository is required: the step image built from images/step/Dockerfile and pushed to your registry (e.g. --set image.repository=registry.example.com/data/ferry-step); no default image is published" .Values.image.repository }}
+{{- printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
 {{/*
@@ -153,11 +155,14 @@ Comma-separated names of the pipelines whose manifests are in the chart.
 {{- end }}
 
 {{/*
-Fail on pipelineOverrides keys that are not selected pipelines (a typo would silently do nothing).
+Fail on pipelineOverrides keys that name no pipeline (a typo would silently do nothing).
+Overrides of a pipeline the chart carries but this environment does not select are
+allowed: values.yaml sets parameters for every shipped pipeline.
 */}}
 {{- define "ferry.checkOverrides" -}}
+{{- $available := splitList ", " (include "ferry.availablePipelines" .) }}
 {{- range $name, $_ := .Values.pipelineOverrides }}
-{{- if not (has $name $.Values.pipelines) }}
+{{- if not (or (has $name $.Values.pipelines) (has $name $available)) }}
 {{- fail (printf "pipelineOverrides.%s: %q is not in pipelines (%s); fix the name or add the pipeline" $name $name (join ", " $.Values.pipelines)) }}
 {{- end }}
 {{- end }}
