@@ -216,6 +216,27 @@ def _write_parquet(
     return int(rows), [str(f) for f in files]
 
 
+def _running_failure(err: "duckdb.Error") -> StepError:
+    """A failure while the SQL runs, classified so that only what may pass is retried.
+
+    Bad values (a cast that fails, an overflow, an integer division by zero) fail the
+    same way on the same data: exit 3. A SQL error DuckDB finds only while running
+    (an unsupported feature, a wrong argument) is the SQL's: exit 2. Running out of
+    memory or disk, and anything unexpected, may pass on a retry: exit 1.
+    """
+    import duckdb
+
+    message = one_line(err)
+    if isinstance(err, duckdb.DataError | duckdb.InvalidInputException):
+        return DataRejected(f"the SQL failed on the data: {message}; fix the SQL or the data")
+    if isinstance(err, duckdb.ProgrammingError | duckdb.NotImplementedException):
+        return StepUsageError(f"the SQL is invalid: {message}; fix the SQL")
+    return StepError(
+        f"the SQL failed while running: {message}; raise memory_limit or free the temp folder "
+        "if it ran out of memory or disk"
+    )
+
+
 def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
     """Run the SQL over the inputs and write its result as this step's artifact."""
     import duckdb
@@ -256,11 +277,7 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
             rows, files = _write_parquet(con, query, staging, ordered=ordered, config=config)
             writer.publish_files(files, rows=rows, schema_text=schema_text)
         except duckdb.Error as err:
-            failure = DataRejected if isinstance(err, duckdb.DataError) else StepError
-            raise failure(
-                f"the SQL failed while running: {one_line(err)}; fix the SQL or the data, or raise "
-                "memory_limit"
-            ) from None
+            raise _running_failure(err) from None
         finally:
             con.close()
             writer.remove_staging()  # after a failure: no half-written files left behind

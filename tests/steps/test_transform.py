@@ -349,10 +349,25 @@ TABLES = '"orders", "customers-clean" (alias customers_clean)'
         pytest.param(
             "SELECT CAST(name AS INTEGER) FROM customers_clean",
             3,
-            "the SQL failed while running: Conversion Error: Could not convert string 'Ada' to "
-            "INT32 when casting from source column name; fix the SQL or the data, or raise "
-            "memory_limit",
+            "the SQL failed on the data: Conversion Error: Could not convert string 'Ada' to "
+            "INT32 when casting from source column name; fix the SQL or the data",
             id="runtime",
+        ),
+        pytest.param(
+            "SELECT customer_id // (customer_id - customer_id) AS q FROM customers_clean",
+            3,
+            "the SQL failed on the data: Invalid Input Error: Division by zero in expression "
+            "(customer_id // (customer_id - customer_id)). Use TRY(...) to return NULL for this "
+            "expression, or SET error_on_division_by_zero=false to return NULL for all divisions "
+            "by zero.; fix the SQL or the data",
+            id="division-by-zero",
+        ),
+        pytest.param(
+            "SELECT 2147483647::INTEGER + customer_id::INTEGER FROM customers_clean",
+            3,
+            "the SQL failed on the data: Out of Range Error: Overflow in addition of INT32 "
+            "(2147483647 + 10)!; fix the SQL or the data",
+            id="overflow",
         ),
     ],
 )
