@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from steps.checks.config import Unique
 from steps.checks.rules import ROW_COLUMN, CompiledRule, evaluation_sql, unique_flag_column
-from steps.runtime.duckdb_session import one_line, parse_tree, quote_identifier
+from steps.runtime.duckdb_session import one_line, parse_tree, quote_identifier, quote_literal
 from steps.runtime.errors import DataRejected, StepError, StepUsageError
 
 if TYPE_CHECKING:
@@ -56,11 +56,20 @@ class BatchEvaluator:
         self._con.register(_BATCH, probe)
         try:
             for rule in self._rules:
-                if _uses_window(self._con, rule.failure_sql):
+                tree = parse_tree(self._con, f"SELECT {rule.failure_sql}")
+                if tree is not None and _has_window_node(tree):
                     raise StepUsageError(
                         f"rule {rule.label} uses a window function (OVER ...), which would see "
                         "one batch of rows in no set order, not the whole input; compute the "
                         "value in the transform and check its result"
+                    )
+                aggregates = _aggregates_in(self._con, tree)
+                if aggregates:
+                    raise StepUsageError(
+                        f"rule {rule.label} uses the aggregate function {aggregates[0]}, which "
+                        "would see one batch of rows, not the whole input; a sql rule checks "
+                        "each row on its own: use row_count for counts, or compute the "
+                        "aggregate in a transform and check its result"
                     )
                 try:
                     self._con.sql(
@@ -111,10 +120,31 @@ class BatchEvaluator:
         return failed, pc.binary_join_element_wise(*labels, "; ", null_handling="skip")
 
 
-def _uses_window(con: "duckdb.DuckDBPyConnection", expression: str) -> bool:
-    """Whether ``expression`` contains a window function, read from DuckDB's parse tree."""
-    tree = parse_tree(con, f"SELECT {expression}")
-    return tree is not None and _has_window_node(tree)
+def _function_names(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [str(node["function_name"])] if node.get("class") == "FUNCTION" else []
+        return own + [n for v in node.values() for n in _function_names(v)]
+    if isinstance(node, list):
+        return [n for v in node for n in _function_names(v)]
+    return []
+
+
+def _aggregates_in(con: "duckdb.DuckDBPyConnection", tree: Any) -> list[str]:
+    """The aggregate functions an expression's parse tree calls, by DuckDB's own catalog.
+
+    Binding would refuse them too, but naming the internal row-position column; this
+    names the function the user wrote.
+    """
+    names = sorted({n.lower() for n in _function_names(tree)})
+    if not names:
+        return []
+    listed = ", ".join(quote_literal(n) for n in names)
+    rows = con.sql(
+        "SELECT DISTINCT function_name FROM duckdb_functions() "
+        f"WHERE function_type = 'aggregate' AND lower(function_name) IN ({listed}) "
+        "ORDER BY function_name"
+    ).fetchall()
+    return ["count(*)" if r[0] == "count_star" else str(r[0]) for r in rows]
 
 
 def _has_window_node(node: Any) -> bool:

@@ -397,6 +397,20 @@ def test_unknown_column_is_a_usage_error(tmp_path: Path) -> None:
             id="sql-window-function",
         ),
         pytest.param(
+            {"rule": "sql", "name": "total", "predicate": "sum(amount) > 0"},
+            "rule sql(total) uses the aggregate function sum, which would see one batch of "
+            "rows, not the whole input; a sql rule checks each row on its own: use row_count "
+            "for counts, or compute the aggregate in a transform and check its result",
+            id="sql-aggregate",
+        ),
+        pytest.param(
+            {"rule": "sql", "name": "many", "predicate": "abs(amount) >= 0 and count(*) > 1"},
+            "rule sql(many) uses the aggregate function count(*), which would see one batch of "
+            "rows, not the whole input; a sql rule checks each row on its own: use row_count "
+            "for counts, or compute the aggregate in a transform and check its result",
+            id="sql-count-star",
+        ),
+        pytest.param(
             {"rule": "accepted_values", "column": "amount", "values": ["lots"]},
             "rule accepted_values(amount) is invalid: Conversion Error: Could not convert string "
             "'lots' to DOUBLE; fix the rule",
