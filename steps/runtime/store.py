@@ -66,6 +66,27 @@ def local_filesystem() -> "pafs.LocalFileSystem":
     return pafs.LocalFileSystem()
 
 
+S3_BOUNDS = {
+    "FERRY_S3_CONNECT_TIMEOUT": "seconds to open a connection (default 10)",
+    "FERRY_S3_REQUEST_TIMEOUT": "seconds a request may wait for the next bytes (default 60)",
+    "FERRY_S3_MAX_ATTEMPTS": "attempts per S3 call, retries included (default 5)",
+}
+"""Every S3 call is bounded: with the server gone a step fails after these, never hangs."""
+
+
+def _seconds_from_env(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise StepUsageError(f"${name} is {text!r}, not a positive number; {S3_BOUNDS[name]}")
+    return value
+
+
 @lru_cache(maxsize=1)
 def s3_filesystem() -> "pafs.S3FileSystem":
     """An S3 filesystem configured from the standard AWS environment variables."""
@@ -87,6 +108,11 @@ def s3_filesystem() -> "pafs.S3FileSystem":
         kwargs["allow_bucket_creation"] = True
     import pyarrow.fs as pafs
 
+    kwargs["connect_timeout"] = _seconds_from_env("FERRY_S3_CONNECT_TIMEOUT", 10.0)
+    kwargs["request_timeout"] = _seconds_from_env("FERRY_S3_REQUEST_TIMEOUT", 60.0)
+    kwargs["retry_strategy"] = pafs.AwsStandardS3RetryStrategy(
+        max_attempts=int(_seconds_from_env("FERRY_S3_MAX_ATTEMPTS", 5))
+    )
     filesystem = pafs.S3FileSystem(**kwargs)  # type: ignore[arg-type]
     atexit.register(_release_s3_filesystem)
     return filesystem
