@@ -229,15 +229,24 @@ def resolve_parameters(
 def _check_json_safe(name: str, value: str) -> None:
     """Refuse a value the steps could not read: it is inserted verbatim into their JSON config.
 
+    A JSON string may hold neither an unescaped double quote or backslash nor a control
+    character (a newline, a tab, ...), so such a value would only fail later, inside the step.
+
     Raises:
-        UsageError: the value contains a double quote or a backslash (exit 2).
+        UsageError: the value contains a double quote, a backslash or a control
+            character (exit 2).
     """
     bad = [c for c in ('"', "\\") if c in value]
+    controls = sorted({c for c in value if ord(c) < 0x20})
+    bad += [_CONTROL_NAMES.get(c, f"the control character U+{ord(c):04X}") for c in controls]
     if bad:
         raise UsageError(
             f"-p {name}: the value contains {' and '.join(bad)}, which parameter values must "
             "not contain (they are inserted verbatim into the steps' JSON config); remove them"
         )
+
+
+_CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab"}
 
 
 def _step_environment(python_path: Sequence[str | Path]) -> dict[str, str]:
