@@ -20,9 +20,16 @@ from workflows.runner.errors import ManifestRefused
 from workflows.runner.live import LiveView
 from workflows.runner.manifest import Plan
 from workflows.runner.parse import build_plan
-from workflows.runner.record import RunRecord, RunStatus, TaskRecord, TaskStatus
+from workflows.runner.record import (
+    HEARTBEAT_SECONDS,
+    RunRecord,
+    RunStatus,
+    TaskRecord,
+    TaskStatus,
+    this_host,
+)
 from workflows.runner.run_store import RunFolder, open_store, prepare_store
-from workflows.runner.scheduler import Execution, default_parallelism, execute
+from workflows.runner.scheduler import Execution, StopSignals, default_parallelism, execute
 from workflows.runner.variables import creation_timestamp_variables, substitute, workflow_name
 
 STORE_PARAMETER = "store"
@@ -67,6 +74,7 @@ def run_manifest(
     kill_grace_seconds: float = 5.0,
     view: LiveView | None = None,
     python_path: Sequence[str | Path] = (),
+    heartbeat_seconds: float = HEARTBEAT_SECONDS,
 ) -> RunRecord:
     """Run ``manifest`` as Argo would, with each task as a local subprocess.
 
@@ -83,6 +91,12 @@ def run_manifest(
         python_path: folders put in front of every step's ``PYTHONPATH`` (a pipeline's
             own folder, so its Python steps import the user's modules as they would
             from the step image on the cluster).
+        heartbeat_seconds: how often the record is rewritten while nothing else
+            happens, so readers can tell a live run from an abandoned one.
+
+    SIGINT, SIGTERM and SIGHUP (when called from the main thread) stop the run: the
+    running steps are killed and the record is finalised ``Failed`` with the message
+    ``interrupted`` (SIGINT) or ``stopped by SIGTERM``; the record is returned as usual.
 
     Returns:
         The final run record, also saved as ``STORE/runs/<pipeline>/<run-id>/run.json``.
@@ -121,33 +135,38 @@ def run_manifest(
             store=store_uri,
             parameters=values,
             started=started,
+            runner_pid=os.getpid(),
+            runner_host=this_host(),
             tasks=[
                 TaskRecord(name=t.name, template=t.template, log=folder.log_uri(t.name))
                 for t in plan.tasks
             ],
         )
-        folder.save(record)
         live = view or LiveView()
-        live.run_started(record)
         limit = parallelism or default_parallelism()
-        try:
-            execute(
-                Execution(
-                    plan=plan,
-                    record=record,
-                    folder=folder,
-                    view=live,
-                    global_values=global_values,
-                    environ=_step_environment(python_path),
-                    scratch=scratch,
-                    parallelism=min(limit, plan.parallelism or limit),
-                    kill_grace_seconds=kill_grace_seconds,
-                )
-            )
-        finally:
-            _finish(record)
+        with StopSignals() as signals:
             folder.save(record)
-            live.run_finished(record)
+            live.run_started(record)
+            try:
+                execute(
+                    Execution(
+                        plan=plan,
+                        record=record,
+                        folder=folder,
+                        view=live,
+                        global_values=global_values,
+                        environ=_step_environment(python_path),
+                        scratch=scratch,
+                        parallelism=min(limit, plan.parallelism or limit),
+                        kill_grace_seconds=kill_grace_seconds,
+                        heartbeat_seconds=heartbeat_seconds,
+                    ),
+                    signals,
+                )
+            finally:
+                _finish(record)
+                folder.save(record)
+                live.run_finished(record)
     return record
 
 

@@ -8,6 +8,7 @@ and uploaded after each attempt.
 
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from steps.runtime.errors import StepUsageError
 from steps.runtime.store import Location, open_location, publish_bytes, read_text, write_text_atomic
 from workflows.errors import UsageError
-from workflows.runner.record import RunRecord
+from workflows.runner.record import RunRecord, RunStatus, abandoned_reason
 
 RUN_FILE = "run.json"
 
@@ -106,7 +107,8 @@ class RunFolder:
         self._log_dir.mkdir(parents=True, exist_ok=True)
 
     def save(self, record: RunRecord) -> None:
-        """Write ``run.json`` whole."""
+        """Write ``run.json`` whole, with a fresh ``heartbeat``."""
+        record.heartbeat = datetime.now(UTC)
         write_text_atomic(self.location.child(RUN_FILE), record.model_dump_json(indent=2) + "\n")
 
     def log_uri(self, task: str) -> str:
@@ -136,6 +138,10 @@ class RunListing:
 def read_runs(store: str, pipeline: str | None = None) -> RunListing:
     """Every readable run in ``store`` (of ``pipeline`` if given), newest first.
 
+    A ``Running`` record whose runner is gone is returned as ``Abandoned``, its
+    message saying why (see :func:`workflows.runner.record.abandoned_reason`); the
+    file itself is left as it is.
+
     A damaged ``run.json`` (a runner killed mid-write on a filesystem without atomic
     rename, a hand edit) must not hide the other runs, so it is reported, not raised.
 
@@ -162,12 +168,18 @@ def read_runs(store: str, pipeline: str | None = None) -> RunListing:
 
 def _read_record(loc: Location, listing: RunListing) -> None:
     try:
-        listing.records.append(RunRecord.model_validate_json(read_text(loc)))
+        record = RunRecord.model_validate_json(read_text(loc))
     except (ValidationError, UnicodeDecodeError) as err:
         listing.damaged.append(
             f"{loc.uri}: damaged run record, skipped ({_first_problem(err)}); "
             "fix or delete the file"
         )
+        return
+    reason = abandoned_reason(record)
+    if reason is not None:
+        record.status = RunStatus.ABANDONED
+        record.message = reason
+    listing.records.append(record)
 
 
 def _first_problem(err: ValidationError | UnicodeDecodeError) -> str:

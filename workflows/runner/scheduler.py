@@ -2,25 +2,27 @@
 
 One thread per running task does that task's attempts and backoff waits; the main
 thread alone starts tasks, updates the run record and talks to the live view, driven
-by the events the task threads post. After a failure no new task starts (Argo's
-``failFast``); running ones finish; the rest end ``Omitted``.
+by the events the task threads (and the stop-signal handlers) post. After a failure
+no new task starts (Argo's ``failFast``); running ones finish; the rest end ``Omitted``.
 """
 
 import json
 import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from steps.contract import OUTPUTS_DIR_ENV
 from workflows.runner.attempt import AttemptResult, AttemptSpec, Cancellation, run_attempt
 from workflows.runner.live import LiveView
 from workflows.runner.manifest import ContainerTemplate, Plan, Task
-from workflows.runner.record import RunRecord, TaskRecord, TaskStatus
+from workflows.runner.record import HEARTBEAT_SECONDS, RunRecord, TaskRecord, TaskStatus
 from workflows.runner.retry import AttemptPhase, declined_retry_label
 from workflows.runner.run_store import RunFolder
 from workflows.runner.variables import pod_name, substitute
@@ -48,7 +50,46 @@ class _Finished:
     not_retried: str | None = None
 
 
-_Event = _Started | _Retrying | _Finished
+@dataclass(frozen=True)
+class _Stop:
+    signal: str
+
+
+_TaskEvent = _Started | _Retrying | _Finished
+_Event = _TaskEvent | _Stop
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""What stops a run cleanly: Ctrl-C, a supervisor's SIGTERM, the terminal going away."""
+
+
+class StopSignals:
+    """While a run is on, SIGINT, SIGTERM and SIGHUP become a stop event for the scheduler.
+
+    The handler only puts an event on a ``SimpleQueue`` (safe from a signal handler),
+    so a signal never interrupts a record write halfway. Outside the main thread no
+    handler can be installed and signals keep their default effect.
+    """
+
+    def __init__(self) -> None:
+        self.events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
+        self.received: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous.clear()
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        self.received = self.received or name
+        self.events.put(_Stop(name))
 
 
 @dataclass(frozen=True)
@@ -64,11 +105,26 @@ class Execution:
     scratch: Path
     parallelism: int
     kill_grace_seconds: float
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
 
 
-def execute(run: Execution) -> None:
-    """Run every task of the plan, keeping ``run.record`` up to date and saved."""
-    events: queue.Queue[_Event] = queue.Queue()
+def stop_message(signal_name: str) -> str:
+    """The run's message when ``signal_name`` stopped it."""
+    return "interrupted" if signal_name == "SIGINT" else f"stopped by {signal_name}"
+
+
+def execute(run: Execution, signals: StopSignals | None = None) -> None:
+    """Run every task of the plan, keeping ``run.record`` up to date and saved.
+
+    A stop signal (see :class:`StopSignals`) is handled like a failure that also stops
+    the running attempts: no new task starts, running ones get SIGTERM and SIGKILL
+    after the grace period (at once on a second signal) and end ``Failed`` with the
+    reason ``the run was stopped by SIGTERM; the attempt was killed``; the run's
+    message is ``stopped by SIGTERM`` (``interrupted`` for Ctrl-C). While it waits,
+    the record is rewritten every ``heartbeat_seconds`` so readers can tell a live
+    run from an abandoned one.
+    """
+    events = signals.events if signals is not None else queue.SimpleQueue()
     cancel = Cancellation()
     deadline = run.plan.deadline_seconds
     deadline_reason = (
@@ -78,9 +134,10 @@ def execute(run: Execution) -> None:
     pending = list(run.plan.tasks)
     running: set[str] = set()
     stopped = False
+    signalled = False
     try:
         while pending or running:
-            if not stopped:
+            if not stopped and not (signals is not None and signals.received):
                 for task in _ready(pending, running, run):
                     pending.remove(task)
                     running.add(task.name)
@@ -88,31 +145,33 @@ def execute(run: Execution) -> None:
                     threading.Thread(
                         target=worker.run, name=f"task-{task.name}", daemon=True
                     ).start()
-            if not running:
+            if not running and not (signals is not None and signals.received and not signalled):
                 break
-            timeout = (
-                None
-                if deadline is None or cancel.is_set()
-                else max(0.0, start + deadline - time.monotonic())
-            )
+            left = None if deadline is None else start + deadline - time.monotonic()
+            timeout = run.heartbeat_seconds
+            if left is not None and not cancel.is_set():
+                timeout = max(0.0, min(timeout, left))
             try:
                 event = events.get(timeout=timeout)
             except queue.Empty:
-                cancel.cancel(deadline_reason)
-                stopped = True
-                run.record.message = f"activeDeadlineSeconds={deadline} of the workflow passed"
+                if left is not None and left <= 0 and not cancel.is_set():
+                    cancel.cancel(deadline_reason)
+                    stopped = True
+                    run.record.message = f"activeDeadlineSeconds={deadline} of the workflow passed"
+                run.folder.save(run.record)
                 continue
-            if _handle(event, run):
+            if isinstance(event, _Stop):
+                if signalled:
+                    cancel.hurry()
+                    continue
+                signalled = stopped = True
+                cancel.cancel(f"the run was stopped by {event.signal}; the attempt was killed")
+                run.record.message = stop_message(event.signal)
+                run.view.run_stopping(event.signal, sorted(running), run.kill_grace_seconds)
+                run.folder.save(run.record)
+            elif _handle(event, run):
                 running.discard(event.task)
                 stopped = stopped or run.record.task(event.task).status is not TaskStatus.SUCCEEDED
-    except KeyboardInterrupt:
-        cancel.cancel("the run was interrupted; the attempt was killed")
-        run.record.message = "interrupted"
-        while running:
-            event = events.get()
-            if _handle(event, run):
-                running.discard(event.task)
-        raise
     finally:
         for task in pending:
             run.record.task(task.name).status = TaskStatus.OMITTED
@@ -129,7 +188,7 @@ def _ready(pending: list[Task], running: set[str], run: Execution) -> list[Task]
     return ready
 
 
-def _handle(event: _Event, run: Execution) -> bool:
+def _handle(event: _TaskEvent, run: Execution) -> bool:
     """Apply ``event`` to the record and the view; True when the task is done."""
     task = run.record.task(event.task)
     now = datetime.now(UTC)
