@@ -10,6 +10,7 @@ the duration of the run; a test calling ``run_manifest`` directly gets the real 
 import copy
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,14 @@ RUN_DATE_DEFAULT = (
     "{{workflow.creationTimestamp.d}}"
 )
 INLINE_PYTHON = ("python", "-c")
+FERRY_ACCEPTING_INLINE_PYTHON = [
+    sys.executable,
+    "-c",
+    "from workflows.runner import parse; "
+    "parse.ACCEPTED_COMMANDS = (*parse.ACCEPTED_COMMANDS, ('python', '-c')); "
+    "from workflows.cli import main; main()",
+]
+"""The ``ferry`` command as a subprocess, accepting the stand-in tasks' ``python -c``."""
 
 
 def load_fixture(name: str) -> dict[str, Any]:

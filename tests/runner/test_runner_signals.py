@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,17 +16,12 @@ from typing import Any
 
 import pytest
 import yaml
-from runner_testkit import container, run, workflow
+from runner_testkit import FERRY_ACCEPTING_INLINE_PYTHON, container, run, workflow
 
 from workflows.runner import RunRecord, RunStatus
 from workflows.runner.record import abandoned_reason, pid_alive
 
-ACCEPT_INLINE_PYTHON = (
-    "from workflows.runner import parse; "
-    "parse.ACCEPTED_COMMANDS = (*parse.ACCEPTED_COMMANDS, ('python', '-c')); "
-    "from workflows.cli import main; main()"
-)
-FERRY = [sys.executable, "-c", ACCEPT_INLINE_PYTHON]
+FERRY = FERRY_ACCEPTING_INLINE_PYTHON
 KILL_GRACE_SECONDS = 5.0
 """What ``ferry run`` waits between SIGTERM and SIGKILL of a step."""
 

@@ -15,13 +15,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
 from steps.contract import DEFAULT_OUTPUTS_DIR
 from workflows.runner.manifest import OutputParameter
 from workflows.runner.retry import AttemptPhase
+from workflows.runner.run_store import store_problem
 
 _POLL_SECONDS = 0.05
 _PR_SET_PDEATHSIG = 1
@@ -99,6 +100,8 @@ class AttemptResult:
     reason: str
     duration_seconds: float
     outputs: dict[str, str] = field(default_factory=dict)
+    store_problem: str | None = None
+    """Set when the attempt's log could not be written to the store (one line)."""
 
 
 @dataclass(frozen=True)
@@ -124,9 +127,24 @@ def run_attempt(spec: AttemptSpec, cancel: Cancellation) -> AttemptResult:
     """
     spec.outputs_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with spec.log_file.open("ab") as log:
+    problems: list[str] = []
+    result = _run(spec, cancel, started, problems)
+    if problems:
+        return replace(result, store_problem=problems[0])
+    return result
+
+
+def _run(
+    spec: AttemptSpec, cancel: Cancellation, started: float, problems: list[str]
+) -> AttemptResult:
+    try:
+        log = spec.log_file.open("ab", buffering=0)
         log.write(f"{spec.header}\n".encode())
-        log.flush()
+    except OSError as err:
+        problem = store_problem(str(spec.log_file), err)
+        problems.append(problem)
+        return AttemptResult(AttemptPhase.ERROR, None, problem, time.monotonic() - started)
+    with log:
         try:
             process = subprocess.Popen(
                 [sys.executable, *spec.argv],
@@ -138,11 +156,13 @@ def run_attempt(spec: AttemptSpec, cancel: Cancellation) -> AttemptResult:
             )
         except OSError as err:
             reason = f"could not start {sys.executable}: {err}"
-            log.write(f"{reason}\n".encode())
+            _write(log, f"{reason}\n".encode(), spec.log_file, problems)
             return AttemptResult(AttemptPhase.ERROR, None, reason, time.monotonic() - started)
         last_line: list[str] = []
         assert process.stderr is not None
-        copier = threading.Thread(target=_copy_stderr, args=(process.stderr, log, last_line))
+        copier = threading.Thread(
+            target=_copy_stderr, args=(process.stderr, log, spec.log_file, last_line, problems)
+        )
         copier.start()
         stopped_by = _wait(process, spec, started, cancel)
         copier.join()
@@ -162,10 +182,22 @@ def run_attempt(spec: AttemptSpec, cancel: Cancellation) -> AttemptResult:
     return _collect_outputs(spec, elapsed)
 
 
-def _copy_stderr(stream: IO[bytes], log: IO[bytes], last_line: list[str]) -> None:
+def _write(log: IO[bytes], data: bytes, path: Path, problems: list[str]) -> None:
+    """Append to the log; after the first failure (a full store) only remember why."""
+    if problems:
+        return
+    try:
+        log.write(data)
+    except OSError as err:
+        problems.append(store_problem(str(path), err))
+
+
+def _copy_stderr(
+    stream: IO[bytes], log: IO[bytes], path: Path, last_line: list[str], problems: list[str]
+) -> None:
+    """Copy stderr into the log; keep draining it when the log cannot be written."""
     for raw in stream:
-        log.write(raw)
-        log.flush()
+        _write(log, raw, path, problems)
         text = raw.decode("utf-8", errors="replace").strip()
         if text:
             last_line[:] = [text]

@@ -28,7 +28,7 @@ from workflows.runner.record import (
     TaskStatus,
     this_host,
 )
-from workflows.runner.run_store import RunFolder, open_store, prepare_store
+from workflows.runner.run_store import RunFolder, StoreWriteError, open_store, prepare_store
 from workflows.runner.scheduler import Execution, StopSignals, default_parallelism, execute
 from workflows.runner.variables import creation_timestamp_variables, substitute, workflow_name
 
@@ -127,7 +127,10 @@ def run_manifest(
     global_values.update({f"workflow.parameters.{k}": v for k, v in values.items()})
     with tempfile.TemporaryDirectory(prefix="ferry-run-") as temporary:
         scratch = Path(workdir) if workdir is not None else Path(temporary)
-        folder = RunFolder(location, plan.pipeline, run_id, scratch)
+        try:
+            folder = RunFolder(location, plan.pipeline, run_id, scratch)
+        except StoreWriteError as unusable:
+            raise StoreWriteError(unusable.problem, "nothing was started") from None
         record = RunRecord(
             run_id=run_id,
             pipeline=plan.pipeline,
@@ -145,8 +148,12 @@ def run_manifest(
         live = view or LiveView()
         limit = parallelism or default_parallelism()
         with StopSignals() as signals:
-            folder.save(record)
+            try:
+                folder.save(record)
+            except StoreWriteError as first:
+                raise StoreWriteError(first.problem, "nothing was started") from None
             live.run_started(record)
+            failure: StoreWriteError | None = None
             try:
                 execute(
                     Execution(
@@ -163,11 +170,42 @@ def run_manifest(
                     ),
                     signals,
                 )
+            except StoreWriteError as err:
+                failure = err
             finally:
                 _finish(record)
-                folder.save(record)
+                if failure is not None:
+                    record.status = RunStatus.ERROR
+                    record.message = failure.problem
+                finalised = _save_last(folder, record)
                 live.run_finished(record)
+        if failure is not None or finalised is not None:
+            problem = failure.problem if failure is not None else finalised
+            raise StoreWriteError(problem or "", _store_outcome(record, folder, finalised, failure))
     return record
+
+
+def _save_last(folder: RunFolder, record: RunRecord) -> str | None:
+    """Write the final record; the store problem if it could not be written."""
+    try:
+        folder.save(record)
+    except StoreWriteError as failure:
+        return failure.problem
+    return None
+
+
+def _store_outcome(
+    record: RunRecord, folder: RunFolder, not_saved: str | None, failure: StoreWriteError | None
+) -> str:
+    """What became of the run and its record after a store problem, for the one-line error."""
+    stopped = "the run was stopped" if failure is not None else "the run ended"
+    if not_saved is None:
+        return f"{stopped} and its record {folder.record_uri} finalised as {record.status.value}"
+    return (
+        f"{stopped}, and its record {folder.record_uri} could not be finalised: it still "
+        "says Running, and `ferry runs` lists it as Abandoned once this runner has exited; "
+        "free space in the store (or make it writable) and run again"
+    )
 
 
 def _finish(record: RunRecord) -> None:

@@ -6,6 +6,8 @@ runner still leaves a readable record. On S3 the logs are written to a local fol
 and uploaded after each attempt.
 """
 
+import contextlib
+import errno
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,11 +17,38 @@ import pyarrow.fs as pafs
 from pydantic import ValidationError
 
 from steps.runtime.errors import StepUsageError
-from steps.runtime.store import Location, open_location, publish_bytes, read_text, write_text_atomic
-from workflows.errors import UsageError
+from steps.runtime.store import (
+    Location,
+    open_location,
+    publish_bytes,
+    read_text,
+    temporary_path,
+    write_text_atomic,
+)
+from workflows.errors import FerryError, UsageError
 from workflows.runner.record import RunRecord, RunStatus, abandoned_reason
 
 RUN_FILE = "run.json"
+
+
+class StoreWriteError(FerryError):
+    """The store could not be written mid-run: a full disk, a read-only or forbidden folder.
+
+    Exit 1 (the run was attempted). The message is one line naming the path and the
+    system's reason, e.g. ``cannot write to the store: /s/runs/p/r/run.json: No space
+    left on device (ENOSPC)``, then what became of the run and its record.
+    """
+
+    def __init__(self, problem: str, outcome: str | None = None) -> None:
+        self.problem = problem
+        super().__init__(f"{problem}; {outcome}" if outcome else problem)
+
+
+def store_problem(where: str, err: OSError) -> str:
+    """``cannot write to the store: <where>: <reason> (<ERRNO>)`` on one line."""
+    name = errno.errorcode.get(err.errno) if err.errno else None
+    reason = err.strerror or " ".join(str(err).split()) or type(err).__name__
+    return f"cannot write to the store: {where}: {reason}{f' ({name})' if name else ''}"
 
 
 def open_store(uri: str) -> Location:
@@ -101,15 +130,40 @@ class RunFolder:
     """The folder of one run: its record and its task logs."""
 
     def __init__(self, store: Location, pipeline: str, run_id: str, scratch: Path) -> None:
+        """Create the log folder.
+
+        Raises:
+            StoreWriteError: it cannot be created (a full, read-only or forbidden store).
+        """
         self.location = store.child("runs", pipeline, run_id)
         self._local = store.is_local
         self._log_dir = Path(self.location.path) / "logs" if self._local else scratch / "logs"
-        self._log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreWriteError(store_problem(str(self._log_dir), err)) from None
+
+    @property
+    def record_uri(self) -> str:
+        """Where ``run.json`` is."""
+        return self.location.child(RUN_FILE).uri
 
     def save(self, record: RunRecord) -> None:
-        """Write ``run.json`` whole, with a fresh ``heartbeat``."""
+        """Write ``run.json`` whole, with a fresh ``heartbeat``.
+
+        Raises:
+            StoreWriteError: it cannot be written; a local temporary file is removed.
+        """
         record.heartbeat = datetime.now(UTC)
-        write_text_atomic(self.location.child(RUN_FILE), record.model_dump_json(indent=2) + "\n")
+        data = (record.model_dump_json(indent=2) + "\n").encode("utf-8")
+        target = self.location.child(RUN_FILE)
+        try:
+            if self._local:
+                _replace_atomically(target.path, data)
+            else:
+                write_text_atomic(target, data.decode("utf-8"))
+        except OSError as err:
+            raise StoreWriteError(store_problem(target.uri, err)) from None
 
     def log_uri(self, task: str) -> str:
         """Where the log of ``task`` ends up in the store."""
@@ -120,11 +174,30 @@ class RunFolder:
         return self._log_dir / f"{task}.log"
 
     def publish_log(self, task: str) -> None:
-        """Copy the log of ``task`` into the store (a no-op when the store is a local folder)."""
+        """Copy the log of ``task`` into the store (a no-op when the store is a local folder).
+
+        Raises:
+            StoreWriteError: the upload failed.
+        """
         if not self._local:
-            publish_bytes(
-                self.location.child("logs", f"{task}.log"), self.log_file(task).read_bytes()
-            )
+            target = self.location.child("logs", f"{task}.log")
+            try:
+                publish_bytes(target, self.log_file(task).read_bytes())
+            except OSError as err:
+                raise StoreWriteError(store_problem(target.uri, err)) from None
+
+
+def _replace_atomically(path: str, data: bytes) -> None:
+    """Temp file + rename, removing the temp file when the write fails (a full disk)."""
+    tmp = temporary_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 @dataclass

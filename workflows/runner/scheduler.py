@@ -13,7 +13,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from workflows.runner.live import LiveView
 from workflows.runner.manifest import ContainerTemplate, Plan, Task
 from workflows.runner.record import HEARTBEAT_SECONDS, RunRecord, TaskRecord, TaskStatus
 from workflows.runner.retry import AttemptPhase, declined_retry_label
-from workflows.runner.run_store import RunFolder
+from workflows.runner.run_store import RunFolder, StoreWriteError
 from workflows.runner.variables import pod_name, substitute
 
 
@@ -123,59 +123,119 @@ def execute(run: Execution, signals: StopSignals | None = None) -> None:
     message is ``stopped by SIGTERM`` (``interrupted`` for Ctrl-C). While it waits,
     the record is rewritten every ``heartbeat_seconds`` so readers can tell a live
     run from an abandoned one.
+
+    A store that cannot be written (the record or a log: a full disk, a read-only
+    folder) stops the run the same way, with that problem as the run's message.
+
+    Raises:
+        StoreWriteError: the first store problem, once every attempt has ended.
     """
-    events = signals.events if signals is not None else queue.SimpleQueue()
-    cancel = Cancellation()
-    deadline = run.plan.deadline_seconds
-    deadline_reason = (
-        f"the workflow's activeDeadlineSeconds={deadline} passed; the attempt was killed"
-    )
-    start = time.monotonic()
-    pending = list(run.plan.tasks)
-    running: set[str] = set()
-    stopped = False
-    signalled = False
-    try:
-        while pending or running:
-            if not stopped and not (signals is not None and signals.received):
-                for task in _ready(pending, running, run):
-                    pending.remove(task)
-                    running.add(task.name)
-                    worker = _TaskWorker(run, task, events.put, cancel)
-                    threading.Thread(
-                        target=worker.run, name=f"task-{task.name}", daemon=True
-                    ).start()
-            if not running and not (signals is not None and signals.received and not signalled):
-                break
-            left = None if deadline is None else start + deadline - time.monotonic()
-            timeout = run.heartbeat_seconds
-            if left is not None and not cancel.is_set():
-                timeout = max(0.0, min(timeout, left))
-            try:
-                event = events.get(timeout=timeout)
-            except queue.Empty:
-                if left is not None and left <= 0 and not cancel.is_set():
-                    cancel.cancel(deadline_reason)
-                    stopped = True
-                    run.record.message = f"activeDeadlineSeconds={deadline} of the workflow passed"
-                run.folder.save(run.record)
-                continue
-            if isinstance(event, _Stop):
-                if signalled:
-                    cancel.hurry()
+    loop = _Loop(run, signals)
+    loop.run()
+    if loop.store_failure is not None:
+        raise loop.store_failure
+
+
+class _Loop:
+    """The main thread's loop: start ready tasks, apply events, heartbeat, stop."""
+
+    def __init__(self, run: Execution, signals: StopSignals | None) -> None:
+        self.run_ = run
+        self.signals = signals
+        self.events: queue.SimpleQueue[_Event] = (
+            signals.events if signals is not None else queue.SimpleQueue()
+        )
+        self.cancel = Cancellation()
+        self.pending = list(run.plan.tasks)
+        self.running: set[str] = set()
+        self.stopped = False
+        self.signalled = False
+        self.store_failure: StoreWriteError | None = None
+
+    def _signal_waiting(self) -> bool:
+        return self.signals is not None and self.signals.received is not None
+
+    def run(self) -> None:
+        run = self.run_
+        deadline = run.plan.deadline_seconds
+        start = time.monotonic()
+        try:
+            while self.pending or self.running:
+                if not self.stopped and not self._signal_waiting():
+                    self._start_ready()
+                if not self.running and not (self._signal_waiting() and not self.signalled):
+                    break
+                left = None if deadline is None else start + deadline - time.monotonic()
+                timeout = run.heartbeat_seconds
+                if left is not None and not self.cancel.is_set():
+                    timeout = max(0.0, min(timeout, left))
+                try:
+                    event = self.events.get(timeout=timeout)
+                except queue.Empty:
+                    if left is not None and left <= 0 and not self.cancel.is_set():
+                        self.cancel.cancel(
+                            f"the workflow's activeDeadlineSeconds={deadline} passed; "
+                            "the attempt was killed"
+                        )
+                        self.stopped = True
+                        run.record.message = (
+                            f"activeDeadlineSeconds={deadline} of the workflow passed"
+                        )
+                    self._save()
                     continue
-                signalled = stopped = True
-                cancel.cancel(f"the run was stopped by {event.signal}; the attempt was killed")
-                run.record.message = stop_message(event.signal)
-                run.view.run_stopping(event.signal, sorted(running), run.kill_grace_seconds)
-                run.folder.save(run.record)
-            elif _handle(event, run):
-                running.discard(event.task)
-                stopped = stopped or run.record.task(event.task).status is not TaskStatus.SUCCEEDED
-    finally:
-        for task in pending:
-            run.record.task(task.name).status = TaskStatus.OMITTED
-        run.folder.save(run.record)
+                if isinstance(event, _Stop):
+                    self._stop_for_signal(event.signal)
+                    continue
+                done = _handle(event, run)
+                if isinstance(event, _Finished) and event.result.store_problem:
+                    self._stop_for_store(StoreWriteError(event.result.store_problem))
+                if done:
+                    self.running.discard(event.task)
+                    status = run.record.task(event.task).status
+                    self.stopped = self.stopped or status is not TaskStatus.SUCCEEDED
+                self._save()
+        finally:
+            for task in self.pending:
+                run.record.task(task.name).status = TaskStatus.OMITTED
+            self._save()
+
+    def _start_ready(self) -> None:
+        for task in _ready(self.pending, self.running, self.run_):
+            self.pending.remove(task)
+            self.running.add(task.name)
+            worker = _TaskWorker(self.run_, task, self.events.put, self.cancel)
+            threading.Thread(target=worker.run, name=f"task-{task.name}", daemon=True).start()
+
+    def _stop_for_signal(self, name: str) -> None:
+        if self.signalled:
+            self.cancel.hurry()
+            return
+        self.signalled = self.stopped = True
+        self.cancel.cancel(f"the run was stopped by {name}; the attempt was killed")
+        self.run_.record.message = stop_message(name)
+        self.run_.view.run_stopping(name, sorted(self.running), self.run_.kill_grace_seconds)
+        self._save()
+
+    def _stop_for_store(self, failure: StoreWriteError) -> None:
+        if self.store_failure is not None:
+            return
+        self.store_failure = failure
+        self.stopped = True
+        if not self.cancel.is_set():
+            self.cancel.cancel(f"the run was stopped: {failure.problem}; the attempt was killed")
+        self.run_.record.message = failure.problem
+        self.run_.view.run_stopping(
+            "the store cannot be written", sorted(self.running), self.run_.kill_grace_seconds
+        )
+
+    def _save(self) -> None:
+        """Save the record; a store problem stops the run (and is not raised here)."""
+        if self.store_failure is not None:
+            return
+        try:
+            self.run_.folder.save(self.run_.record)
+        except StoreWriteError as failure:
+            self._stop_for_store(failure)
 
 
 def _ready(pending: list[Task], running: set[str], run: Execution) -> list[Task]:
@@ -189,7 +249,7 @@ def _ready(pending: list[Task], running: set[str], run: Execution) -> list[Task]
 
 
 def _handle(event: _TaskEvent, run: Execution) -> bool:
-    """Apply ``event`` to the record and the view; True when the task is done."""
+    """Apply ``event`` to the record and the view (not saved yet); True when the task is done."""
     task = run.record.task(event.task)
     now = datetime.now(UTC)
     if isinstance(event, _Started):
@@ -205,7 +265,6 @@ def _handle(event: _TaskEvent, run: Execution) -> bool:
         _finish(task, event.result, now)
         task.not_retried = event.not_retried
         run.view.task_finished(task)
-    run.folder.save(run.record)
     return isinstance(event, _Finished)
 
 
@@ -264,6 +323,15 @@ class _TaskWorker:
         self.cancel = cancel
 
     def run(self) -> None:
+        """Attempt the task; whatever happens, post ``_Finished`` so the run can end."""
+        try:
+            self._attempts()
+        except Exception as err:
+            reason = f"the runner failed while running the step: {type(err).__name__}: {err}"
+            result = AttemptResult(AttemptPhase.ERROR, None, " ".join(reason.split()), 0.0)
+            self.post(_Finished(self.task.name, result))
+
+    def _attempts(self) -> None:
         """Attempt the task until it succeeds, its retries are spent or the run is cancelled."""
         retry = self.template.retry
         limit = retry.limit if retry else 0
@@ -274,8 +342,16 @@ class _TaskWorker:
         while True:
             self.post(_Started(self.task.name, attempt))
             result = run_attempt(self._spec(attempt, inputs, limit), self.cancel)
-            self.run_.folder.publish_log(self.task.name)
-            if result.phase is AttemptPhase.SUCCEEDED or self.cancel.is_set() or retry is None:
+            try:
+                self.run_.folder.publish_log(self.task.name)
+            except StoreWriteError as failure:
+                result = replace(result, store_problem=result.store_problem or failure.problem)
+            if (
+                result.phase is AttemptPhase.SUCCEEDED
+                or result.store_problem
+                or self.cancel.is_set()
+                or retry is None
+            ):
                 break
             delay = retry.delay_before_retry(attempt + 1)
             elapsed = time.monotonic() - first_start
