@@ -15,8 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from runner_testkit import FERRY_ACCEPTING_INLINE_PYTHON, container, run, workflow
+from runner_testkit import (
+    FERRY_ACCEPTING_INLINE_PYTHON,
+    container,
+    run,
+    start_ferry_run,
+    wait_for_pids,
+    workflow,
+)
 
 from workflows.runner import RunRecord, RunStatus
 from workflows.runner.record import abandoned_reason, pid_alive
@@ -24,43 +30,6 @@ from workflows.runner.record import abandoned_reason, pid_alive
 FERRY = FERRY_ACCEPTING_INLINE_PYTHON
 KILL_GRACE_SECONDS = 5.0
 """What ``ferry run`` waits between SIGTERM and SIGKILL of a step."""
-
-
-def _start_ferry_run(tmp_path: Path, manifest: dict[str, Any], marks: Path) -> subprocess.Popen:
-    (tmp_path / "workflow.yaml").write_text(yaml.safe_dump(manifest))
-    return subprocess.Popen(
-        [
-            *FERRY,
-            "run",
-            "--manifest",
-            "workflow.yaml",
-            "--store",
-            "store",
-            "-p",
-            f"marks={marks}",
-            "--parallelism",
-            "2",
-            "--output",
-            "json",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _wait_for_pids(marks: Path, names: list[str], proc: subprocess.Popen) -> dict[str, int]:
-    give_up = time.monotonic() + 60
-    while time.monotonic() < give_up:
-        files = [marks / f"{n}.pid" for n in names]
-        if all(f.exists() and f.read_text() for f in files):
-            time.sleep(0.3)  # let them reach their sleep (and install their handlers)
-            return {n: int(f.read_text()) for n, f in zip(names, files, strict=True)}
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    proc.kill()
-    pytest.fail(f"the steps never started: {proc.communicate()}")
 
 
 def _gone_within(pids: dict[str, int], seconds: float) -> dict[str, int]:
@@ -101,8 +70,8 @@ def _hanging_pipeline() -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_sigterm_stops_the_steps_and_finalises_the_record(tmp_path: Path, marks: Path) -> None:
-    proc = _start_ferry_run(tmp_path, _hanging_pipeline(), marks)
-    pids = _wait_for_pids(marks, ["slow", "stubborn"], proc)
+    proc = start_ferry_run(tmp_path, _hanging_pipeline(), marks)
+    pids = wait_for_pids(marks, ["slow", "stubborn"], proc)
     [during] = _ferry_runs(tmp_path)
     assert during["status"] == "Running"
     assert during["runner_pid"] == proc.pid
@@ -136,8 +105,8 @@ def test_sigterm_stops_the_steps_and_finalises_the_record(tmp_path: Path, marks:
 
 @pytest.mark.slow
 def test_a_second_sigterm_kills_the_steps_at_once(tmp_path: Path, marks: Path) -> None:
-    proc = _start_ferry_run(tmp_path, _hanging_pipeline(), marks)
-    pids = _wait_for_pids(marks, ["slow", "stubborn"], proc)
+    proc = start_ferry_run(tmp_path, _hanging_pipeline(), marks)
+    pids = wait_for_pids(marks, ["slow", "stubborn"], proc)
 
     sent = time.monotonic()
     proc.send_signal(signal.SIGTERM)
@@ -157,8 +126,8 @@ def test_a_second_sigterm_kills_the_steps_at_once(tmp_path: Path, marks: Path) -
 def test_sigkill_takes_the_steps_with_it_and_the_run_is_listed_abandoned(
     tmp_path: Path, marks: Path
 ) -> None:
-    proc = _start_ferry_run(tmp_path, _hanging_pipeline(), marks)
-    pids = _wait_for_pids(marks, ["slow", "stubborn"], proc)
+    proc = start_ferry_run(tmp_path, _hanging_pipeline(), marks)
+    pids = wait_for_pids(marks, ["slow", "stubborn"], proc)
 
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)

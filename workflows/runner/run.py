@@ -28,7 +28,13 @@ from workflows.runner.record import (
     TaskStatus,
     this_host,
 )
-from workflows.runner.run_store import RunFolder, StoreWriteError, open_store, prepare_store
+from workflows.runner.run_store import (
+    PipelineLock,
+    RunFolder,
+    StoreWriteError,
+    open_store,
+    prepare_store,
+)
 from workflows.runner.scheduler import Execution, StopSignals, default_parallelism, execute
 from workflows.runner.variables import creation_timestamp_variables, substitute, workflow_name
 
@@ -103,7 +109,9 @@ def run_manifest(
 
     Raises:
         ManifestRefused: the manifest or the environment cannot be run locally (exit 2).
-        UsageError: bad parameters, parallelism or store (exit 2).
+        UsageError: bad parameters, parallelism or store, or another run of the
+            pipeline is on in this (local) store (exit 2).
+        StoreWriteError: the store could not be written once the run had begun (exit 1).
     """
     if parallelism is not None and parallelism < 1:
         raise UsageError(f"--parallelism {parallelism}: must be 1 or more")
@@ -125,7 +133,10 @@ def run_manifest(
         raise ManifestRefused(source, missing)
     prepare_store(location)
     global_values.update({f"workflow.parameters.{k}": v for k, v in values.items()})
-    with tempfile.TemporaryDirectory(prefix="ferry-run-") as temporary:
+    with (
+        PipelineLock(location, plan.pipeline, run_id),
+        tempfile.TemporaryDirectory(prefix="ferry-run-") as temporary,
+    ):
         scratch = Path(workdir) if workdir is not None else Path(temporary)
         try:
             folder = RunFolder(location, plan.pipeline, run_id, scratch)

@@ -8,6 +8,8 @@ and uploaded after each attempt.
 
 import contextlib
 import errno
+import fcntl
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,9 +28,10 @@ from steps.runtime.store import (
     write_text_atomic,
 )
 from workflows.errors import FerryError, UsageError
-from workflows.runner.record import RunRecord, RunStatus, abandoned_reason
+from workflows.runner.record import RunRecord, RunStatus, abandoned_reason, pid_alive, this_host
 
 RUN_FILE = "run.json"
+LOCK_FILE = ".lock"
 
 
 class StoreWriteError(FerryError):
@@ -269,3 +272,101 @@ def list_runs(store: str, pipeline: str | None = None) -> list[RunRecord]:
     Damaged records are skipped; :func:`read_runs` also says which they are.
     """
     return read_runs(store, pipeline).records
+
+
+class PipelineLock:
+    """One ``ferry run`` of a pipeline at a time on a local store: ``runs/<pipeline>/.lock``.
+
+    The lock is an exclusive ``flock`` on that file, which the kernel releases when
+    the runner exits in any way (``kill -9`` included), so a lock is never stale
+    while the filesystem supports ``flock``. The file also says who holds it (run
+    id, pid, host), for the refusal message. Where ``flock`` is not supported (some
+    network or FUSE filesystems) the file's content decides, with the rule of
+    abandoned runs: the holder's run record is ``Running`` and its runner is not
+    gone (see :func:`workflows.runner.record.abandoned_reason`).
+
+    An S3 store has no lock: two runs of one pipeline there run side by side.
+    """
+
+    def __init__(self, store: Location, pipeline: str, run_id: str) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.run_id = run_id
+        self.runs = store.child("runs", pipeline)
+        self.path = os.path.join(self.runs.path, LOCK_FILE)
+        self._fd: int | None = None
+
+    def __enter__(self) -> "PipelineLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        """Take the lock for this run (a no-op on S3).
+
+        Raises:
+            UsageError: another live run of the pipeline holds it (exit 2).
+            StoreWriteError: the lock file cannot be created.
+        """
+        if not self.store.is_local:
+            return
+        try:
+            os.makedirs(self.runs.path, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise StoreWriteError(store_problem(self.path, err), "nothing was started") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise UsageError(self._busy(holder)) from None
+        except OSError:
+            holder = _read_holder(fd)
+            if holder is not None and self._holder_alive(holder):
+                os.close(fd)
+                raise UsageError(self._busy(holder)) from None
+        self._fd = fd
+        mine = {"run_id": self.run_id, "pid": os.getpid(), "host": this_host()}
+        with contextlib.suppress(OSError):  # the flock holds even if a full disk drops this
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(mine).encode("utf-8"), 0)
+
+    def release(self) -> None:
+        """Let the next run in (the file stays; its content is cleared)."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, 0)
+        os.close(self._fd)
+        self._fd = None
+
+    def _holder_alive(self, holder: dict[str, object]) -> bool:
+        run_id, pid, host = holder.get("run_id"), holder.get("pid"), holder.get("host")
+        try:
+            record = RunRecord.model_validate_json(
+                read_text(self.runs.child(str(run_id), RUN_FILE))
+            )
+        except (OSError, ValidationError, UnicodeDecodeError):
+            return isinstance(pid, int) and host == this_host() and pid_alive(pid)
+        return record.status is RunStatus.RUNNING and abandoned_reason(record) is None
+
+    def _busy(self, holder: dict[str, object] | None) -> str:
+        who = ""
+        if holder is not None:
+            who = f" (run {holder.get('run_id')}, pid {holder.get('pid')} on {holder.get('host')})"
+        return (
+            f"pipeline {self.pipeline!r} is already running in the store {self.store.path}"
+            f"{who}; wait for it to end or stop it, then run again (lock {self.path})"
+        )
+
+
+def _read_holder(fd: int) -> dict[str, object] | None:
+    """The lock file's content, or None when empty or unreadable."""
+    try:
+        value = json.loads(os.pread(fd, 4096, 0) or b"null")
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
