@@ -104,21 +104,27 @@ def test_sigterm_stops_the_steps_and_finalises_the_record(tmp_path: Path, marks:
 
 
 @pytest.mark.slow
-def test_a_second_sigterm_kills_the_steps_at_once(tmp_path: Path, marks: Path) -> None:
+@pytest.mark.parametrize(
+    ("sig", "message"), [(signal.SIGTERM, "stopped by SIGTERM"), (signal.SIGINT, "interrupted")]
+)
+def test_a_second_signal_kills_the_steps_at_once(
+    tmp_path: Path, marks: Path, sig: signal.Signals, message: str
+) -> None:
     proc = start_ferry_run(tmp_path, _hanging_pipeline(), marks)
     pids = wait_for_pids(marks, ["slow", "stubborn"], proc)
 
     sent = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
 
     assert proc.returncode == 1, stderr
+    assert stderr.endswith(f" of demo failed: {message}\n")
     assert time.monotonic() - sent < KILL_GRACE_SECONDS
     assert _gone_within(pids, 0) == {}
     record = RunRecord.model_validate_json(stdout)
-    assert record.message == "stopped by SIGTERM"
+    assert (record.status, record.message) == (RunStatus.FAILED, message)
     assert record.task("stubborn").exit_code == -signal.SIGKILL
 
 
