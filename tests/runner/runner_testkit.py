@@ -10,6 +10,9 @@ the duration of the run; a test calling ``run_manifest`` directly gets the real 
 import copy
 import io
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,14 @@ RUN_DATE_DEFAULT = (
     "{{workflow.creationTimestamp.d}}"
 )
 INLINE_PYTHON = ("python", "-c")
+FERRY_ACCEPTING_INLINE_PYTHON = [
+    sys.executable,
+    "-c",
+    "from workflows.runner import parse; "
+    "parse.ACCEPTED_COMMANDS = (*parse.ACCEPTED_COMMANDS, ('python', '-c')); "
+    "from workflows.cli import main; main()",
+]
+"""The ``ferry`` command as a subprocess, accepting the stand-in tasks' ``python -c``."""
 
 
 def load_fixture(name: str) -> dict[str, Any]:
@@ -145,3 +156,50 @@ def argv(marks: Path, name: str) -> list[str]:
 
 def statuses(record: RunRecord) -> dict[str, str]:
     return {t.name: t.status.value for t in record.tasks}
+
+
+SPAWNED: list[subprocess.Popen[str]] = []
+"""Every ``ferry run`` that :func:`start_ferry_run` started; conftest kills leftovers."""
+
+
+def start_ferry_run(
+    tmp_path: Path, manifest: dict[str, Any], marks: Path, name: str = "workflow.yaml"
+) -> subprocess.Popen[str]:
+    """``ferry run --manifest`` of ``manifest`` in ``tmp_path`` on ``store/``, JSON record out."""
+    (tmp_path / name).write_text(yaml.safe_dump(manifest))
+    proc = subprocess.Popen(
+        [
+            *FERRY_ACCEPTING_INLINE_PYTHON,
+            "run",
+            "--manifest",
+            name,
+            "--store",
+            "store",
+            "-p",
+            f"marks={marks}",
+            "--parallelism",
+            "2",
+            "--output",
+            "json",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    SPAWNED.append(proc)
+    return proc
+
+
+def wait_for_pids(marks: Path, names: list[str], proc: subprocess.Popen[str]) -> dict[str, int]:
+    """The pids of the stand-in tasks ``names`` once they all run (fails after 60 s)."""
+    give_up = time.monotonic() + 60
+    while time.monotonic() < give_up:
+        files = [marks / f"{n}.pid" for n in names]
+        if all(f.exists() and f.read_text() for f in files):
+            time.sleep(0.3)  # let them reach their sleep (and install their handlers)
+            return {n: int(f.read_text()) for n, f in zip(names, files, strict=True)}
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail(f"the steps never started: {proc.communicate()}")

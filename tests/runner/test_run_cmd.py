@@ -289,8 +289,18 @@ def test_a_cron_workflow_points_to_its_workflow_template(project: Path) -> None:
     )
 
 
-@pytest.mark.parametrize(("value", "found"), [('a"b', '"'), ("a\\b", "\\"), ('"\\', '" and \\')])
-def test_a_p_value_with_a_quote_or_backslash_is_refused_up_front(
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [
+        ('a"b', '"'),
+        ("a\\b", "\\"),
+        ('"\\', '" and \\'),
+        ("2026-11-01\n", "a newline"),
+        ("a\r\nb", "a newline and a carriage return"),
+        ("a\tb\x01", "the control character U+0001 and a tab"),
+    ],
+)
+def test_a_p_value_with_a_quote_backslash_or_newline_is_refused_up_front(
     project: Path, tiny_workflow: dict, value: str, found: str
 ) -> None:
     (project / "workflow.yaml").write_text(yaml.safe_dump(tiny_workflow))

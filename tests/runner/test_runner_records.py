@@ -1,4 +1,7 @@
 import json
+import os
+import socket
+from datetime import datetime
 from pathlib import Path
 
 from runner_testkit import container, run, workflow
@@ -45,7 +48,13 @@ def test_run_json_is_written_while_running_and_at_the_end(store: Path, marks: Pa
         "finished",
         "duration_seconds",
         "tasks",
+        "runner_pid",
+        "runner_host",
+        "heartbeat",
     }
+    assert saved["runner_pid"] == os.getpid()
+    assert saved["runner_host"] == socket.gethostname()
+    assert datetime.fromisoformat(saved["heartbeat"]) >= datetime.fromisoformat(saved["finished"])
     first = saved["tasks"][0]
     assert {k: first[k] for k in ("name", "status", "attempts", "exit_code", "reason")} == {
         "name": "first",

@@ -97,7 +97,10 @@ def run(
     in dependency order, independent steps in parallel, with the manifest's retries
     and deadlines. Anything in the manifest the local runner cannot honour is
     refused up front. Progress goes to stderr; the run record to
-    STORE/runs/<pipeline>/<run-id>/run.json. Exit 0 succeeded, 1 failed, 2 bad usage.
+    STORE/runs/<pipeline>/<run-id>/run.json. Ctrl-C or SIGTERM stops the running
+    steps and records the run as Failed; a store that fills up mid-run stops it too.
+    One run of a pipeline at a time per local store. Exit 0 succeeded, 1 failed or
+    stopped, 2 bad usage (nothing started).
 
     \b
     Example:

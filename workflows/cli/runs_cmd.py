@@ -33,6 +33,8 @@ def runs(pipeline: str | None, store: str, output: str, limit: int) -> None:
 
     Reads the run records `ferry run` writes to STORE/runs/<pipeline>/<run-id>/run.json.
     A damaged record is named on stderr and skipped; the other runs are still listed.
+    A Running record whose runner is gone (its pid ended on this host, or no heartbeat
+    for 120 s) is listed as Abandoned.
 
     \b
     Example:

@@ -1,20 +1,68 @@
-"""One attempt of one task: a subprocess, its log, its deadline, its output parameters."""
+"""One attempt of one task: a subprocess, its log, its deadline, its output parameters.
 
+A step must not outlive its runner. Each step runs in its own session (process group),
+so a stop reaches everything it started; and on Linux it also gets a parent-death
+signal (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), so even a ``kill -9`` of ``ferry run``
+takes its steps with it.
+"""
+
+import contextlib
+import ctypes
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
 from steps.contract import DEFAULT_OUTPUTS_DIR
 from workflows.runner.manifest import OutputParameter
 from workflows.runner.retry import AttemptPhase
+from workflows.runner.run_store import store_problem
 
 _POLL_SECONDS = 0.05
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    """The C library's ``prctl`` on Linux (loaded once, before any fork), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+_PRCTL = _load_prctl()
+
+
+def _die_with_runner() -> Callable[[], None] | None:
+    """What the child runs before ``exec``: SIGKILL me when the runner dies.
+
+    The signal follows the death of the *thread* that forked the child; that is the
+    task's worker thread, which lives until the attempt has ended, so in effect it is
+    the runner's death. If the runner died between fork and ``prctl``, the child is
+    already an orphan and exits at once. ``prctl`` is a plain C call that takes no
+    Python lock, which keeps this ``preexec_fn`` safe in a threaded runner. Without
+    ``prctl`` (not Linux) there is no such guarantee; see docs/local-runner.md.
+    """
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+    runner = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != runner:
+            os._exit(137)
+
+    return preexec
 
 
 class Cancellation:
@@ -22,12 +70,17 @@ class Cancellation:
 
     def __init__(self) -> None:
         self.event = threading.Event()
+        self.hurried = threading.Event()
         self.reason = ""
 
     def cancel(self, reason: str) -> None:
         """Stop every attempt (and backoff wait) of the run, for ``reason``."""
         self.reason = reason
         self.event.set()
+
+    def hurry(self) -> None:
+        """Skip the grace period: SIGKILL what is still running now."""
+        self.hurried.set()
 
     def is_set(self) -> bool:
         """Whether the run was cancelled."""
@@ -47,6 +100,8 @@ class AttemptResult:
     reason: str
     duration_seconds: float
     outputs: dict[str, str] = field(default_factory=dict)
+    store_problem: str | None = None
+    """Set when the attempt's log could not be written to the store (one line)."""
 
 
 @dataclass(frozen=True)
@@ -68,13 +123,28 @@ def run_attempt(spec: AttemptSpec, cancel: Cancellation) -> AttemptResult:
 
     stdout goes straight to the log file; stderr is copied there line by line and its
     last non-empty line becomes the failure reason. The process gets its own session
-    so a kill reaches everything it started.
+    so a kill reaches everything it started, and dies with the runner (see above).
     """
     spec.outputs_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with spec.log_file.open("ab") as log:
+    problems: list[str] = []
+    result = _run(spec, cancel, started, problems)
+    if problems:
+        return replace(result, store_problem=problems[0])
+    return result
+
+
+def _run(
+    spec: AttemptSpec, cancel: Cancellation, started: float, problems: list[str]
+) -> AttemptResult:
+    try:
+        log = spec.log_file.open("ab", buffering=0)
         log.write(f"{spec.header}\n".encode())
-        log.flush()
+    except OSError as err:
+        problem = store_problem(str(spec.log_file), err)
+        problems.append(problem)
+        return AttemptResult(AttemptPhase.ERROR, None, problem, time.monotonic() - started)
+    with log:
         try:
             process = subprocess.Popen(
                 [sys.executable, *spec.argv],
@@ -82,14 +152,17 @@ def run_attempt(spec: AttemptSpec, cancel: Cancellation) -> AttemptResult:
                 stdout=log,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
+                preexec_fn=_die_with_runner(),
             )
         except OSError as err:
             reason = f"could not start {sys.executable}: {err}"
-            log.write(f"{reason}\n".encode())
+            _write(log, f"{reason}\n".encode(), spec.log_file, problems)
             return AttemptResult(AttemptPhase.ERROR, None, reason, time.monotonic() - started)
         last_line: list[str] = []
         assert process.stderr is not None
-        copier = threading.Thread(target=_copy_stderr, args=(process.stderr, log, last_line))
+        copier = threading.Thread(
+            target=_copy_stderr, args=(process.stderr, log, spec.log_file, last_line, problems)
+        )
         copier.start()
         stopped_by = _wait(process, spec, started, cancel)
         copier.join()
@@ -109,10 +182,22 @@ def run_attempt(spec: AttemptSpec, cancel: Cancellation) -> AttemptResult:
     return _collect_outputs(spec, elapsed)
 
 
-def _copy_stderr(stream: IO[bytes], log: IO[bytes], last_line: list[str]) -> None:
+def _write(log: IO[bytes], data: bytes, path: Path, problems: list[str]) -> None:
+    """Append to the log; after the first failure (a full store) only remember why."""
+    if problems:
+        return
+    try:
+        log.write(data)
+    except OSError as err:
+        problems.append(store_problem(str(path), err))
+
+
+def _copy_stderr(
+    stream: IO[bytes], log: IO[bytes], path: Path, last_line: list[str], problems: list[str]
+) -> None:
+    """Copy stderr into the log; keep draining it when the log cannot be written."""
     for raw in stream:
-        log.write(raw)
-        log.flush()
+        _write(log, raw, path, problems)
         text = raw.decode("utf-8", errors="replace").strip()
         if text:
             last_line[:] = [text]
@@ -133,25 +218,29 @@ def _wait(
             spec.deadline_seconds is not None
             and time.monotonic() - started >= spec.deadline_seconds
         ):
-            _kill(process, spec.kill_grace_seconds)
+            _kill(process, spec.kill_grace_seconds, cancel)
             return "deadline"
         if cancel.is_set():
-            _kill(process, spec.kill_grace_seconds)
+            _kill(process, spec.kill_grace_seconds, cancel)
             return "cancel"
 
 
-def _kill(process: subprocess.Popen[bytes], grace_seconds: float) -> None:
-    """SIGTERM the process group, then SIGKILL it if it is still there after the grace period."""
-    for sig, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, None)):
+def _kill(process: subprocess.Popen[bytes], grace_seconds: float, cancel: Cancellation) -> None:
+    """SIGTERM the process group, then SIGKILL it after the grace period (or when hurried)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    give_up = time.monotonic() + grace_seconds
+    while time.monotonic() < give_up and not cancel.hurried.is_set():
         try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-            return
+            process.wait(timeout=_POLL_SECONDS)
+            break
         except subprocess.TimeoutExpired:
             continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _exit_description(code: int) -> str:

@@ -95,6 +95,16 @@ class LiveView:
         if self._progress is not None and self._bar is not None:
             self._progress.advance(self._bar)
 
+    def run_stopping(self, signal_name: str, running: list[str], grace_seconds: float) -> None:
+        """``■ SIGTERM: stopping the run; killing a, b (SIGTERM, then SIGKILL after 5.0s)``."""
+        what = (
+            f"killing {', '.join(running)} (SIGTERM, then SIGKILL after "
+            f"{format_duration(grace_seconds)}; a second signal kills at once)"
+            if running
+            else "no step is running"
+        )
+        self._line(f"■ {signal_name}: stopping the run; {what}")
+
     def run_finished(self, record: RunRecord) -> None:
         """Stop the progress bar and print the outcome line."""
         if self._progress is not None:

@@ -1,6 +1,14 @@
-"""The run record: what happened in one local run, task by task (``run.json``)."""
+"""The run record: what happened in one local run, task by task (``run.json``).
 
-from datetime import datetime
+A record that says ``Running`` is only believed while its runner is alive: the runner
+writes its pid, its host and a heartbeat into the record, and :func:`abandoned_reason`
+tells a reader when that runner is gone (killed, host rebooted), so a killed run is
+listed as ``Abandoned`` instead of ``Running`` forever.
+"""
+
+import os
+import socket
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -13,6 +21,16 @@ class RunStatus(StrEnum):
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
     ERROR = "Error"
+    ABANDONED = "Abandoned"
+    """Never written by a runner: what readers show for a ``Running`` record whose
+    runner is gone (see :func:`abandoned_reason`)."""
+
+
+HEARTBEAT_SECONDS = 10.0
+"""How often a running runner rewrites its record (``heartbeat``) when nothing else happens."""
+
+ABANDONED_AFTER_SECONDS = 120.0
+"""A ``Running`` record whose heartbeat is older than this is abandoned, on any host."""
 
 
 class TaskStatus(StrEnum):
@@ -83,6 +101,19 @@ class RunRecord(BaseModel):
     finished: datetime | None = Field(default=None, description="When the run ended (UTC).")
     duration_seconds: float | None = Field(default=None, description="Wall time of the run.")
     tasks: list[TaskRecord] = Field(description="Every task, in dependency order.")
+    runner_pid: int | None = Field(
+        default=None, description="Process id of the `ferry run` that runs (or ran) it."
+    )
+    runner_host: str | None = Field(
+        default=None, description="Host name of that process (the pid is only checked there)."
+    )
+    heartbeat: datetime | None = Field(
+        default=None,
+        description=(
+            "When the runner last wrote the record (UTC); at least every "
+            f"{HEARTBEAT_SECONDS:g}s while it runs."
+        ),
+    )
 
     def warnings(self) -> list[str]:
         """``step: warning`` for every task that reported one, in task order."""
@@ -91,3 +122,55 @@ class RunRecord(BaseModel):
     def task(self, name: str) -> TaskRecord:
         """The record of task ``name``."""
         return next(t for t in self.tasks if t.name == name)
+
+
+def this_host() -> str:
+    """The host name a runner records and a reader compares with."""
+    return socket.gethostname()
+
+
+def abandoned_reason(
+    record: RunRecord,
+    *,
+    now: datetime | None = None,
+    host: str | None = None,
+    stale_after_seconds: float = ABANDONED_AFTER_SECONDS,
+) -> str | None:
+    """Why a ``Running`` record is abandoned, or None while its runner may still be at work.
+
+    Abandoned: the runner's pid is gone (or a zombie) on this host, or the heartbeat
+    (the start, for records written before heartbeats) is older than
+    ``stale_after_seconds`` — the only test for a runner on another host, and the one
+    that catches a pid reused by another process.
+    """
+    if record.status is not RunStatus.RUNNING:
+        return None
+    host = this_host() if host is None else host
+    runner = f"pid {record.runner_pid} on {record.runner_host}" if record.runner_pid else None
+    if record.runner_pid and record.runner_host == host and not pid_alive(record.runner_pid):
+        return f"the runner ({runner}) is gone; the run never finished"
+    beat = record.heartbeat or record.started
+    age = ((now or datetime.now(UTC)) - beat).total_seconds()
+    if age > stale_after_seconds:
+        who = f"the runner ({runner})" if runner else "the runner"
+        return (
+            f"no heartbeat from {who} since {beat:%Y-%m-%d %H:%M:%S} UTC "
+            f"(more than {timedelta(seconds=int(stale_after_seconds))}); the run never finished"
+        )
+    return None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live (not zombie) process on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            state = stat.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")

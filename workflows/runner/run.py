@@ -20,9 +20,22 @@ from workflows.runner.errors import ManifestRefused
 from workflows.runner.live import LiveView
 from workflows.runner.manifest import Plan
 from workflows.runner.parse import build_plan
-from workflows.runner.record import RunRecord, RunStatus, TaskRecord, TaskStatus
-from workflows.runner.run_store import RunFolder, open_store, prepare_store
-from workflows.runner.scheduler import Execution, default_parallelism, execute
+from workflows.runner.record import (
+    HEARTBEAT_SECONDS,
+    RunRecord,
+    RunStatus,
+    TaskRecord,
+    TaskStatus,
+    this_host,
+)
+from workflows.runner.run_store import (
+    PipelineLock,
+    RunFolder,
+    StoreWriteError,
+    open_store,
+    prepare_store,
+)
+from workflows.runner.scheduler import Execution, StopSignals, default_parallelism, execute
 from workflows.runner.variables import creation_timestamp_variables, substitute, workflow_name
 
 STORE_PARAMETER = "store"
@@ -67,6 +80,7 @@ def run_manifest(
     kill_grace_seconds: float = 5.0,
     view: LiveView | None = None,
     python_path: Sequence[str | Path] = (),
+    heartbeat_seconds: float = HEARTBEAT_SECONDS,
 ) -> RunRecord:
     """Run ``manifest`` as Argo would, with each task as a local subprocess.
 
@@ -83,13 +97,21 @@ def run_manifest(
         python_path: folders put in front of every step's ``PYTHONPATH`` (a pipeline's
             own folder, so its Python steps import the user's modules as they would
             from the step image on the cluster).
+        heartbeat_seconds: how often the record is rewritten while nothing else
+            happens, so readers can tell a live run from an abandoned one.
+
+    SIGINT, SIGTERM and SIGHUP (when called from the main thread) stop the run: the
+    running steps are killed and the record is finalised ``Failed`` with the message
+    ``interrupted`` (SIGINT) or ``stopped by SIGTERM``; the record is returned as usual.
 
     Returns:
         The final run record, also saved as ``STORE/runs/<pipeline>/<run-id>/run.json``.
 
     Raises:
         ManifestRefused: the manifest or the environment cannot be run locally (exit 2).
-        UsageError: bad parameters, parallelism or store (exit 2).
+        UsageError: bad parameters, parallelism or store, or another run of the
+            pipeline is on in this (local) store (exit 2).
+        StoreWriteError: the store could not be written once the run had begun (exit 1).
     """
     if parallelism is not None and parallelism < 1:
         raise UsageError(f"--parallelism {parallelism}: must be 1 or more")
@@ -111,9 +133,15 @@ def run_manifest(
         raise ManifestRefused(source, missing)
     prepare_store(location)
     global_values.update({f"workflow.parameters.{k}": v for k, v in values.items()})
-    with tempfile.TemporaryDirectory(prefix="ferry-run-") as temporary:
+    with (
+        PipelineLock(location, plan.pipeline, run_id),
+        tempfile.TemporaryDirectory(prefix="ferry-run-") as temporary,
+    ):
         scratch = Path(workdir) if workdir is not None else Path(temporary)
-        folder = RunFolder(location, plan.pipeline, run_id, scratch)
+        try:
+            folder = RunFolder(location, plan.pipeline, run_id, scratch)
+        except StoreWriteError as unusable:
+            raise StoreWriteError(unusable.problem, "nothing was started") from None
         record = RunRecord(
             run_id=run_id,
             pipeline=plan.pipeline,
@@ -121,34 +149,74 @@ def run_manifest(
             store=store_uri,
             parameters=values,
             started=started,
+            runner_pid=os.getpid(),
+            runner_host=this_host(),
             tasks=[
                 TaskRecord(name=t.name, template=t.template, log=folder.log_uri(t.name))
                 for t in plan.tasks
             ],
         )
-        folder.save(record)
         live = view or LiveView()
-        live.run_started(record)
         limit = parallelism or default_parallelism()
-        try:
-            execute(
-                Execution(
-                    plan=plan,
-                    record=record,
-                    folder=folder,
-                    view=live,
-                    global_values=global_values,
-                    environ=_step_environment(python_path),
-                    scratch=scratch,
-                    parallelism=min(limit, plan.parallelism or limit),
-                    kill_grace_seconds=kill_grace_seconds,
+        with StopSignals() as signals:
+            try:
+                folder.save(record)
+            except StoreWriteError as first:
+                raise StoreWriteError(first.problem, "nothing was started") from None
+            live.run_started(record)
+            failure: StoreWriteError | None = None
+            try:
+                execute(
+                    Execution(
+                        plan=plan,
+                        record=record,
+                        folder=folder,
+                        view=live,
+                        global_values=global_values,
+                        environ=_step_environment(python_path),
+                        scratch=scratch,
+                        parallelism=min(limit, plan.parallelism or limit),
+                        kill_grace_seconds=kill_grace_seconds,
+                        heartbeat_seconds=heartbeat_seconds,
+                    ),
+                    signals,
                 )
-            )
-        finally:
-            _finish(record)
-            folder.save(record)
-            live.run_finished(record)
+            except StoreWriteError as err:
+                failure = err
+            finally:
+                _finish(record)
+                if failure is not None:
+                    record.status = RunStatus.ERROR
+                    record.message = failure.problem
+                finalised = _save_last(folder, record)
+                live.run_finished(record)
+        if failure is not None or finalised is not None:
+            problem = failure.problem if failure is not None else finalised
+            raise StoreWriteError(problem or "", _store_outcome(record, folder, finalised, failure))
     return record
+
+
+def _save_last(folder: RunFolder, record: RunRecord) -> str | None:
+    """Write the final record; the store problem if it could not be written."""
+    try:
+        folder.save(record)
+    except StoreWriteError as failure:
+        return failure.problem
+    return None
+
+
+def _store_outcome(
+    record: RunRecord, folder: RunFolder, not_saved: str | None, failure: StoreWriteError | None
+) -> str:
+    """What became of the run and its record after a store problem, for the one-line error."""
+    stopped = "the run was stopped" if failure is not None else "the run ended"
+    if not_saved is None:
+        return f"{stopped} and its record {folder.record_uri} finalised as {record.status.value}"
+    return (
+        f"{stopped}, and its record {folder.record_uri} could not be finalised: it still "
+        "says Running, and `ferry runs` lists it as Abandoned once this runner has exited; "
+        "free space in the store (or make it writable) and run again"
+    )
 
 
 def _finish(record: RunRecord) -> None:
@@ -229,15 +297,24 @@ def resolve_parameters(
 def _check_json_safe(name: str, value: str) -> None:
     """Refuse a value the steps could not read: it is inserted verbatim into their JSON config.
 
+    A JSON string may hold neither an unescaped double quote or backslash nor a control
+    character (a newline, a tab, ...), so such a value would only fail later, inside the step.
+
     Raises:
-        UsageError: the value contains a double quote or a backslash (exit 2).
+        UsageError: the value contains a double quote, a backslash or a control
+            character (exit 2).
     """
     bad = [c for c in ('"', "\\") if c in value]
+    controls = sorted({c for c in value if ord(c) < 0x20})
+    bad += [_CONTROL_NAMES.get(c, f"the control character U+{ord(c):04X}") for c in controls]
     if bad:
         raise UsageError(
             f"-p {name}: the value contains {' and '.join(bad)}, which parameter values must "
             "not contain (they are inserted verbatim into the steps' JSON config); remove them"
         )
+
+
+_CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab"}
 
 
 def _step_environment(python_path: Sequence[str | Path]) -> dict[str, str]:

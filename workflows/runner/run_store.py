@@ -6,19 +6,52 @@ runner still leaves a readable record. On S3 the logs are written to a local fol
 and uploaded after each attempt.
 """
 
+import contextlib
+import errno
+import fcntl
+import json
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.fs as pafs
 from pydantic import ValidationError
 
 from steps.runtime.errors import StepUsageError
-from steps.runtime.store import Location, open_location, publish_bytes, read_text, write_text_atomic
-from workflows.errors import UsageError
-from workflows.runner.record import RunRecord
+from steps.runtime.store import (
+    Location,
+    open_location,
+    publish_bytes,
+    read_text,
+    temporary_path,
+    write_text_atomic,
+)
+from workflows.errors import FerryError, UsageError
+from workflows.runner.record import RunRecord, RunStatus, abandoned_reason, pid_alive, this_host
 
 RUN_FILE = "run.json"
+LOCK_FILE = ".lock"
+
+
+class StoreWriteError(FerryError):
+    """The store could not be written mid-run: a full disk, a read-only or forbidden folder.
+
+    Exit 1 (the run was attempted). The message is one line naming the path and the
+    system's reason, e.g. ``cannot write to the store: /s/runs/p/r/run.json: No space
+    left on device (ENOSPC)``, then what became of the run and its record.
+    """
+
+    def __init__(self, problem: str, outcome: str | None = None) -> None:
+        self.problem = problem
+        super().__init__(f"{problem}; {outcome}" if outcome else problem)
+
+
+def store_problem(where: str, err: OSError) -> str:
+    """``cannot write to the store: <where>: <reason> (<ERRNO>)`` on one line."""
+    name = errno.errorcode.get(err.errno) if err.errno else None
+    reason = err.strerror or " ".join(str(err).split()) or type(err).__name__
+    return f"cannot write to the store: {where}: {reason}{f' ({name})' if name else ''}"
 
 
 def open_store(uri: str) -> Location:
@@ -100,14 +133,40 @@ class RunFolder:
     """The folder of one run: its record and its task logs."""
 
     def __init__(self, store: Location, pipeline: str, run_id: str, scratch: Path) -> None:
+        """Create the log folder.
+
+        Raises:
+            StoreWriteError: it cannot be created (a full, read-only or forbidden store).
+        """
         self.location = store.child("runs", pipeline, run_id)
         self._local = store.is_local
         self._log_dir = Path(self.location.path) / "logs" if self._local else scratch / "logs"
-        self._log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreWriteError(store_problem(str(self._log_dir), err)) from None
+
+    @property
+    def record_uri(self) -> str:
+        """Where ``run.json`` is."""
+        return self.location.child(RUN_FILE).uri
 
     def save(self, record: RunRecord) -> None:
-        """Write ``run.json`` whole."""
-        write_text_atomic(self.location.child(RUN_FILE), record.model_dump_json(indent=2) + "\n")
+        """Write ``run.json`` whole, with a fresh ``heartbeat``.
+
+        Raises:
+            StoreWriteError: it cannot be written; a local temporary file is removed.
+        """
+        record.heartbeat = datetime.now(UTC)
+        data = (record.model_dump_json(indent=2) + "\n").encode("utf-8")
+        target = self.location.child(RUN_FILE)
+        try:
+            if self._local:
+                _replace_atomically(target.path, data)
+            else:
+                write_text_atomic(target, data.decode("utf-8"))
+        except OSError as err:
+            raise StoreWriteError(store_problem(target.uri, err)) from None
 
     def log_uri(self, task: str) -> str:
         """Where the log of ``task`` ends up in the store."""
@@ -118,11 +177,30 @@ class RunFolder:
         return self._log_dir / f"{task}.log"
 
     def publish_log(self, task: str) -> None:
-        """Copy the log of ``task`` into the store (a no-op when the store is a local folder)."""
+        """Copy the log of ``task`` into the store (a no-op when the store is a local folder).
+
+        Raises:
+            StoreWriteError: the upload failed.
+        """
         if not self._local:
-            publish_bytes(
-                self.location.child("logs", f"{task}.log"), self.log_file(task).read_bytes()
-            )
+            target = self.location.child("logs", f"{task}.log")
+            try:
+                publish_bytes(target, self.log_file(task).read_bytes())
+            except OSError as err:
+                raise StoreWriteError(store_problem(target.uri, err)) from None
+
+
+def _replace_atomically(path: str, data: bytes) -> None:
+    """Temp file + rename, removing the temp file when the write fails (a full disk)."""
+    tmp = temporary_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 @dataclass
@@ -135,6 +213,10 @@ class RunListing:
 
 def read_runs(store: str, pipeline: str | None = None) -> RunListing:
     """Every readable run in ``store`` (of ``pipeline`` if given), newest first.
+
+    A ``Running`` record whose runner is gone is returned as ``Abandoned``, its
+    message saying why (see :func:`workflows.runner.record.abandoned_reason`); the
+    file itself is left as it is.
 
     A damaged ``run.json`` (a runner killed mid-write on a filesystem without atomic
     rename, a hand edit) must not hide the other runs, so it is reported, not raised.
@@ -162,12 +244,18 @@ def read_runs(store: str, pipeline: str | None = None) -> RunListing:
 
 def _read_record(loc: Location, listing: RunListing) -> None:
     try:
-        listing.records.append(RunRecord.model_validate_json(read_text(loc)))
+        record = RunRecord.model_validate_json(read_text(loc))
     except (ValidationError, UnicodeDecodeError) as err:
         listing.damaged.append(
             f"{loc.uri}: damaged run record, skipped ({_first_problem(err)}); "
             "fix or delete the file"
         )
+        return
+    reason = abandoned_reason(record)
+    if reason is not None:
+        record.status = RunStatus.ABANDONED
+        record.message = reason
+    listing.records.append(record)
 
 
 def _first_problem(err: ValidationError | UnicodeDecodeError) -> str:
@@ -184,3 +272,101 @@ def list_runs(store: str, pipeline: str | None = None) -> list[RunRecord]:
     Damaged records are skipped; :func:`read_runs` also says which they are.
     """
     return read_runs(store, pipeline).records
+
+
+class PipelineLock:
+    """One ``ferry run`` of a pipeline at a time on a local store: ``runs/<pipeline>/.lock``.
+
+    The lock is an exclusive ``flock`` on that file, which the kernel releases when
+    the runner exits in any way (``kill -9`` included), so a lock is never stale
+    while the filesystem supports ``flock``. The file also says who holds it (run
+    id, pid, host), for the refusal message. Where ``flock`` is not supported (some
+    network or FUSE filesystems) the file's content decides, with the rule of
+    abandoned runs: the holder's run record is ``Running`` and its runner is not
+    gone (see :func:`workflows.runner.record.abandoned_reason`).
+
+    An S3 store has no lock: two runs of one pipeline there run side by side.
+    """
+
+    def __init__(self, store: Location, pipeline: str, run_id: str) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.run_id = run_id
+        self.runs = store.child("runs", pipeline)
+        self.path = os.path.join(self.runs.path, LOCK_FILE)
+        self._fd: int | None = None
+
+    def __enter__(self) -> "PipelineLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        """Take the lock for this run (a no-op on S3).
+
+        Raises:
+            UsageError: another live run of the pipeline holds it (exit 2).
+            StoreWriteError: the lock file cannot be created.
+        """
+        if not self.store.is_local:
+            return
+        try:
+            os.makedirs(self.runs.path, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise StoreWriteError(store_problem(self.path, err), "nothing was started") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise UsageError(self._busy(holder)) from None
+        except OSError:
+            holder = _read_holder(fd)
+            if holder is not None and self._holder_alive(holder):
+                os.close(fd)
+                raise UsageError(self._busy(holder)) from None
+        self._fd = fd
+        mine = {"run_id": self.run_id, "pid": os.getpid(), "host": this_host()}
+        with contextlib.suppress(OSError):  # the flock holds even if a full disk drops this
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(mine).encode("utf-8"), 0)
+
+    def release(self) -> None:
+        """Let the next run in (the file stays; its content is cleared)."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, 0)
+        os.close(self._fd)
+        self._fd = None
+
+    def _holder_alive(self, holder: dict[str, object]) -> bool:
+        run_id, pid, host = holder.get("run_id"), holder.get("pid"), holder.get("host")
+        try:
+            record = RunRecord.model_validate_json(
+                read_text(self.runs.child(str(run_id), RUN_FILE))
+            )
+        except (OSError, ValidationError, UnicodeDecodeError):
+            return isinstance(pid, int) and host == this_host() and pid_alive(pid)
+        return record.status is RunStatus.RUNNING and abandoned_reason(record) is None
+
+    def _busy(self, holder: dict[str, object] | None) -> str:
+        who = ""
+        if holder is not None:
+            who = f" (run {holder.get('run_id')}, pid {holder.get('pid')} on {holder.get('host')})"
+        return (
+            f"pipeline {self.pipeline!r} is already running in the store {self.store.path}"
+            f"{who}; wait for it to end or stop it, then run again (lock {self.path})"
+        )
+
+
+def _read_holder(fd: int) -> dict[str, object] | None:
+    """The lock file's content, or None when empty or unreadable."""
+    try:
+        value = json.loads(os.pread(fd, 4096, 0) or b"null")
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None

@@ -2,27 +2,29 @@
 
 One thread per running task does that task's attempts and backoff waits; the main
 thread alone starts tasks, updates the run record and talks to the live view, driven
-by the events the task threads post. After a failure no new task starts (Argo's
-``failFast``); running ones finish; the rest end ``Omitted``.
+by the events the task threads (and the stop-signal handlers) post. After a failure
+no new task starts (Argo's ``failFast``); running ones finish; the rest end ``Omitted``.
 """
 
 import json
 import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from steps.contract import OUTPUTS_DIR_ENV
 from workflows.runner.attempt import AttemptResult, AttemptSpec, Cancellation, run_attempt
 from workflows.runner.live import LiveView
 from workflows.runner.manifest import ContainerTemplate, Plan, Task
-from workflows.runner.record import RunRecord, TaskRecord, TaskStatus
+from workflows.runner.record import HEARTBEAT_SECONDS, RunRecord, TaskRecord, TaskStatus
 from workflows.runner.retry import AttemptPhase, declined_retry_label
-from workflows.runner.run_store import RunFolder
+from workflows.runner.run_store import RunFolder, StoreWriteError
 from workflows.runner.variables import pod_name, substitute
 
 
@@ -48,7 +50,46 @@ class _Finished:
     not_retried: str | None = None
 
 
-_Event = _Started | _Retrying | _Finished
+@dataclass(frozen=True)
+class _Stop:
+    signal: str
+
+
+_TaskEvent = _Started | _Retrying | _Finished
+_Event = _TaskEvent | _Stop
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""What stops a run cleanly: Ctrl-C, a supervisor's SIGTERM, the terminal going away."""
+
+
+class StopSignals:
+    """While a run is on, SIGINT, SIGTERM and SIGHUP become a stop event for the scheduler.
+
+    The handler only puts an event on a ``SimpleQueue`` (safe from a signal handler),
+    so a signal never interrupts a record write halfway. Outside the main thread no
+    handler can be installed and signals keep their default effect.
+    """
+
+    def __init__(self) -> None:
+        self.events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
+        self.received: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous.clear()
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        self.received = self.received or name
+        self.events.put(_Stop(name))
 
 
 @dataclass(frozen=True)
@@ -64,59 +105,137 @@ class Execution:
     scratch: Path
     parallelism: int
     kill_grace_seconds: float
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
 
 
-def execute(run: Execution) -> None:
-    """Run every task of the plan, keeping ``run.record`` up to date and saved."""
-    events: queue.Queue[_Event] = queue.Queue()
-    cancel = Cancellation()
-    deadline = run.plan.deadline_seconds
-    deadline_reason = (
-        f"the workflow's activeDeadlineSeconds={deadline} passed; the attempt was killed"
-    )
-    start = time.monotonic()
-    pending = list(run.plan.tasks)
-    running: set[str] = set()
-    stopped = False
-    try:
-        while pending or running:
-            if not stopped:
-                for task in _ready(pending, running, run):
-                    pending.remove(task)
-                    running.add(task.name)
-                    worker = _TaskWorker(run, task, events.put, cancel)
-                    threading.Thread(
-                        target=worker.run, name=f"task-{task.name}", daemon=True
-                    ).start()
-            if not running:
-                break
-            timeout = (
-                None
-                if deadline is None or cancel.is_set()
-                else max(0.0, start + deadline - time.monotonic())
-            )
-            try:
-                event = events.get(timeout=timeout)
-            except queue.Empty:
-                cancel.cancel(deadline_reason)
-                stopped = True
-                run.record.message = f"activeDeadlineSeconds={deadline} of the workflow passed"
-                continue
-            if _handle(event, run):
-                running.discard(event.task)
-                stopped = stopped or run.record.task(event.task).status is not TaskStatus.SUCCEEDED
-    except KeyboardInterrupt:
-        cancel.cancel("the run was interrupted; the attempt was killed")
-        run.record.message = "interrupted"
-        while running:
-            event = events.get()
-            if _handle(event, run):
-                running.discard(event.task)
-        raise
-    finally:
-        for task in pending:
-            run.record.task(task.name).status = TaskStatus.OMITTED
-        run.folder.save(run.record)
+def stop_message(signal_name: str) -> str:
+    """The run's message when ``signal_name`` stopped it."""
+    return "interrupted" if signal_name == "SIGINT" else f"stopped by {signal_name}"
+
+
+def execute(run: Execution, signals: StopSignals | None = None) -> None:
+    """Run every task of the plan, keeping ``run.record`` up to date and saved.
+
+    A stop signal (see :class:`StopSignals`) is handled like a failure that also stops
+    the running attempts: no new task starts, running ones get SIGTERM and SIGKILL
+    after the grace period (at once on a second signal) and end ``Failed`` with the
+    reason ``the run was stopped by SIGTERM; the attempt was killed``; the run's
+    message is ``stopped by SIGTERM`` (``interrupted`` for Ctrl-C). While it waits,
+    the record is rewritten every ``heartbeat_seconds`` so readers can tell a live
+    run from an abandoned one.
+
+    A store that cannot be written (the record or a log: a full disk, a read-only
+    folder) stops the run the same way, with that problem as the run's message.
+
+    Raises:
+        StoreWriteError: the first store problem, once every attempt has ended.
+    """
+    loop = _Loop(run, signals)
+    loop.run()
+    if loop.store_failure is not None:
+        raise loop.store_failure
+
+
+class _Loop:
+    """The main thread's loop: start ready tasks, apply events, heartbeat, stop."""
+
+    def __init__(self, run: Execution, signals: StopSignals | None) -> None:
+        self.run_ = run
+        self.signals = signals
+        self.events: queue.SimpleQueue[_Event] = (
+            signals.events if signals is not None else queue.SimpleQueue()
+        )
+        self.cancel = Cancellation()
+        self.pending = list(run.plan.tasks)
+        self.running: set[str] = set()
+        self.stopped = False
+        self.signalled = False
+        self.store_failure: StoreWriteError | None = None
+
+    def _signal_waiting(self) -> bool:
+        return self.signals is not None and self.signals.received is not None
+
+    def run(self) -> None:
+        run = self.run_
+        deadline = run.plan.deadline_seconds
+        start = time.monotonic()
+        try:
+            while self.pending or self.running:
+                if not self.stopped and not self._signal_waiting():
+                    self._start_ready()
+                if not self.running and not (self._signal_waiting() and not self.signalled):
+                    break
+                left = None if deadline is None else start + deadline - time.monotonic()
+                timeout = run.heartbeat_seconds
+                if left is not None and not self.cancel.is_set():
+                    timeout = max(0.0, min(timeout, left))
+                try:
+                    event = self.events.get(timeout=timeout)
+                except queue.Empty:
+                    if left is not None and left <= 0 and not self.cancel.is_set():
+                        self.cancel.cancel(
+                            f"the workflow's activeDeadlineSeconds={deadline} passed; "
+                            "the attempt was killed"
+                        )
+                        self.stopped = True
+                        run.record.message = (
+                            f"activeDeadlineSeconds={deadline} of the workflow passed"
+                        )
+                    self._save()
+                    continue
+                if isinstance(event, _Stop):
+                    self._stop_for_signal(event.signal)
+                    continue
+                done = _handle(event, run)
+                if isinstance(event, _Finished) and event.result.store_problem:
+                    self._stop_for_store(StoreWriteError(event.result.store_problem))
+                if done:
+                    self.running.discard(event.task)
+                    status = run.record.task(event.task).status
+                    self.stopped = self.stopped or status is not TaskStatus.SUCCEEDED
+                self._save()
+        finally:
+            for task in self.pending:
+                run.record.task(task.name).status = TaskStatus.OMITTED
+            self._save()
+
+    def _start_ready(self) -> None:
+        for task in _ready(self.pending, self.running, self.run_):
+            self.pending.remove(task)
+            self.running.add(task.name)
+            worker = _TaskWorker(self.run_, task, self.events.put, self.cancel)
+            threading.Thread(target=worker.run, name=f"task-{task.name}", daemon=True).start()
+
+    def _stop_for_signal(self, name: str) -> None:
+        if self.signalled:
+            self.cancel.hurry()
+            return
+        self.signalled = self.stopped = True
+        self.cancel.cancel(f"the run was stopped by {name}; the attempt was killed")
+        self.run_.record.message = stop_message(name)
+        self.run_.view.run_stopping(name, sorted(self.running), self.run_.kill_grace_seconds)
+        self._save()
+
+    def _stop_for_store(self, failure: StoreWriteError) -> None:
+        if self.store_failure is not None:
+            return
+        self.store_failure = failure
+        self.stopped = True
+        if not self.cancel.is_set():
+            self.cancel.cancel(f"the run was stopped: {failure.problem}; the attempt was killed")
+        self.run_.record.message = failure.problem
+        self.run_.view.run_stopping(
+            "the store cannot be written", sorted(self.running), self.run_.kill_grace_seconds
+        )
+
+    def _save(self) -> None:
+        """Save the record; a store problem stops the run (and is not raised here)."""
+        if self.store_failure is not None:
+            return
+        try:
+            self.run_.folder.save(self.run_.record)
+        except StoreWriteError as failure:
+            self._stop_for_store(failure)
 
 
 def _ready(pending: list[Task], running: set[str], run: Execution) -> list[Task]:
@@ -129,8 +248,8 @@ def _ready(pending: list[Task], running: set[str], run: Execution) -> list[Task]
     return ready
 
 
-def _handle(event: _Event, run: Execution) -> bool:
-    """Apply ``event`` to the record and the view; True when the task is done."""
+def _handle(event: _TaskEvent, run: Execution) -> bool:
+    """Apply ``event`` to the record and the view (not saved yet); True when the task is done."""
     task = run.record.task(event.task)
     now = datetime.now(UTC)
     if isinstance(event, _Started):
@@ -146,7 +265,6 @@ def _handle(event: _Event, run: Execution) -> bool:
         _finish(task, event.result, now)
         task.not_retried = event.not_retried
         run.view.task_finished(task)
-    run.folder.save(run.record)
     return isinstance(event, _Finished)
 
 
@@ -205,6 +323,15 @@ class _TaskWorker:
         self.cancel = cancel
 
     def run(self) -> None:
+        """Attempt the task; whatever happens, post ``_Finished`` so the run can end."""
+        try:
+            self._attempts()
+        except Exception as err:
+            reason = f"the runner failed while running the step: {type(err).__name__}: {err}"
+            result = AttemptResult(AttemptPhase.ERROR, None, " ".join(reason.split()), 0.0)
+            self.post(_Finished(self.task.name, result))
+
+    def _attempts(self) -> None:
         """Attempt the task until it succeeds, its retries are spent or the run is cancelled."""
         retry = self.template.retry
         limit = retry.limit if retry else 0
@@ -215,8 +342,16 @@ class _TaskWorker:
         while True:
             self.post(_Started(self.task.name, attempt))
             result = run_attempt(self._spec(attempt, inputs, limit), self.cancel)
-            self.run_.folder.publish_log(self.task.name)
-            if result.phase is AttemptPhase.SUCCEEDED or self.cancel.is_set() or retry is None:
+            try:
+                self.run_.folder.publish_log(self.task.name)
+            except StoreWriteError as failure:
+                result = replace(result, store_problem=result.store_problem or failure.problem)
+            if (
+                result.phase is AttemptPhase.SUCCEEDED
+                or result.store_problem
+                or self.cancel.is_set()
+                or retry is None
+            ):
                 break
             delay = retry.delay_before_retry(attempt + 1)
             elapsed = time.monotonic() - first_start

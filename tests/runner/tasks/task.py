@@ -4,8 +4,10 @@ Run by the test manifests as ``python -c <run this file> tasks/task.py --name N 
 """
 
 import argparse
+import errno
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -25,10 +27,17 @@ def main() -> int:
     parser.add_argument("--env", action="append", default=[], metavar="VAR")
     parser.add_argument("--snapshot", type=Path, help="copy this file into the marks folder")
     parser.add_argument("--wait-for", help="wait until this task is about to fail")
+    parser.add_argument("--ignore-sigterm", action="store_true", help="only SIGKILL stops it")
+    parser.add_argument("--sleep", type=float, default=0.0, help="sleep this long first")
+    parser.add_argument("--fill", type=Path, help="write this file until the disk is full (ENOSPC)")
+    parser.add_argument("--wait-full", help="wait until this task has filled the disk")
     parser.add_argument("rest", nargs="*")
     args = parser.parse_args()
     marks: Path = args.marks
     marks.mkdir(parents=True, exist_ok=True)
+    if args.ignore_sigterm:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    (marks / f"{args.name}.pid").write_text(str(os.getpid()))
     (marks / f"{args.name}.start").write_text(repr(time.time()))
     attempts = marks / f"{args.name}.attempts"
     attempt = len(attempts.read_text().splitlines()) if attempts.exists() else 0
@@ -39,6 +48,8 @@ def main() -> int:
         json.dumps({v: os.environ.get(v) for v in args.env})
     )
     print(json.dumps({"event": "started", "step": args.name}), flush=True)
+    if args.sleep:
+        time.sleep(args.sleep)
     if args.snapshot:
         (marks / f"{args.name}.snapshot").write_bytes(args.snapshot.read_bytes())
     if args.rendezvous:
@@ -54,6 +65,18 @@ def main() -> int:
         while not (marks / f"{args.wait_for}.failing").exists():
             if time.monotonic() > give_up:
                 print(f"{args.name}: {args.wait_for} never failed", file=sys.stderr)
+                return 3
+            time.sleep(0.01)
+    if args.fill:
+        _fill(args.fill)
+        (marks / f"{args.name}.full").write_text("")
+        if args.hang and not args.ignore_sigterm:
+            signal.signal(signal.SIGTERM, lambda *_: _clean_up_and_exit(args.fill))
+    if args.wait_full:
+        give_up = time.monotonic() + 20
+        while not (marks / f"{args.wait_full}.full").exists():
+            if time.monotonic() > give_up:
+                print(f"{args.name}: {args.wait_full} never filled the disk", file=sys.stderr)
                 return 3
             time.sleep(0.01)
     if args.hang:
@@ -82,6 +105,32 @@ def main() -> int:
         (outputs / name).write_text(value)
     (marks / f"{args.name}.end").write_text(repr(time.time()))
     return 0
+
+
+def _fill(path: Path) -> None:
+    """Write zeros to ``path`` until the filesystem says it is full."""
+    block = bytes(64 * 1024)
+    with path.open("wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(block)
+        except OSError as err:
+            if err.errno != errno.ENOSPC:
+                raise
+    # The last partial block may have left a few bytes; fill those too.
+    with path.open("ab", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0")
+        except OSError as err:
+            if err.errno != errno.ENOSPC:
+                raise
+
+
+def _clean_up_and_exit(path: Path) -> None:
+    """What a well-behaved step does when stopped: remove its partial output, exit 143."""
+    path.unlink(missing_ok=True)
+    os._exit(143)
 
 
 if __name__ == "__main__":
