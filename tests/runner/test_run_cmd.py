@@ -300,9 +300,15 @@ def test_a_cron_workflow_points_to_its_workflow_template(project: Path) -> None:
         ("a\tb\x01", "the control character U+0001 and a tab"),
     ],
 )
-def test_a_p_value_with_a_quote_backslash_or_newline_is_refused_up_front(
+def test_a_p_value_spliced_into_a_config_is_refused_up_front(
     project: Path, tiny_workflow: dict, value: str, found: str
 ) -> None:
+    """A hand-written manifest that splices a parameter into --config cannot take such values."""
+    for template in tiny_workflow["spec"]["templates"]:
+        args = template.get("container", {}).get("args", [])
+        template.get("container", {})["args"] = [
+            a.replace("${param:data_dir}", "{{workflow.parameters.data_dir}}") for a in args
+        ]
     (project / "workflow.yaml").write_text(yaml.safe_dump(tiny_workflow))
 
     result = ferry(
@@ -313,6 +319,20 @@ def test_a_p_value_with_a_quote_backslash_or_newline_is_refused_up_front(
         2,
         "",
         f"ferry: -p data_dir: the value contains {found}, which parameter values must not "
-        "contain (they are inserted verbatim into the steps' JSON config); remove them\n",
+        "contain (the manifest inserts it verbatim into a step's --config); remove them, or "
+        "render the pipeline again so parameters reach the steps as variables\n",
     )
     assert not (project / "s").exists()
+
+
+def test_a_rendered_pipeline_takes_any_p_value_exactly(project: Path, tiny_workflow: dict) -> None:
+    (project / "workflow.yaml").write_text(yaml.safe_dump(tiny_workflow))
+    (project / "data").mkdir(exist_ok=True)
+    (project / "data" / "people.csv").write_text("id,name\n1,Ada\n")
+    odd = 'out "quoted" \\ dir'
+    result = ferry(
+        "run", "--manifest", "workflow.yaml", "-p", "data_dir=data", "-p", f"output_dir={odd}",
+        "--store", "s", cwd=project,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (project / odd / "people").is_dir()

@@ -7,6 +7,7 @@ record in the store says what happened.
 """
 
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
@@ -269,7 +270,8 @@ def resolve_parameters(
             raise UsageError(
                 f"-p {name}: pipeline {plan.pipeline!r} has no parameter {name!r}; known: {known}"
             )
-        _check_json_safe(name, overrides[name])
+        if name in _spliced_into_arguments(plan):
+            _check_json_safe(name, overrides[name])
     values: dict[str, str] = {}
     for name, parameter in declared.items():
         if name == STORE_PARAMETER:
@@ -294,6 +296,20 @@ def resolve_parameters(
     return values
 
 
+def _spliced_into_arguments(plan: Plan) -> set[str]:
+    """Parameters a container's command line holds as ``{{workflow.parameters.NAME}}``.
+
+    Ferry's own manifests pass parameters through the environment (``FERRY_PARAM_*``),
+    which takes any value; a hand-written manifest may splice one into ``--config``.
+    """
+    return {
+        name
+        for template in plan.templates.values()
+        for arg in template.argv
+        for name in re.findall(r"\{\{\s*workflow\.parameters\.([^}\s]+)\s*\}\}", arg)
+    }
+
+
 def _check_json_safe(name: str, value: str) -> None:
     """Refuse a value the steps could not read: it is inserted verbatim into their JSON config.
 
@@ -310,7 +326,8 @@ def _check_json_safe(name: str, value: str) -> None:
     if bad:
         raise UsageError(
             f"-p {name}: the value contains {' and '.join(bad)}, which parameter values must "
-            "not contain (they are inserted verbatim into the steps' JSON config); remove them"
+            "not contain (the manifest inserts it verbatim into a step's --config); remove "
+            "them, or render the pipeline again so parameters reach the steps as variables"
         )
 
 
