@@ -16,6 +16,7 @@ _COMMANDS = {
     "render": ("workflows.cli.render_cmd:render", "Render pipelines to Argo manifests (YAML)."),
     "run": ("workflows.cli.run_cmd:run", "Run a pipeline's rendered Workflow on this machine."),
     "runs": ("workflows.cli.runs_cmd:runs", "List recorded local runs, newest first."),
+    "retry": ("workflows.cli.retry_cmd:retry", "Resume a failed local run under its run id."),
     "backfill": (
         "workflows.cli.backfill_cmd:backfill",
         "Run a pipeline once per data interval of a date range.",

@@ -114,6 +114,13 @@ class RunRecord(BaseModel):
             f"{HEARTBEAT_SECONDS:g}s while it runs."
         ),
     )
+    python_path: list[str] = Field(
+        default_factory=list,
+        description="Folders the steps imported from (a pipeline's own), for `ferry retry`.",
+    )
+    retries: int = Field(
+        default=0, description="How often `ferry retry` resumed this run (same run id)."
+    )
 
     def warnings(self) -> list[str]:
         """``step: warning`` for every task that reported one, in task order."""

@@ -19,7 +19,7 @@ from steps.runtime.store import is_s3
 from workflows.errors import UsageError
 from workflows.runner.errors import ManifestRefused
 from workflows.runner.live import LiveView
-from workflows.runner.manifest import Plan
+from workflows.runner.manifest import Plan, Task
 from workflows.runner.parse import build_plan
 from workflows.runner.record import (
     HEARTBEAT_SECONDS,
@@ -29,6 +29,7 @@ from workflows.runner.record import (
     TaskStatus,
     this_host,
 )
+from workflows.runner.resume import Resume
 from workflows.runner.run_store import (
     PipelineLock,
     RunFolder,
@@ -82,6 +83,7 @@ def run_manifest(
     view: LiveView | None = None,
     python_path: Sequence[str | Path] = (),
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    resume: Resume | None = None,
 ) -> RunRecord:
     """Run ``manifest`` as Argo would, with each task as a local subprocess.
 
@@ -100,6 +102,8 @@ def run_manifest(
             from the step image on the cluster).
         heartbeat_seconds: how often the record is rewritten while nothing else
             happens, so readers can tell a live run from an abandoned one.
+        resume: run an earlier run again under its own run id and parameters, keeping
+            the tasks it does not name (``ferry retry``, :mod:`workflows.runner.resume`).
 
     SIGINT, SIGTERM and SIGHUP (when called from the main thread) stop the run: the
     running steps are killed and the record is finalised ``Failed`` with the message
@@ -119,16 +123,19 @@ def run_manifest(
     plan = build_plan(manifest, source=source)
     location = open_store(store)
     store_uri = location.uri if is_s3(store) else location.path
-    started = datetime.now(UTC)
+    started = resume.record.started if resume else datetime.now(UTC)
     created = started.replace(microsecond=0)
-    run_id = workflow_name(plan.generate_name)
+    run_id = resume.record.run_id if resume else workflow_name(plan.generate_name)
     global_values = {
         "workflow.name": run_id,
         "workflow.namespace": NAMESPACE,
         "workflow.uid": str(uuid.uuid4()),
         **creation_timestamp_variables(created),
     }
-    values = resolve_parameters(plan, dict(parameters or {}), store_uri, global_values)
+    if resume is not None:
+        values = dict(resume.record.parameters)
+    else:
+        values = resolve_parameters(plan, dict(parameters or {}), store_uri, global_values)
     missing = missing_environment(plan, os.environ)
     if missing:
         raise ManifestRefused(source, missing)
@@ -152,16 +159,16 @@ def run_manifest(
             started=started,
             runner_pid=os.getpid(),
             runner_host=this_host(),
-            tasks=[
-                TaskRecord(name=t.name, template=t.template, log=folder.log_uri(t.name))
-                for t in plan.tasks
-            ],
+            python_path=[str(Path(p).resolve()) for p in python_path],
+            retries=resume.record.retries + 1 if resume else 0,
+            tasks=[_task_record(t, folder, resume) for t in plan.tasks],
         )
         live = view or LiveView()
         limit = parallelism or default_parallelism()
         with StopSignals() as signals:
             try:
                 folder.save(record)
+                folder.save_manifest(manifest)
             except StoreWriteError as first:
                 raise StoreWriteError(first.problem, "nothing was started") from None
             live.run_started(record)
@@ -195,6 +202,14 @@ def run_manifest(
             problem = failure.problem if failure is not None else finalised
             raise StoreWriteError(problem or "", _store_outcome(record, folder, finalised, failure))
     return record
+
+
+def _task_record(task: Task, folder: RunFolder, resume: Resume | None) -> TaskRecord:
+    """A fresh task record, or the earlier one of a task a resumed run keeps."""
+    kept = resume.kept(task.name) if resume is not None else None
+    if kept is not None:
+        return kept.model_copy()
+    return TaskRecord(name=task.name, template=task.template, log=folder.log_uri(task.name))
 
 
 def _save_last(folder: RunFolder, record: RunRecord) -> str | None:

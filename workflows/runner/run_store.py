@@ -31,6 +31,8 @@ from workflows.errors import FerryError, UsageError
 from workflows.runner.record import RunRecord, RunStatus, abandoned_reason, pid_alive, this_host
 
 RUN_FILE = "run.json"
+MANIFEST_FILE = "workflow.yaml"
+"""The manifest a run executed, kept beside its record so ``ferry retry`` runs it again."""
 LOCK_FILE = ".lock"
 
 
@@ -165,6 +167,20 @@ class RunFolder:
                 _replace_atomically(target.path, data)
             else:
                 write_text_atomic(target, data.decode("utf-8"))
+        except OSError as err:
+            raise StoreWriteError(store_problem(target.uri, err)) from None
+
+    def save_manifest(self, manifest: dict[str, object]) -> None:
+        """Keep the manifest this run executes (``workflow.yaml``), written once at the start.
+
+        Raises:
+            StoreWriteError: it cannot be written.
+        """
+        import yaml
+
+        target = self.location.child(MANIFEST_FILE)
+        try:
+            write_text_atomic(target, yaml.safe_dump(manifest, sort_keys=True))
         except OSError as err:
             raise StoreWriteError(store_problem(target.uri, err)) from None
 
@@ -370,3 +386,29 @@ def _read_holder(fd: int) -> dict[str, object] | None:
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def load_run(store: str, run_id: str) -> tuple[RunRecord, dict[str, object]]:
+    """The record and the manifest of run ``run_id`` in ``store``.
+
+    Raises:
+        UsageError: no such run, or it was made before runs kept their manifest (exit 2).
+    """
+    import yaml
+
+    listing = read_runs(store)
+    record = next((r for r in listing.records if r.run_id == run_id), None)
+    if record is None:
+        known = ", ".join(r.run_id for r in listing.records[:5]) or "none"
+        raise UsageError(
+            f"no run {run_id!r} in {store}; recent runs: {known} (list them with ferry runs)"
+        )
+    location = open_store(store).child("runs", record.pipeline, run_id, MANIFEST_FILE)
+    try:
+        manifest = yaml.safe_load(read_text(location))
+    except OSError:
+        raise UsageError(
+            f"run {run_id!r} kept no manifest ({location.uri}), so it cannot be retried; "
+            "start a new run with ferry run"
+        ) from None
+    return record, manifest

@@ -146,7 +146,9 @@ class _Loop:
             signals.events if signals is not None else queue.SimpleQueue()
         )
         self.cancel = Cancellation()
-        self.pending = list(run.plan.tasks)
+        self.pending = [  # a resumed run keeps the tasks that succeeded before
+            t for t in run.plan.tasks if run.record.task(t.name).status is not TaskStatus.SUCCEEDED
+        ]
         self.running: set[str] = set()
         self.stopped = False
         self.signalled = False

@@ -1,0 +1,62 @@
+"""Resuming a run (``ferry retry``): same run id, succeeded steps kept, the rest run again.
+
+As ``argo retry`` does: the steps that succeeded keep their artifacts (they live under
+the run id, which does not change) and are not run again; the failed, errored and
+omitted ones run, and so does everything downstream of a step named with ``--from``.
+A re-run step overwrites its own artifact; loads stay idempotent because their ledger
+is keyed by the run id, and ``commit-state`` moves a mark only after every target
+committed, as in the first run.
+"""
+
+from dataclasses import dataclass
+
+from workflows.errors import UsageError
+from workflows.graph import downstream_of
+from workflows.runner.manifest import Plan, dependency_graph
+from workflows.runner.record import RunRecord, RunStatus, TaskRecord, TaskStatus
+
+
+@dataclass(frozen=True)
+class Resume:
+    """The run to resume and the tasks that run again."""
+
+    record: RunRecord
+    rerun: frozenset[str]
+
+    def kept(self, task: str) -> TaskRecord | None:
+        """The earlier record of ``task`` when it is kept (not run again), else None."""
+        return None if task in self.rerun else self.record.task(task)
+
+
+def plan_resume(record: RunRecord, plan: Plan, from_step: str | None = None) -> Resume:
+    """Which tasks of ``record`` run again.
+
+    Raises:
+        UsageError: the run is still running, succeeded with nothing named to redo, or
+            ``from_step`` is not one of its steps (exit 2).
+    """
+    names = [t.name for t in plan.tasks]
+    if [t.name for t in record.tasks] != names:
+        raise UsageError(
+            f"run {record.run_id!r}: its kept manifest and its record name different steps; "
+            "start a new run with ferry run"
+        )
+    if record.status is RunStatus.RUNNING:
+        raise UsageError(
+            f"run {record.run_id!r} is still running; wait for it, or stop it, then retry"
+        )
+    not_done = {t.name for t in record.tasks if t.status is not TaskStatus.SUCCEEDED}
+    roots = set(not_done)
+    if from_step is not None:
+        if from_step not in names:
+            raise UsageError(
+                f"--from {from_step!r}: run {record.run_id!r} has no such step; "
+                f"its steps: {', '.join(names)}"
+            )
+        roots.add(from_step)
+    if not roots:
+        raise UsageError(
+            f"run {record.run_id!r} succeeded; nothing to retry (--from STEP runs a step and "
+            "everything downstream of it again)"
+        )
+    return Resume(record, frozenset(downstream_of(dependency_graph(plan.tasks), roots)))
