@@ -16,6 +16,7 @@ value (JSON Lines, Parquet) must already be of its target's kind; see ``_refused
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,12 +139,37 @@ def inexact_number_text(array: pa.Array, target: pa.DataType) -> pa.Array | None
     if not is_text or not is_number:
         return None
     text = pc.cast(array, pa.binary())
-    changed = pc.match_substring_regex(text, _LEADING_ZERO)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    zero_first = pc.or_(
+        pc.starts_with(text, "0"), pc.or_(pc.starts_with(text, "-0"), pc.starts_with(text, "+0"))
+    )
+    changed = _check_some(
+        text, zero_first, lambda some: pc.match_substring_regex(some, _LEADING_ZERO)
+    )
     if pa.types.is_floating(target):
-        digits = pc.replace_substring_regex(text, _NOT_SIGNIFICANT, "")
-        digits = pc.replace_substring_regex(digits, r"^0+|0+$", "")
-        changed = pc.or_(changed, pc.greater(pc.binary_length(digits), _FLOAT64_DIGITS))
-    return pc.fill_null(changed, False)
+        long = pc.greater(pc.binary_length(text), _FLOAT64_DIGITS)
+        changed = pc.or_(changed, _check_some(text, long, _too_many_digits))
+    return changed
+
+
+def _too_many_digits(text: pa.Array) -> pa.Array:
+    digits = pc.replace_substring_regex(text, _NOT_SIGNIFICANT, "")
+    digits = pc.replace_substring_regex(digits, r"^0+|0+$", "")
+    return pc.greater(pc.binary_length(digits), _FLOAT64_DIGITS)
+
+
+def _check_some(
+    text: pa.Array, candidates: pa.Array, check: Callable[[pa.Array], pa.Array]
+) -> pa.Array:
+    """``check`` on the candidate values only (regexes are slow), False for the others."""
+    candidates = pc.fill_null(candidates, False)
+    out = np.zeros(len(text), bool)
+    if pc.any(candidates).as_py():
+        positions = pc.indices_nonzero(candidates)
+        result = pc.fill_null(check(pc.take(text, positions)), False)
+        out[positions.to_numpy()] = result.to_numpy(zero_copy_only=False)
+    return pa.array(out)
 
 
 def _inexact_why(value: object, target: pa.DataType) -> str:
