@@ -29,7 +29,7 @@ import pyarrow.csv as pacsv
 from steps.extract.files.casting import inexact_number_text
 from steps.extract.files.config import FilesExtract
 from steps.extract.files.quarantine import BadRow
-from steps.extract.files.records import Chunk, split_records
+from steps.extract.files.records import Chunk, RecordTooLong, split_records
 from steps.extract.files.schema import TargetSchema
 from steps.extract.files.source import byte_pieces
 from steps.runtime.errors import DataRejected
@@ -183,7 +183,7 @@ def read_csv(
     while True:
         try:
             chunk = next(chunks, None)
-        except DataRejected as err:
+        except RecordTooLong as err:
             raise DataRejected(f"{loc.uri} line {file.records + 1}: {err}") from None
         if chunk is None:
             break

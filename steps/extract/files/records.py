@@ -24,10 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from steps.runtime.errors import DataRejected
-
 _LF = ord("\n")
 _CR = ord("\r")
+
+
+class RecordTooLong(Exception):
+    """A record does not fit in ``block_size`` bytes (the caller knows which record it is)."""
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,9 @@ def split_records(
 ) -> Iterator[Chunk]:
     """Chunks of whole records (each at most about ``block_size`` bytes) and broken records.
 
-    ``stream`` yields the file's bytes in pieces. A :class:`DataRejected` names the
-    record that does not fit in ``block_size`` bytes (its position is told by the caller,
-    who counts records, so the message here says only what is wrong).
+    ``stream`` yields the file's bytes in pieces. :class:`RecordTooLong` says that the
+    next record does not fit in ``block_size`` bytes (the caller, who counts records,
+    names it).
     """
     buffer = b""
     incoming = b""
@@ -167,7 +169,7 @@ def split_records(
             buffer, scan, int(scan.starts[-1]) if scan.open_at_end else len(buffer)
         )
         if boundary == 0:
-            raise DataRejected(_record_too_long(block_size))
+            raise RecordTooLong(_record_too_long(block_size))
         yield Chunk(buffer[:boundary])
         buffer = buffer[boundary:]
 

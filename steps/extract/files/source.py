@@ -29,7 +29,7 @@ _SUFFIXES = {
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"BZh", "bz2"))
 _LZ4_MAGIC = b"\x04\x22\x4d\x18"
 _ERRNO = re.compile(r"\[errno (\d+)\]", re.IGNORECASE)
-_GONE = ("NO_SUCH_KEY", "NoSuchKey", "Path does not exist")
+_GONE = ("NO_SUCH_KEY", "NoSuchKey", "RESOURCE_NOT_FOUND", "Path does not exist")
 _DENIED = ("ACCESS_DENIED", "AccessDenied")
 
 
@@ -63,8 +63,8 @@ def read_error(uri: str, err: OSError) -> StepError:
         )
     if number in (errno.EACCES, errno.EPERM) or any(s in text for s in _DENIED):
         return StepError(
-            f"{uri}: permission denied reading the file; let the step's user read it "
-            "(file mode, owner or bucket policy)"
+            f"{uri}: permission denied; let the step's user read it (file or folder mode, "
+            "owner, or bucket policy)"
         )
     if number == errno.ENOENT or any(s in text for s in _GONE):
         return StepError(
