@@ -295,3 +295,29 @@ def test_jsonl_inferred_strings_stay_text(tmp_path: Path) -> None:
         {"id": 1, "at": "2024-01-01T00:00:00+01:00", "d": "2024-01-02 03:04:05"},
         {"id": 2, "at": "2024-06-01T00:00:00Z", "d": "x"},
     ]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_types_are_inferred_from_the_records_after_an_early_malformed_one(
+    tmp_path: Path, newline: str
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(newline.join(["id,amount", '1,"oops', "2,3.5", "3,4", ""]).encode())
+
+    reader = ok(tmp_path, {"path": str(path), "format": "csv", "on_bad_row": "quarantine"})
+
+    assert reader.schema == pa.schema([("id", pa.int64()), ("amount", pa.float64())])
+    assert rows(reader) == [{"id": 2, "amount": 3.5}, {"id": 3, "amount": 4.0}]
+    assert quarantined(reader) == [(2, f"{path} line 2: {NOT_CLOSED}", '1,"oops')]
+
+
+def test_unclosed_quote_in_the_header_rejects_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text('id,"name\n1,a\n')
+
+    assert (
+        failure(
+            tmp_path, {"path": str(path), "format": "csv", "on_bad_row": "quarantine"}, exit_code=3
+        )
+        == f"{WHERE}{path} line 1: the header is malformed: {NOT_CLOSED}"
+    )

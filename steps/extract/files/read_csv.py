@@ -20,6 +20,7 @@ are skipped and not counted, and a quoted value spanning lines counts once.
 """
 
 import io
+import itertools
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -179,28 +180,73 @@ def read_csv(
         max_field_bytes=opts.max_field_bytes,
         block_size=opts.block_size,
     )
-    started = False
+    items = _numbered(loc, file, chunks)
+    head, sample, too_long = _sample(loc, file, chunks, opts.block_size)
+    if too_long is not None:
+        _count(file, head, sample)
+        raise DataRejected(f"{loc.uri} line {file.records + 1}: {too_long}")
+    if not sample:
+        _empty(loc, config, target)
+    else:
+        file.start(sample)
+    for chunk in itertools.chain(head, items):
+        if chunk.broken is not None:
+            file.records += 1
+            yield None, [BadRow(loc.uri, file.records, chunk.broken, _text(_line(chunk.data)))]
+        elif chunk.data.strip():
+            yield from _cast_chunk(file, chunk)
+
+
+def _sample(
+    loc: Location, file: "_File", chunks: Iterator[Chunk], block_size: int
+) -> tuple[list[Chunk], bytes, RecordTooLong | None]:
+    """The first chunks read, and their good records joined: the sample to infer from.
+
+    Reads on until the good records fill ``block_size`` bytes, so that malformed
+    records set aside early do not leave the schema to the few records before them.
+    Also returns the error when a record too long for a block came up meanwhile.
+    """
+    head: list[Chunk] = []
+    good: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            chunk = next(chunks, None)
+        except RecordTooLong as err:
+            return head, b"".join(good), err
+        if chunk is None:
+            break
+        if chunk.broken is not None and not head and file.config.csv.header:
+            raise DataRejected(f"{loc.uri} line 1: the header is malformed: {chunk.broken}")
+        head.append(chunk)
+        if chunk.broken is None and chunk.data.strip():
+            good.append(chunk.data)
+            size += len(chunk.data)
+            if size >= block_size:
+                break
+    return head, b"".join(good), None
+
+
+def _count(file: "_File", head: list[Chunk], sample: bytes) -> None:
+    """Count the records of the chunks read so far (to name the record after them)."""
+    if sample:
+        file.start(sample)
+    for chunk in head:
+        if chunk.broken is not None:
+            file.records += 1
+        elif chunk.data.strip():
+            file.rows(chunk)
+
+
+def _numbered(loc: Location, file: "_File", chunks: Iterator[Chunk]) -> Iterator[Chunk]:
     while True:
         try:
             chunk = next(chunks, None)
         except RecordTooLong as err:
             raise DataRejected(f"{loc.uri} line {file.records + 1}: {err}") from None
         if chunk is None:
-            break
-        if chunk.broken is not None:
-            if file.header_pending:
-                raise DataRejected(f"{loc.uri} line 1: the header is malformed: {chunk.broken}")
-            file.records += 1
-            yield None, [BadRow(loc.uri, file.records, chunk.broken, _text(_line(chunk.data)))]
-            continue
-        if not chunk.data.strip():
-            continue
-        if not started:
-            file.start(chunk.data)
-            started = True
-        yield from _cast_chunk(file, chunk)
-    if not started:
-        _empty(loc, config, target)
+            return
+        yield chunk
 
 
 def _cast_chunk(
@@ -236,7 +282,7 @@ def _empty(loc: Location, config: FilesExtract, target: TargetSchema) -> None:
 
 
 def _line(data: bytes) -> bytes:
-    return data[:-1] if data.endswith(b"\n") else data
+    return data.rstrip(b"\r\n")
 
 
 def _text(value: bytes | None) -> str:
