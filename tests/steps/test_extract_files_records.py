@@ -321,3 +321,32 @@ def test_unclosed_quote_in_the_header_rejects_the_file(tmp_path: Path) -> None:
         )
         == f"{WHERE}{path} line 1: the header is malformed: {NOT_CLOSED}"
     )
+
+
+def test_record_longer_than_block_size_after_the_sample_names_its_record(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    good = "".join(f"{n},x\n" for n in range(2000))
+    path.write_text("id,a\n" + good + "2000," + "y" * 5000 + "\n2001,x\n")
+
+    message = failure(
+        tmp_path,
+        {"path": str(path), "format": "csv", "csv": {"max_field_bytes": 100, "block_size": 4096}},
+        exit_code=3,
+    )
+
+    assert message.startswith(f"{WHERE}{path} line 2002: a record is longer than csv.block_size")
+
+
+def test_jsonl_codes_and_numbers_keep_their_text(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"zip": "01234", "n": 1}\n{"zip": 1234, "n": 2}\n{"zip": "00042", "n": 01}\n')
+    config = {"path": str(path), "format": "jsonl", "on_bad_row": "quarantine"}
+
+    reader = ok(tmp_path, config)
+
+    assert rows(reader) == [{"zip": "01234", "n": 1}]
+    # A JSON number is not text (and JSON has no numbers with leading zeros).
+    assert sorted((line, reason) for line, reason, _ in quarantined(reader)) == [
+        (2, f"{path} line 2: column 'zip': 1234 is not a valid string"),
+        (3, f"{path} line 3: invalid JSON: Expecting ',' delimiter: line 1 column 24 (char 23)"),
+    ]

@@ -105,6 +105,11 @@ def _refused(source: pa.DataType, target: pa.DataType) -> bool:
     return source_kind != "text" and accepted is not None and source_kind not in accepted
 
 
+def _typed_as_text(source: pa.DataType, target: pa.DataType) -> bool:
+    """Whether a typed JSON value would become text: a number or bool is not a string."""
+    return pa.types.is_string(target) and _kind(source) not in ("text", "other")
+
+
 def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
     """``pc.cast``, with raw bytes and integers taking a step on the way.
 
@@ -267,7 +272,7 @@ def _cast_column(
     """
     if array.type == target:
         return array
-    if _refused(array.type, target):
+    if _refused(array.type, target) or (per_value_types and _typed_as_text(array.type, target)):
         return _uncastable_type(name, array, target, per_value_types)
     try:
         return _cast(array, target)
