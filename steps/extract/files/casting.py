@@ -15,8 +15,11 @@ becomes ``true``, a naive time is taken as UTC, a time is cut to its date. So a 
 value (JSON Lines, Parquet) must already be of its target's kind; see ``_refused``.
 """
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,11 +34,17 @@ class CastFailure:
     column: str
     value: object
     target: pa.DataType
+    why: str = ""
+    """Why a value that pyarrow could cast is refused (it would not stay the same)."""
 
     @property
     def problem(self) -> str:
         """What is wrong, for the error message and the quarantine reason."""
         value = self.value
+        if self.why:
+            if isinstance(value, bytes):
+                value = value.decode("utf-8", "backslashreplace")
+            return f"column {self.column!r}: {value!r} {self.why}"
         if isinstance(value, bytes):
             try:
                 value = value.decode("utf-8")
@@ -96,6 +105,11 @@ def _refused(source: pa.DataType, target: pa.DataType) -> bool:
     return source_kind != "text" and accepted is not None and source_kind not in accepted
 
 
+def _typed_as_text(source: pa.DataType, target: pa.DataType) -> bool:
+    """Whether a typed JSON value would become text: a number or bool is not a string."""
+    return pa.types.is_string(target) and _kind(source) not in ("text", "other")
+
+
 def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
     """``pc.cast``, with raw bytes and integers taking a step on the way.
 
@@ -110,6 +124,129 @@ def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
         wide = pa.decimal256(76, target.scale) if target.bit_width == 256 else None
         array = pc.cast(array, wide or pa.decimal128(38, target.scale))
     return pc.cast(array, target)
+
+
+_LEADING_ZERO = r"^[-+]?0[0-9]"
+_NOT_SIGNIFICANT = r"^[-+]?|[eE].*$|\."
+_FLOAT64_DIGITS = 15
+"""Significant digits every decimal text with at most this many keeps through a float64."""
+
+
+def inexact_number_text(array: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """For text cast to an inferred number type: which values the number would not keep.
+
+    A leading zero (``01234``, a code rather than a quantity) would be dropped, and a
+    float64 keeps at most 15 significant digits. None when ``target`` is not a number
+    type or ``array`` is not text.
+    """
+    is_text = pa.types.is_binary(array.type) or pa.types.is_string(array.type)
+    is_number = pa.types.is_integer(target) or pa.types.is_floating(target)
+    if not is_text or not is_number:
+        return None
+    text = pc.cast(array, pa.binary())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    zero_first = pc.or_(
+        pc.starts_with(text, "0"), pc.or_(pc.starts_with(text, "-0"), pc.starts_with(text, "+0"))
+    )
+    changed = _check_some(
+        text, zero_first, lambda some: pc.match_substring_regex(some, _LEADING_ZERO)
+    )
+    if pa.types.is_floating(target):
+        long = pc.greater(pc.binary_length(text), _FLOAT64_DIGITS)
+        changed = pc.or_(changed, _check_some(text, long, _too_many_digits))
+    return changed
+
+
+def _too_many_digits(text: pa.Array) -> pa.Array:
+    digits = pc.replace_substring_regex(text, _NOT_SIGNIFICANT, "")
+    digits = pc.replace_substring_regex(digits, r"^0+|0+$", "")
+    return pc.greater(pc.binary_length(digits), _FLOAT64_DIGITS)
+
+
+def _check_some(
+    text: pa.Array, candidates: pa.Array, check: Callable[[pa.Array], pa.Array]
+) -> pa.Array:
+    """``check`` on the candidate values only (regexes are slow), False for the others."""
+    candidates = pc.fill_null(candidates, False)
+    out = np.zeros(len(text), bool)
+    if pc.any(candidates).as_py():
+        positions = pc.indices_nonzero(candidates)
+        result = pc.fill_null(check(pc.take(text, positions)), False)
+        out[positions.to_numpy()] = result.to_numpy(zero_copy_only=False)
+    return pa.array(out)
+
+
+def _inexact_why(value: object, target: pa.DataType) -> str:
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    label = type_label(target)
+    if re.match(_LEADING_ZERO, text):
+        return (
+            f"has leading zeros, which {label} (the type inferred from the first file's sample) "
+            "would drop; declare the column as string"
+        )
+    return (
+        f"has more significant digits than {label} (the type inferred from the first file's "
+        f"sample) keeps ({_FLOAT64_DIGITS}); declare the column as string or decimal(p,s)"
+    )
+
+
+def _lost_values(array: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """For typed nested values: per row, whether casting to ``target`` would lose part of it.
+
+    pyarrow casts a struct by field name and drops the fields the target lacks, so
+    ``{"b": 1}`` cast to ``struct<a>`` silently becomes ``{"a": null}``. A row loses a
+    value when it has a non-null field the target struct lacks, or a nested value of a
+    kind its target would change (see ``_refused``), at any depth of structs and lists.
+    """
+    if pa.types.is_struct(array.type) and pa.types.is_struct(target):
+        masks = []
+        struct = array.type
+        for index in range(struct.num_fields):
+            name = struct.field(index).name
+            child = array.field(index)
+            position = target.get_field_index(name)
+            if position == -1:
+                masks.append(pc.is_valid(child))
+                continue
+            lost = _lost_values(child, target.field(position).type)
+            if lost is not None:
+                masks.append(lost)
+        if not masks:
+            return None
+        combined = masks[0]
+        for mask in masks[1:]:
+            combined = pc.or_(combined, mask)
+        return pc.and_(pc.fill_null(combined, False), pc.is_valid(array))
+    if _is_list(array.type) and _is_list(target):
+        values = pc.list_flatten(array)
+        lost = _lost_values(values, target.value_type)
+        if lost is None:
+            return None
+        parents = pc.filter(pc.list_parent_indices(array), pc.fill_null(lost, False))
+        rows = np.zeros(len(array), bool)
+        rows[parents.to_numpy()] = True
+        return pa.array(rows)
+    if _is_nested(target) or _is_nested(array.type):
+        return None
+    if _refused(array.type, target):
+        return pc.is_valid(array)
+    return None
+
+
+def _is_list(arrow: pa.DataType) -> bool:
+    return pa.types.is_list(arrow) or pa.types.is_large_list(arrow)
+
+
+def _is_nested(arrow: pa.DataType) -> bool:
+    return pa.types.is_nested(arrow)
+
+
+def _lost_why(target: pa.DataType) -> str:
+    return (
+        f"does not fit {target} (the type inferred from the first lines): a key or value of "
+        "another kind would be lost; declare columns in the config"
+    )
 
 
 def _failing_positions(array: pa.Array, target: pa.DataType, offset: int) -> list[int]:
@@ -135,7 +272,7 @@ def _cast_column(
     """
     if array.type == target:
         return array
-    if _refused(array.type, target):
+    if _refused(array.type, target) or (per_value_types and _typed_as_text(array.type, target)):
         return _uncastable_type(name, array, target, per_value_types)
     try:
         return _cast(array, target)
@@ -162,19 +299,49 @@ def _cast_kept(array: pa.Array, target: pa.DataType) -> pa.Array:
     return _cast(array, target)
 
 
+def _refused_values(
+    field: pa.Field, array: pa.Array, *, per_value_types: bool, exact_text: bool
+) -> list[CastFailure]:
+    """Values pyarrow could cast but that would not stay the same: failures with a reason."""
+    if exact_text:
+        changed = inexact_number_text(array, field.type)
+    elif per_value_types and array.type != field.type and _is_nested(array.type):
+        changed = _lost_values(array, field.type)
+    else:
+        return []
+    if changed is None or not pc.any(changed).as_py():
+        return []
+    failures = []
+    for index in pc.indices_nonzero(changed).to_pylist():
+        value = array[index].as_py()
+        why = _inexact_why(value, field.type) if exact_text else _lost_why(field.type)
+        failures.append(CastFailure(index, field.name, value, field.type, why))
+    return failures
+
+
 def cast_batch(
-    batch: pa.RecordBatch, schema: pa.Schema, *, per_value_types: bool = False
+    batch: pa.RecordBatch,
+    schema: pa.Schema,
+    *,
+    per_value_types: bool = False,
+    exact_text: bool = False,
 ) -> tuple[pa.RecordBatch, list[CastFailure]]:
     """Cast ``batch`` (columns in ``schema`` order) to ``schema``.
 
     Returns the good rows, cast, and one failure per rejected row (its first failing
     column), sorted by row. ``per_value_types`` says the column types were inferred
     from the values (JSON), so a column type that cannot be cast rejects rows, not
-    the file.
+    the file, and a nested value that would lose a key rejects its row. ``exact_text``
+    says the number types were inferred from text (CSV), so a text the number would
+    not keep (see ``inexact_number_text``) rejects its row.
     """
     columns: list[pa.Array] = []
     failures: dict[int, CastFailure] = {}
     for field, array in zip(schema, batch.columns, strict=True):
+        for refused in _refused_values(
+            field, array, per_value_types=per_value_types, exact_text=exact_text
+        ):
+            failures.setdefault(refused.index, refused)
         result = _cast_column(field.name, array, field.type, per_value_types)
         if isinstance(result, list):
             for index in result:

@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from steps.runtime.column_types import TYPE_NAMES_HELP, arrow_schema, validate_declared_columns
 from steps.runtime.config import StepConfig
@@ -31,6 +31,28 @@ class CsvOptions(BaseModel):
     quote_char: str = Field(
         default='"', min_length=1, max_length=1, description="Quote character, one character."
     )
+    max_field_bytes: int = Field(
+        default=1 << 20,
+        gt=0,
+        description="Longest quoted value, in bytes. A quoted value not closed within this "
+        "many bytes of its opening quote (or not before the end of the file) makes its record "
+        "malformed: that record ends with the line where the quote opened.",
+    )
+    block_size: int = Field(
+        default=4 << 20,
+        gt=0,
+        description="Bytes read at a time; the longest record. The first block is the sample "
+        "that infers an undeclared schema. Must be larger than max_field_bytes.",
+    )
+
+    @model_validator(mode="after")
+    def _field_fits_in_block(self) -> "CsvOptions":
+        if self.max_field_bytes >= self.block_size:
+            raise ValueError(
+                f"max_field_bytes ({self.max_field_bytes}) must be less than block_size "
+                f"({self.block_size}), since a record must fit in one block; raise block_size"
+            )
+        return self
 
 
 class FilesExtract(StepConfig):
@@ -47,8 +69,14 @@ class FilesExtract(StepConfig):
         "skipped by globs.",
     )
     format: Literal["csv", "jsonl", "parquet"] = Field(
-        description="File format. CSV and JSON Lines may be gzip/bz2/zstd/lz4 compressed "
-        "(detected from the file extension)."
+        description="File format: `csv`, `jsonl` (JSON Lines) or `parquet`."
+    )
+    compression: Literal["auto", "none", "gzip", "zstd", "bz2", "lz4"] = Field(
+        default="auto",
+        description="How CSV and JSON Lines files are compressed. `auto` goes by each file's "
+        "suffix (`.gz`/`.gzip` gzip, `.zst`/`.zstd` zstd, `.bz2` bz2, `.lz4` lz4 frames, "
+        "anything else none); a file read uncompressed that starts like a compressed one is "
+        "refused. Parquet compresses inside the file: leave `auto`.",
     )
     columns: dict[str, str] | None = Field(
         default=None,
@@ -67,6 +95,15 @@ class FilesExtract(StepConfig):
     batch_size: int = Field(
         default=65_536, gt=0, description="Rows per record batch (and per Parquet row group)."
     )
+
+    @model_validator(mode="after")
+    def _compression_for_text_formats(self) -> "FilesExtract":
+        if self.format == "parquet" and self.compression != "auto":
+            raise ValueError(
+                f"compression {self.compression!r} applies to csv and jsonl files; Parquet "
+                "files are compressed inside, so leave compression out"
+            )
+        return self
 
     @field_validator("columns")
     @classmethod

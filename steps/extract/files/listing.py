@@ -10,7 +10,8 @@ import re
 
 import pyarrow.fs as pafs
 
-from steps.runtime.errors import StepError
+from steps.extract.files.source import reading
+from steps.runtime.errors import StepError, StepUsageError
 from steps.runtime.store import Location, is_s3, open_location
 
 _GLOB_CHARS = frozenset("*?[")
@@ -72,7 +73,17 @@ def list_source_files(path: str) -> list[Location]:
     """The files ``path`` names, sorted; a StepError when there are none."""
     root = open_location(path if is_s3(path) else path.split("://", 1)[-1])
     if not has_glob(path):
-        if root.fs.get_file_info(root.path).type != pafs.FileType.File:
+        with reading(root):
+            kind = root.fs.get_file_info(root.path).type
+        if kind == pafs.FileType.Directory:
+            raise StepUsageError(
+                f"{root.uri} is a folder, not a file; name a file, or a glob such as {root.uri}/*"
+            )
+        if kind == pafs.FileType.Unknown:
+            raise StepUsageError(
+                f"{root.uri} is not a regular file (a pipe, socket or device); name a file"
+            )
+        if kind != pafs.FileType.File:
             raise StepError(f"file not found: {root.uri}; check the path")
         return [root]
     base, pattern = _split_base(root.path)
@@ -82,7 +93,9 @@ def list_source_files(path: str) -> list[Location]:
         base, recursive="/" in pattern or "**" in pattern, allow_not_found=True
     )
     matches: list[Location] = []
-    for info in root.fs.get_file_info(selector):
+    with reading(root):
+        infos = root.fs.get_file_info(selector)
+    for info in infos:
         relative = info.path[len(base) :].lstrip("/")
         if info.type == pafs.FileType.File and _visible(relative) and regex.fullmatch(relative):
             matches.append(Location(info.path, f"{uri_base}/{relative}"))

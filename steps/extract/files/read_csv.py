@@ -1,82 +1,82 @@
-"""CSV files as record batches, with malformed rows and unreadable values set aside.
+"""CSV files as record batches, with malformed records and unreadable values set aside.
 
-Every column is parsed as raw bytes by pyarrow's streaming CSV reader and then cast
-to the target type in one vectorised step per column (see ``casting``, which checks
-UTF-8 on the way): this is as fast as typed parsing, and a bad value (invalid UTF-8
-included) costs one row instead of the whole file. Rows with the wrong number of
-fields come from pyarrow's ``invalid_row_handler``. A header that names a column
-twice rejects the file, since its columns could not be told apart.
+The file's bytes (decompressed as ``compression`` says) are split into chunks of
+whole records by ``records``, which also sets aside records whose quoted value is
+never closed (pyarrow would let it swallow the rest of the file). Each chunk is parsed
+by pyarrow with every column as raw bytes and then cast to the target type in one
+vectorised step per column (see ``casting``, which checks UTF-8 on the way): this is as
+fast as typed parsing, and a bad value (invalid UTF-8 included) costs one row instead
+of the whole file. Rows with the wrong number of fields come from pyarrow's
+``invalid_row_handler``. A header that names a column twice rejects the file, since
+its columns could not be told apart.
+
+Without declared columns the first chunk is the sample pyarrow infers types from. A
+number type is kept only if it keeps every sampled text: a column with leading zeros
+(``01234``) or more digits than a float64 holds stays text, and a later value of that
+kind in a column inferred as a number is a bad row, never a changed value.
 
 Line numbers are CSV records counted from 1 with the header as record 1; blank lines
 are skipped and not counted, and a quoted value spanning lines counts once.
 """
 
+import io
+import itertools
 from collections.abc import Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from steps.extract.files.casting import inexact_number_text
 from steps.extract.files.config import FilesExtract
 from steps.extract.files.quarantine import BadRow
+from steps.extract.files.records import Chunk, RecordTooLong, split_records
 from steps.extract.files.schema import TargetSchema
+from steps.extract.files.source import byte_pieces
 from steps.runtime.errors import DataRejected
 from steps.runtime.store import Location
 
-_BLOCK_SIZE = 1 << 20
 
+def _parse(
+    loc: Location,
+    config: FilesExtract,
+    data: bytes,
+    names: list[str] | None,
+    text_columns: list[str] | None,
+    handler: object = None,
+) -> pa.Table:
+    """One chunk of whole records as a table.
 
-def _options(
-    config: FilesExtract, names: list[str] | None, handler: object
-) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+    ``names``: the columns when ``data`` has no header; ``text_columns``: the columns to
+    read as raw bytes (None: infer every type).
+    """
     opts = config.csv
     read = pacsv.ReadOptions(
         use_threads=False,
-        block_size=_BLOCK_SIZE,
-        column_names=names if not opts.header else None,
-        autogenerate_column_names=not opts.header and names is None,
+        block_size=len(data) + 1,
+        column_names=names,
+        autogenerate_column_names=names is None and not opts.header,
     )
     parse = pacsv.ParseOptions(
         delimiter=opts.delimiter,
         quote_char=opts.quote_char,
         newlines_in_values=True,
-        invalid_row_handler=handler,
+        invalid_row_handler=handler or (lambda _row: "skip"),
     )
     convert = pacsv.ConvertOptions(
         null_values=opts.null_values,
         strings_can_be_null=True,
-        column_types={n: pa.binary() for n in names} if names else None,
+        column_types={n: pa.binary() for n in text_columns} if text_columns else None,
         check_utf8=False,
     )
-    return read, parse, convert
-
-
-def _open(
-    loc: Location, config: FilesExtract, names: list[str] | None, handler: object
-) -> pacsv.CSVStreamingReader:
-    read, parse, convert = _options(config, names, handler)
     try:
-        return pacsv.open_csv(
-            loc.fs.open_input_stream(loc.path),
-            read_options=read,
-            parse_options=parse,
-            convert_options=convert,
+        return pacsv.read_csv(
+            io.BytesIO(data), read_options=read, parse_options=parse, convert_options=convert
         )
     except pa.ArrowInvalid as err:
         raise DataRejected(
             f"{loc.uri}: cannot read as CSV: {err}; check format and csv options"
         ) from None
-
-
-def _probe(loc: Location, config: FilesExtract) -> pa.Schema:
-    """The file's columns and types inferred from its first block."""
-    declared = config.declared_columns()
-    if not config.csv.header and declared is not None:
-        return pa.schema([(n, pa.string()) for n in declared])
-    reader = _open(loc, config, None, lambda _row: "skip")
-    schema = reader.schema
-    reader.close()
-    _check_unique(loc, list(schema.names))
-    return schema
 
 
 def _check_unique(loc: Location, names: list[str]) -> None:
@@ -90,53 +90,199 @@ def _check_unique(loc: Location, names: list[str]) -> None:
         seen[name] = field
 
 
+def _exact_types(inferred: pa.Schema, text: pa.Table) -> pa.Schema:
+    """The inferred schema with number columns whose sample text a number would change as text."""
+    fields = []
+    for field in inferred:
+        column = text.column(field.name)
+        changed = inexact_number_text(column, field.type)
+        if changed is not None and pc.any(changed).as_py():
+            field = pa.field(field.name, pa.string())
+        fields.append(field)
+    return pa.schema(fields)
+
+
+class _File:
+    """The state of reading one file: its columns, and the records counted so far."""
+
+    def __init__(self, loc: Location, config: FilesExtract, target: TargetSchema) -> None:
+        self.loc = loc
+        self.config = config
+        self.target = target
+        declared = config.declared_columns()
+        self.names: list[str] | None = None if config.csv.header else declared
+        self.header_pending = config.csv.header
+        self.records = 0
+
+    def start(self, data: bytes) -> None:
+        """Take the columns (and, when inferring, the types) from the first chunk."""
+        if self.config.csv.header or self.target.schema is None:
+            typed = _parse(self.loc, self.config, data, self.names, None)
+            names = list(typed.schema.names)
+            _check_unique(self.loc, names)
+            if self.target.schema is None:
+                text = _parse(self.loc, self.config, data, self._data_names(names), names)
+                self.target.adopt(self.loc.uri, _exact_types(typed.schema, text))
+            self.names = names
+        else:
+            self.names = self.target.names
+        self.target.check_columns(self.loc.uri, self.names)
+
+    def _data_names(self, names: list[str]) -> list[str] | None:
+        """The column names to give pyarrow: none while the header is still in the data."""
+        return None if self.header_pending else names
+
+    def rows(self, chunk: Chunk) -> tuple[pa.Table, list[BadRow], int, list[int]]:
+        """Parse a chunk: its rows as text, its malformed rows, and where its rows start."""
+        assert self.names is not None
+        header = self.header_pending
+        skipped: list[int] = []
+        bad: list[BadRow] = []
+        base = self.records
+
+        def on_invalid_row(row: pacsv.InvalidRow) -> str:
+            number = row.number or 0
+            skipped.append(number)
+            bad.append(
+                BadRow(
+                    self.loc.uri,
+                    base + number,
+                    f"expected {row.expected_columns} fields, got {row.actual_columns}",
+                    row.text,
+                )
+            )
+            return "skip"
+
+        table = _parse(
+            self.loc,
+            self.config,
+            chunk.data,
+            self._data_names(self.names),
+            self.names,
+            on_invalid_row,
+        )
+        self.header_pending = False
+        first = (2 if header else 1) + base
+        self.records += table.num_rows + len(bad) + (1 if header else 0)
+        return table, bad, first, [base + n for n in skipped]
+
+
 def read_csv(
     loc: Location, config: FilesExtract, target: TargetSchema
 ) -> Iterator[tuple[pa.RecordBatch | None, list[BadRow]]]:
     """Stream one CSV file as (good rows in the target schema, bad rows) per batch."""
-    file_schema = _probe(loc, config)
-    target.adopt(loc.uri, file_schema)
-    names = list(file_schema.names)
-    target.check_columns(loc.uri, names)
-    skipped_numbers: list[int] = []
-    pending: list[BadRow] = []
+    opts = config.csv
+    file = _File(loc, config, target)
+    chunks = split_records(
+        byte_pieces(loc, config.compression, opts.block_size),
+        quote=ord(opts.quote_char),
+        delimiter=ord(opts.delimiter),
+        max_field_bytes=opts.max_field_bytes,
+        block_size=opts.block_size,
+    )
+    items = _numbered(loc, file, chunks)
+    head, sample, too_long = _sample(loc, file, chunks, opts.block_size)
+    if too_long is not None:
+        _count(file, head, sample)
+        raise DataRejected(f"{loc.uri} line {file.records + 1}: {too_long}")
+    if not sample:
+        _empty(loc, config, target)
+    else:
+        file.start(sample)
+    for chunk in itertools.chain(head, items):
+        if chunk.broken is not None:
+            file.records += 1
+            yield None, [BadRow(loc.uri, file.records, chunk.broken, _text(_line(chunk.data)))]
+        elif chunk.data.strip():
+            yield from _cast_chunk(file, chunk)
 
-    def on_invalid_row(row: pacsv.InvalidRow) -> str:
-        number = row.number or 0
-        skipped_numbers.append(number)
-        pending.append(
-            BadRow(
-                loc.uri,
-                number,
-                f"expected {row.expected_columns} fields, got {row.actual_columns}",
-                row.text,
-            )
-        )
-        return "skip"
 
-    reader = _open(loc, config, names, on_invalid_row)
-    first_record = 2 if config.csv.header else 1
+def _sample(
+    loc: Location, file: "_File", chunks: Iterator[Chunk], block_size: int
+) -> tuple[list[Chunk], bytes, RecordTooLong | None]:
+    """The first chunks read, and their good records joined: the sample to infer from.
+
+    Reads on until the good records fill ``block_size`` bytes, so that malformed
+    records set aside early do not leave the schema to the few records before them.
+    Also returns the error when a record too long for a block came up meanwhile.
+    """
+    head: list[Chunk] = []
+    good: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            chunk = next(chunks, None)
+        except RecordTooLong as err:
+            return head, b"".join(good), err
+        if chunk is None:
+            break
+        if chunk.broken is not None and not head and file.config.csv.header:
+            raise DataRejected(f"{loc.uri} line 1: the header is malformed: {chunk.broken}")
+        head.append(chunk)
+        if chunk.broken is None and chunk.data.strip():
+            good.append(chunk.data)
+            size += len(chunk.data)
+            if size >= block_size:
+                break
+    return head, b"".join(good), None
+
+
+def _count(file: "_File", head: list[Chunk], sample: bytes) -> None:
+    """Count the records of the chunks read so far (to name the record after them)."""
+    if sample:
+        file.start(sample)
+    for chunk in head:
+        if chunk.broken is not None:
+            file.records += 1
+        elif chunk.data.strip():
+            file.rows(chunk)
+
+
+def _numbered(loc: Location, file: "_File", chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+    while True:
+        try:
+            chunk = next(chunks, None)
+        except RecordTooLong as err:
+            raise DataRejected(f"{loc.uri} line {file.records + 1}: {err}") from None
+        if chunk is None:
+            return
+        yield chunk
+
+
+def _cast_chunk(
+    file: "_File", chunk: Chunk
+) -> Iterator[tuple[pa.RecordBatch | None, list[BadRow]]]:
+    table, pending, first_record, skipped = file.rows(chunk)
+    target, names = file.target, file.names
+    assert names is not None
     accepted = 0
-    for batch in _batches(loc, reader):
-        good, failures = target.cast(loc.uri, batch.select(target.names))
+    for batch in table.to_batches(max_chunksize=file.config.batch_size):
+        good, failures = target.cast(
+            file.loc.uri, batch.select(target.names), exact_text=not target.declared
+        )
         bad = pending.copy()
         pending.clear()
         for failure in failures:
-            line = _record_number(first_record + accepted + failure.index, skipped_numbers)
+            line = _record_number(first_record + accepted + failure.index, skipped)
             fields = [batch.column(n)[failure.index].as_py() for n in names]
-            raw = config.csv.delimiter.join(_text(v) for v in fields)
-            bad.append(BadRow(loc.uri, line, failure.problem, raw))
+            raw = file.config.csv.delimiter.join(_text(v) for v in fields)
+            bad.append(BadRow(file.loc.uri, line, failure.problem, raw))
         accepted += batch.num_rows
         yield good, sorted(bad, key=lambda r: r.line)
     if pending:
-        yield None, pending.copy()
+        yield None, pending
 
 
-def _batches(loc: Location, reader: pacsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
-    try:
-        yield from reader
-    except pa.ArrowInvalid as err:
-        raise DataRejected(f"{loc.uri}: cannot read as CSV: {err}; fix the file") from None
+def _empty(loc: Location, config: FilesExtract, target: TargetSchema) -> None:
+    """A file without records: fine when its columns are known, else it cannot be read."""
+    if config.csv.header or target.schema is None:
+        raise DataRejected(
+            f"{loc.uri}: cannot read as CSV: Empty CSV file; check format and csv options"
+        )
+
+
+def _line(data: bytes) -> bytes:
+    return data.rstrip(b"\r\n")
 
 
 def _text(value: bytes | None) -> str:

@@ -33,6 +33,7 @@ from steps.extract.files.casting import CastFailure
 from steps.extract.files.config import FilesExtract
 from steps.extract.files.quarantine import BadRow
 from steps.extract.files.schema import TargetSchema
+from steps.extract.files.source import byte_pieces
 from steps.runtime.store import Location
 
 _CHUNK_BYTES = 4 << 20
@@ -55,31 +56,53 @@ class _Part:
             self._lines = _non_blank_lines(self._first_line, self._chunk)
         return self._lines[row]
 
+    def keep_text(self, target: TargetSchema) -> None:
+        """Parse again with text for columns pyarrow made timestamps where text is due.
+
+        pyarrow's inference turns ISO-looking strings into naive timestamps, dropping
+        any offset; a JSON string must stay the text it is unless a type is declared.
+        """
+        stamps = [
+            f.name
+            for f in self.table.schema
+            if pa.types.is_timestamp(f.type) and (target.schema is None or _is_text(target, f.name))
+        ]
+        if not stamps:
+            return
+        data = self._chunk if self._lines is None else b"\n".join(t for _, t in self._lines)
+        text = [pa.field(n, pa.string()) for n in stamps]
+        self.table = _parse(data, [*_text_fields(target), *text]).select(self.table.column_names)
+
+
+def _is_text(target: TargetSchema, name: str) -> bool:
+    assert target.schema is not None
+    index = target.schema.get_field_index(name)
+    return index != -1 and pa.types.is_string(target.schema.field(index).type)
+
 
 def _non_blank_lines(first_line: int, chunk: bytes) -> Lines:
     return [(first_line + i, text) for i, text in enumerate(chunk.split(b"\n")) if text.strip()]
 
 
-def _chunks(loc: Location) -> Iterator[tuple[int, bytes]]:
+def _chunks(loc: Location, compression: str) -> Iterator[tuple[int, bytes]]:
     """(first line number, bytes of whole lines) in order."""
     line = 1
     rest = b""
-    with loc.fs.open_input_stream(loc.path) as stream:
-        while data := stream.read(_CHUNK_BYTES):
-            rest += data
-            cut = rest.rfind(b"\n")
-            if cut == -1:
-                continue
-            chunk, rest = rest[: cut + 1], rest[cut + 1 :]
-            yield line, chunk
-            line += chunk.count(b"\n")
+    for data in byte_pieces(loc, compression, _CHUNK_BYTES):
+        rest += data
+        cut = rest.rfind(b"\n")
+        if cut == -1:
+            continue
+        chunk, rest = rest[: cut + 1], rest[cut + 1 :]
+        yield line, chunk
+        line += chunk.count(b"\n")
     if rest.strip():
         yield line, rest
 
 
 def _text_fields(target: TargetSchema) -> list[pa.Field]:
-    """The declared string, date and timestamp columns, which are read as text (see above)."""
-    if not target.declared or target.schema is None:
+    """The string, date and timestamp columns, which are read as text (see above)."""
+    if target.schema is None:
         return []
     types = pa.types
     return [
@@ -256,12 +279,13 @@ def read_jsonl(
     loc: Location, config: FilesExtract, target: TargetSchema
 ) -> Iterator[tuple[pa.RecordBatch | None, list[BadRow]]]:
     """Stream one JSON Lines file as (good rows in the target schema, bad rows) per batch."""
-    text_fields = _text_fields(target)
-    for first_line, chunk in _chunks(loc):
+    for first_line, chunk in _chunks(loc, config.compression):
+        text_fields = _text_fields(target)
         for part, bad in _parts(loc.uri, first_line, chunk, text_fields):
             if part is None:
                 yield None, bad
                 continue
+            part.keep_text(target)
             target.adopt(loc.uri, part.table.schema)
             target.check_columns(loc.uri, part.table.column_names, missing_ok=True)
             offset = 0

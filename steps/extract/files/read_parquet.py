@@ -15,13 +15,15 @@ import pyarrow.parquet as pq
 from steps.extract.files.config import FilesExtract
 from steps.extract.files.quarantine import BadRow
 from steps.extract.files.schema import TargetSchema
+from steps.extract.files.source import reading
 from steps.runtime.errors import DataRejected
 from steps.runtime.store import Location
 
 
 def _open(loc: Location) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(loc.fs.open_input_file(loc.path))
+        with reading(loc):
+            return pq.ParquetFile(loc.fs.open_input_file(loc.path))
     except pa.ArrowInvalid as err:
         raise DataRejected(f"{loc.uri}: cannot read as Parquet: {err}; check the format") from None
 
@@ -35,7 +37,7 @@ def read_parquet(
     target.adopt(loc.uri, schema)
     target.check_columns(loc.uri, list(schema.names))
     row = 0
-    for batch in parquet.iter_batches(batch_size=config.batch_size, columns=target.names):
+    for batch in _batches(loc, parquet, config.batch_size, target.names):
         good, failures = target.cast(loc.uri, batch.select(target.names))
         bad = [
             BadRow(
@@ -49,3 +51,15 @@ def read_parquet(
         ]
         row += batch.num_rows
         yield good, bad
+
+
+def _batches(
+    loc: Location, parquet: pq.ParquetFile, batch_size: int, columns: list[str]
+) -> Iterator[pa.RecordBatch]:
+    batches = parquet.iter_batches(batch_size=batch_size, columns=columns)
+    while True:
+        with reading(loc):
+            batch = next(batches, None)
+        if batch is None:
+            return
+        yield batch

@@ -70,15 +70,23 @@ class TargetSchema:
             )
 
     def cast(
-        self, file: str, batch: pa.RecordBatch, *, per_value_types: bool = False
+        self,
+        file: str,
+        batch: pa.RecordBatch,
+        *,
+        per_value_types: bool = False,
+        exact_text: bool = False,
     ) -> tuple[pa.RecordBatch, list[CastFailure]]:
         """Cast a batch (columns already in target order) to the target schema.
 
-        ``per_value_types``: see ``cast_batch`` (JSON Lines, where each value has a type).
+        ``per_value_types`` (JSON Lines, where each value has a type) and ``exact_text``
+        (CSV with an inferred schema): see ``cast_batch``.
         """
         assert self.schema is not None
         try:
-            return cast_batch(batch, self.schema, per_value_types=per_value_types)
+            return cast_batch(
+                batch, self.schema, per_value_types=per_value_types, exact_text=exact_text
+            )
         except UnsupportedCast as err:
             if self.declared:
                 raise DataRejected(

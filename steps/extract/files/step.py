@@ -7,7 +7,10 @@ artifact's data part, rows that cannot be read to its quarantine part or, with
 the batch size whatever the input size.
 """
 
+import errno
+import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pyarrow as pa
 
@@ -20,7 +23,7 @@ from steps.extract.files.read_parquet import read_parquet
 from steps.extract.files.schema import TargetSchema
 from steps.runtime.accounting import RowCounts
 from steps.runtime.context import StepContext
-from steps.runtime.errors import DataRejected
+from steps.runtime.errors import DataRejected, StepError
 from steps.runtime.store import Location
 
 Reader = Callable[
@@ -53,14 +56,50 @@ class _BatchBuffer:
             self._rows = 0
 
 
+_NO_ROOM = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "a file would exceed the largest file size allowed (file system or ulimit -f)",
+}
+
+
+@contextmanager
+def _writing(uri: str) -> Iterator[None]:
+    """Turn a file-system fault while writing the artifact into one line naming it (exit 1)."""
+    try:
+        yield
+    except StepError:
+        raise
+    except OSError as err:
+        number = err.errno
+        if number is None and (found := re.search(r"\[errno (\d+)\]", str(err), re.I)):
+            number = int(found.group(1))
+        what = _NO_ROOM.get(number or 0)
+        detail = what or (str(err).strip().splitlines() or [type(err).__name__])[0]
+        advice = "free space or give the step more room" if what else "check the output store"
+        raise StepError(
+            f"cannot write the artifact at {uri}: {detail}; {advice}, then retry"
+        ) from None
+
+
+def _guarded(write: Callable[[pa.RecordBatch], None], uri: str) -> Callable[[pa.RecordBatch], None]:
+    def guarded(batch: pa.RecordBatch) -> None:
+        with _writing(uri):
+            write(batch)
+
+    return guarded
+
+
 def run(ctx: StepContext, config: FilesExtract) -> RowCounts:
     """Extract the files into the artifact at ``--output``; return the row counts."""
     files = list_source_files(config.path)
     target = TargetSchema(config.declared_schema())
     read = _READERS[config.format]
-    writer = ctx.artifact_writer()
-    data = _BatchBuffer(writer.write, config.batch_size)
-    quarantine = _BatchBuffer(writer.quarantine, config.batch_size)
+    output = ctx.output.uri if ctx.output is not None else "--output"
+    with _writing(output):
+        writer = ctx.artifact_writer()
+    data = _BatchBuffer(_guarded(writer.write, output), config.batch_size)
+    quarantine = _BatchBuffer(_guarded(writer.quarantine, output), config.batch_size)
     rows_in = 0
     for loc in files:
         good_rows = bad_rows = 0
@@ -80,5 +119,6 @@ def run(ctx: StepContext, config: FilesExtract) -> RowCounts:
         rows_in += good_rows + bad_rows
     data.flush()
     quarantine.flush()
-    writer.commit(schema=target.schema)
+    with _writing(output):
+        writer.commit(schema=target.schema)
     return RowCounts(rows_in=rows_in, rows_out=writer.rows, rows_rejected=writer.rejected)
