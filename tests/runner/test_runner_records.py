@@ -51,6 +51,8 @@ def test_run_json_is_written_while_running_and_at_the_end(store: Path, marks: Pa
         "runner_pid",
         "runner_host",
         "heartbeat",
+        "python_path",
+        "retries",
     }
     assert saved["runner_pid"] == os.getpid()
     assert saved["runner_host"] == socket.gethostname()
