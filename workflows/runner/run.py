@@ -142,7 +142,7 @@ def run_manifest(
     prepare_store(location)
     global_values.update({f"workflow.parameters.{k}": v for k, v in values.items()})
     with (
-        PipelineLock(location, plan.pipeline, run_id),
+        PipelineLock(location, plan.pipeline, run_id, _interval_of(values)),
         tempfile.TemporaryDirectory(prefix="ferry-run-") as temporary,
     ):
         scratch = Path(workdir) if workdir is not None else Path(temporary)
@@ -202,6 +202,12 @@ def run_manifest(
             problem = failure.problem if failure is not None else finalised
             raise StoreWriteError(problem or "", _store_outcome(record, folder, finalised, failure))
     return record
+
+
+def _interval_of(values: Mapping[str, str]) -> str | None:
+    """``start/end`` of a run for an explicit data interval (a backfill's), else None."""
+    start, end = values.get("interval_start", ""), values.get("interval_end", "")
+    return f"{start}/{end}" if start or end else None
 
 
 def _task_record(task: Task, folder: RunFolder, resume: Resume | None) -> TaskRecord:

@@ -9,6 +9,7 @@ and uploaded after each attempt.
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -301,15 +302,26 @@ class PipelineLock:
     abandoned runs: the holder's run record is ``Running`` and its runner is not
     gone (see :func:`workflows.runner.record.abandoned_reason`).
 
+    A run for an explicit data interval (a backfill's) takes the lock of that interval
+    only, ``.lock-<digest>``: the intervals of one backfill run side by side
+    (``--parallel``), two runs of the same interval never do.
+
     An S3 store has no lock: two runs of one pipeline there run side by side.
     """
 
-    def __init__(self, store: Location, pipeline: str, run_id: str) -> None:
+    def __init__(
+        self, store: Location, pipeline: str, run_id: str, interval: str | None = None
+    ) -> None:
         self.store = store
         self.pipeline = pipeline
         self.run_id = run_id
+        self.interval = interval
         self.runs = store.child("runs", pipeline)
-        self.path = os.path.join(self.runs.path, LOCK_FILE)
+        name = LOCK_FILE
+        if interval:
+            digest = hashlib.sha1(interval.encode(), usedforsecurity=False).hexdigest()[:12]
+            name = f"{LOCK_FILE}-{digest}"
+        self.path = os.path.join(self.runs.path, name)
         self._fd: int | None = None
 
     def __enter__(self) -> "PipelineLock":
@@ -373,9 +385,11 @@ class PipelineLock:
         who = ""
         if holder is not None:
             who = f" (run {holder.get('run_id')}, pid {holder.get('pid')} on {holder.get('host')})"
+        what = f" for the interval {self.interval}" if self.interval else ""
         return (
-            f"pipeline {self.pipeline!r} is already running in the store {self.store.path}"
-            f"{who}; wait for it to end or stop it, then run again (lock {self.path})"
+            f"pipeline {self.pipeline!r} is already running{what} in the store "
+            f"{self.store.path}{who}; wait for it to end or stop it, then run again "
+            f"(lock {self.path})"
         )
 
 
