@@ -10,7 +10,6 @@ from collections.abc import Iterator, Sequence
 import pyarrow as pa
 
 from steps.databases.load_target import (
-    LEDGER,
     LoadPlan,
     TargetDatabase,
     common_shape,
@@ -25,10 +24,10 @@ class SqliteTarget(TargetDatabase):
     dialect = "sqlite"
     placeholder = "?"
 
-    def ledger_ddl(self) -> str:
+    def ledger_ddl(self, ledger: str) -> str:
         """The ledger table in SQLite types."""
         return (
-            f"CREATE TABLE IF NOT EXISTS {self.name(LEDGER)} (pipeline TEXT NOT NULL, "
+            f"CREATE TABLE IF NOT EXISTS {self.name(ledger)} (pipeline TEXT NOT NULL, "
             "step TEXT NOT NULL, run_id TEXT NOT NULL, target_table TEXT NOT NULL, "
             '"rows" INTEGER NOT NULL, loaded_at TEXT NOT NULL, '
             "PRIMARY KEY (pipeline, step, run_id, target_table))"
