@@ -62,7 +62,12 @@ def pymysql_connect(
             cursorclass=pymysql.cursors.SSCursor if streaming else pymysql.cursors.Cursor,
             init_command=f"SET SESSION sql_mode='{SQL_MODE}', time_zone='+00:00'",
             connect_timeout=bounds.connect_seconds(),
+            # PyMySQL bounds only the TCP connect by connect_timeout; the handshake reads
+            # with read_timeout, which is the connect bound until the connection is up
+            read_timeout=bounds.connect_seconds(),
         )
+        # then a read waits as long as a statement may run, and a minute more
+        conn._read_timeout = bounds.statement_timeout + 60 if bounds.statement_timeout > 0 else None
         with conn.cursor() as cur:
             cur.execute(bound_settings(conn.get_server_info(), bounds))
         return conn

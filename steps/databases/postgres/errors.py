@@ -120,3 +120,25 @@ def _fallback(err: BaseException) -> FaultKind:
     if names & {"ProgrammingError", "NotSupportedError"}:
         return "usage"
     return "transient"
+
+
+# A failure while ADBC streams COPY rows surfaces as an OSError carrying libpq's
+# message, without SQLSTATE: the message says which bound ran out or what was wrong.
+_STREAMED: tuple[tuple[re.Pattern[str], FaultKind, str | None], ...] = (
+    (re.compile(r"statement timeout", re.IGNORECASE), "transient", "statement_timeout"),
+    (re.compile(r"lock timeout", re.IGNORECASE), "transient", "lock_timeout"),
+    (
+        re.compile(r"division by zero|out of range|invalid input syntax", re.IGNORECASE),
+        "data",
+        None,
+    ),
+)
+
+
+def classify_streamed(err: OSError) -> DatabaseFault:
+    """The fault of an error raised while reading the streamed result (no SQLSTATE)."""
+    message = one_line(str(err)) or type(err).__name__
+    for pattern, kind, setting in _STREAMED:
+        if pattern.search(message):
+            return DatabaseFault(kind, message, setting)
+    return DatabaseFault("transient", message)

@@ -15,7 +15,7 @@ from steps.databases.bounds import Bounds
 from steps.databases.errors import fault_error
 from steps.databases.postgres.arrow import PortableSelect
 from steps.databases.postgres.connect import adbc_connect
-from steps.databases.postgres.errors import classify
+from steps.databases.postgres.errors import classify, classify_streamed
 from steps.databases.url import DatabaseUrl
 from steps.runtime.errors import StepError
 
@@ -47,3 +47,7 @@ def stream(
                 yield select.convert(pa.RecordBatch.from_pylist([], schema=reader.schema), 1)
         except adbc_driver_manager.Error as err:
             raise query_failed(url, err, bounds) from None
+        except OSError as err:  # raised by the stream of rows, after the query started
+            raise fault_error(
+                classify_streamed(err), "query", f"query on {url.redacted()}", bounds
+            ) from None
