@@ -57,7 +57,7 @@ class DatabaseStepConfig(StepConfig):
         description="Seconds a statement waits for a lock another session holds before the "
         "step fails (exit 1, retried): PostgreSQL lock_timeout, MariaDB/MySQL "
         "lock_wait_timeout and innodb_lock_wait_timeout (whole seconds), SQLite busy_timeout. "
-        "0: PostgreSQL and SQLite wait forever, MariaDB one year.",
+        "0 for no limit (MariaDB/MySQL: one year, SQLite: 24 days).",
     )
     statement_timeout: float = Field(
         default=DEFAULT_STATEMENT_TIMEOUT,

@@ -1,6 +1,6 @@
 """Every common column type of PostgreSQL and MariaDB, extracted without declarations,
-arrives as a portable Arrow type and loads back into each database (through the
-Parquet artifact), as the table in docs/sources-and-targets-sql.md says."""
+arrives as a portable Arrow type and loads into each database (PostgreSQL, MariaDB,
+SQLite) from the Parquet artifact, as the table in docs/sources-and-targets-sql.md says."""
 
 import datetime as dt
 import json
@@ -134,7 +134,31 @@ MARIADB_TYPES = {
 }
 
 
-def _url(request: pytest.FixtureRequest, dialect: str) -> str:
+SQLITE_TYPES = {
+    pa.int16(): "INTEGER",
+    pa.int32(): "INTEGER",
+    pa.int64(): "INTEGER",
+    pa.float32(): "REAL",
+    pa.float64(): "REAL",
+    pa.decimal128(12, 2): "NUMERIC",
+    pa.decimal128(38, 18): "TEXT",
+    pa.decimal256(50, 10): "TEXT",
+    pa.bool_(): "INTEGER",
+    pa.string(): "TEXT",
+    pa.binary(): "BLOB",
+    pa.date32(): "DATE",
+    pa.timestamp("us"): "TIMESTAMP",
+    pa.timestamp("us", "UTC"): "TIMESTAMP",
+    pa.time64("us"): "TEXT",
+    pa.list_(pa.int32()): "TEXT",
+    pa.list_(pa.string()): "TEXT",
+}
+
+
+def _url(request: pytest.FixtureRequest, dialect: str, tmp_path: Path | None = None) -> str:
+    if dialect == "sqlite":
+        assert tmp_path is not None
+        return f"sqlite://{tmp_path / 'target.db'}"
     return str(request.getfixturevalue("pg_url" if dialect == "postgresql" else "mysql_url"))
 
 
@@ -164,7 +188,9 @@ def _load(tmp_path: Path, artifact: Path, config: dict[str, Any], capsys, step: 
 
 
 def _target_types(url: str, dialect: str, table: str) -> dict[str, str]:
-    if dialect == "postgresql":
+    if dialect == "sqlite":
+        rows = [(r[1], r[2]) for r in fetch(url, f"PRAGMA table_info({table})")]
+    elif dialect == "postgresql":
         rows = fetch(
             url,
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
@@ -180,7 +206,7 @@ def _target_types(url: str, dialect: str, table: str) -> dict[str, str]:
 
 
 def _loaded(url: str, dialect: str, table: str, names: list[str]) -> dict[str, Any]:
-    quote = '"' if dialect == "postgresql" else "`"
+    quote = "`" if dialect == "mysql" else '"'
     cols = ", ".join(f"{quote}{n}{quote}" for n in names)
     rows = fetch(url, f"SELECT {cols} FROM {table} ORDER BY id")
     assert len(rows) == 2
@@ -188,7 +214,30 @@ def _loaded(url: str, dialect: str, table: str, names: list[str]) -> dict[str, A
     return dict(zip(names, rows[0], strict=True))
 
 
+def _same_in_sqlite(name: str, got: Any, want: Any, arrow: pa.DataType) -> None:
+    """SQLite keeps decimals, dates, times and lists as numbers or text."""
+    if pa.types.is_decimal(arrow):
+        got = Decimal(str(got))
+    elif pa.types.is_list(arrow):
+        got = json.loads(got)
+    elif pa.types.is_boolean(arrow):
+        want = int(want)
+    elif pa.types.is_date(arrow):
+        got = dt.date.fromisoformat(got)
+    elif pa.types.is_timestamp(arrow):
+        got, want = dt.datetime.fromisoformat(got), want.replace(tzinfo=None)
+    elif pa.types.is_time(arrow):
+        got = dt.time.fromisoformat(got)
+    if isinstance(want, float):
+        assert got == pytest.approx(want), name
+        return
+    assert got == want, (name, got, want)
+
+
 def _same_value(name: str, got: Any, want: Any, arrow: pa.DataType, target: str) -> None:
+    if target == "sqlite":
+        _same_in_sqlite(name, got, want, arrow)
+        return
     if pa.types.is_list(arrow):
         got = json.loads(got) if isinstance(got, str) else got
     elif target == "mysql" and pa.types.is_timestamp(arrow) and arrow.tz:
@@ -227,12 +276,14 @@ def test_every_common_type_is_portable_and_loads_into_each_database(
     first = next(r for r in table.to_pylist() if r["id"] == 1)
     assert {n: first[n] for n in spec} == want
 
-    for target in ("postgresql", "mysql"):
-        dst = src if target == source else _url(request, target)
+    for target in ("postgresql", "mysql", "sqlite"):
+        dst = src if target == source else _url(request, target, tmp_path)
         name = f"typed_{source}_to_{target}"
         run = _load(tmp_path, artifact, {"url": dst, "table": name}, capsys, step=name)
         assert run.returncode == 0, (target, run.stderr)
-        types = POSTGRES_TYPES if target == "postgresql" else MARIADB_TYPES
+        types = {"postgresql": POSTGRES_TYPES, "mysql": MARIADB_TYPES, "sqlite": SQLITE_TYPES}[
+            target
+        ]
         got_types = _target_types(dst, target, name)
         for column, (_, _, arrow, _) in spec.items():
             assert got_types[column] == types[arrow], (target, column, got_types[column])

@@ -29,6 +29,7 @@ def cannot_connect(url: DatabaseUrl, err: Exception) -> StepError:
 
 def bound_settings(server_info: str, bounds: Bounds) -> str:
     """``SET SESSION ...`` of the step's bounds for this server (MariaDB or MySQL)."""
+    # whole seconds; 0 (no limit) is the server's maximum, one year
     lock = max(1, round(bounds.lock_timeout)) if bounds.lock_timeout > 0 else 31536000
     settings = [f"lock_wait_timeout = {lock}", f"innodb_lock_wait_timeout = {lock}"]
     if "mariadb" in server_info.lower():

@@ -98,6 +98,7 @@ class SqliteTarget(TargetDatabase):
 
 
 def _sqlite_shape(column: pa.Array) -> pa.Array | None:
-    if pa.types.is_decimal(column.type):
+    """Decimals and times of day as text (ADBC binds neither); the rest as every driver."""
+    if pa.types.is_decimal(column.type) or pa.types.is_time(column.type):
         return column.cast(pa.string())
     return common_shape(column)
