@@ -85,13 +85,16 @@ MARIADB: dict[str, tuple[str, str, pa.DataType, Any]] = {
     "by": ("BLOB", "x'00ff'", pa.binary(), b"\x00\xff"),
     "d": ("DATE", "'2024-02-29'", pa.date32(), dt.date(2024, 2, 29)),
     "ts": ("DATETIME(6)", "'2024-01-02 03:04:05.123456'", pa.timestamp("us"), None),
-    "tstz": ("TIMESTAMP(6) NULL", "'2024-01-02 01:04:05'", pa.timestamp("us", "UTC"), None),
+    "tstz": ("TIMESTAMP(6) NULL", "'2024-01-02 01:04:05'", pa.timestamp("us"), None),
     "tm": ("TIME(6)", "'13:14:15.5'", pa.time64("us"), dt.time(13, 14, 15, 500000)),
     "y": ("YEAR", "2024", pa.int64(), 2024),
     "u": ("UUID", f"'{UUID}'", pa.string(), UUID),
     "j": ("JSON", """'{"a": [1, 2]}'""", pa.string(), '{"a": [1, 2]}'),
 }
-MARIADB_VALUES = POSTGRES_VALUES
+MARIADB_VALUES = {
+    "ts": dt.datetime(2024, 1, 2, 3, 4, 5, 123456),
+    "tstz": dt.datetime(2024, 1, 2, 1, 4, 5),  # TIMESTAMP in UTC, naive like DATETIME
+}
 
 # Column types each target gets for an Arrow type (information_schema spelling).
 POSTGRES_TYPES = {

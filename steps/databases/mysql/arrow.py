@@ -7,8 +7,8 @@ nulls still has the schema of the rest; text and binary share wire types and are
 told apart by the first non-null value.
 
 Portable types: ``DECIMAL(p,s)`` -> ``decimal128(p,s)`` (``decimal256`` above 38
-digits), ``DATETIME`` -> ``timestamp[us]``, ``TIMESTAMP`` -> ``timestamp[us, UTC]``
-(the session runs in UTC), ``TIME`` -> ``time64[us]``, ``BIT(1)`` -> ``bool``,
+digits), ``DATETIME`` and ``TIMESTAMP`` -> ``timestamp[us]`` (``TIMESTAMP`` in UTC,
+the session's time zone), ``TIME`` -> ``time64[us]``, ``BIT(1)`` -> ``bool``,
 ``BIT(n)`` -> ``int64``, every integer (``BIGINT UNSIGNED`` too) -> ``int64``. A
 value the type cannot hold (a zero date ``0000-00-00``, a ``BIGINT UNSIGNED`` above
 2^63-1, a ``TIME`` outside 00:00..24:00) raises :class:`UnportableValue`.
@@ -60,10 +60,10 @@ def _known_type(type_code: int, length: int | None, scale: int | None) -> pa.Dat
         if precision > 38:
             return pa.decimal256(min(precision, 76), scale)
         return pa.decimal128(precision, scale)
-    if type_code == FIELD_TYPE.DATETIME:
+    if type_code in (FIELD_TYPE.DATETIME, FIELD_TYPE.TIMESTAMP):
+        # TIMESTAMP values come in the session's time zone, UTC; they stay naive like
+        # DATETIME so stored cursor marks keep comparing with them
         return pa.timestamp("us")
-    if type_code == FIELD_TYPE.TIMESTAMP:
-        return pa.timestamp("us", tz="UTC")
     if type_code in _DATE:
         return pa.date32()
     if type_code == FIELD_TYPE.TIME:
