@@ -1,8 +1,17 @@
 """The connection part of every SQL step config: URL, password variable, Secret."""
 
 import os
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from steps.databases.bounds import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -22,6 +31,13 @@ class SecretRef(BaseModel):
 
     name: str = Field(description="Name of the Kubernetes Secret.")
     key: str = Field(description="Key inside the Secret that holds the password.")
+
+
+_BOUND_DEFAULTS = {
+    "connect_timeout": DEFAULT_CONNECT_TIMEOUT,
+    "lock_timeout": DEFAULT_LOCK_TIMEOUT,
+    "statement_timeout": DEFAULT_STATEMENT_TIMEOUT,
+}
 
 
 class DatabaseStepConfig(StepConfig):
@@ -84,6 +100,19 @@ class DatabaseStepConfig(StepConfig):
                 "password_secret needs password_env: the variable name the secret is exposed as"
             )
         return self
+
+    @model_serializer(mode="wrap")
+    def _bounds_only_when_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave bounds at their defaults out of the dump (the rendered ``--config``).
+
+        The step reads the same defaults back, and pipelines that keep them render as
+        before.
+        """
+        data: dict[str, Any] = handler(self)
+        for name, default in _BOUND_DEFAULTS.items():
+            if data.get(name) == default:
+                del data[name]
+        return data
 
     def bounds(self) -> Bounds:
         """The connect, lock and statement timeouts."""

@@ -154,3 +154,23 @@ def test_an_unreachable_server_fails_within_connect_timeout(
         assert result.returncode == 1, result.stderr
         assert time.monotonic() - started < 8, url
         assert "cannot connect to" in last_error(result.stderr)
+
+
+def test_bounds_render_only_when_set_and_reach_the_step() -> None:
+    from steps.extract.sql.config import SqlExtract
+    from steps.load.sql_table.config import SqlTableLoad
+
+    plain = SqlExtract(url="postgresql://u@h/db", table="orders")
+    assert not {"connect_timeout", "lock_timeout", "statement_timeout"} & set(plain.model_dump())
+    assert plain.bounds() == Bounds()
+    tight = SqlTableLoad(url="mysql://u@h/db", table="t", lock_timeout=2, statement_timeout=0)
+    dumped = tight.model_dump(mode="json")
+    assert (dumped["lock_timeout"], dumped["statement_timeout"]) == (2, 0)
+    assert "connect_timeout" not in dumped
+    again = SqlTableLoad.model_validate(dumped)
+    assert again.bounds() == Bounds(lock_timeout=2, statement_timeout=0)
+    assert Bounds(statement_timeout=0).describe("statement_timeout") == (
+        "statement_timeout=0 (no limit)"
+    )
+    with pytest.raises(ValueError, match="connect_timeout"):
+        SqlExtract(url="postgresql://u@h/db", table="orders", connect_timeout=0)
