@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from steps.databases.bounds import Bounds
-from steps.databases.postgres.connect import session_options
+from steps.databases.postgres.connect import connection_params, session_settings
 from steps.databases.url import parse_database_url
 from tests.targets.sqlhelp import (
     execute,
@@ -123,23 +123,36 @@ def test_statement_timeout_zero_means_no_limit(
     assert read_artifact(tmp_path / "out")[0].num_rows == 1
 
 
-def test_postgresql_bounds_go_before_the_urls_own_options() -> None:
+def test_postgresql_bounds_are_set_after_connecting_unless_the_url_sets_them() -> None:
     url = parse_database_url(
-        "postgresql://u@h/db?options=-csearch_path%3Dsales%20-cstatement_timeout%3D5&sslmode=off"
+        "postgresql://u@h/db?options=-csearch_path%3Dsales%20-c%20statement_timeout%3D5&sslmode=off"
     )
-    options = session_options(url, Bounds(connect_timeout=2.5, lock_timeout=1.5))
-    assert options == [
+    bounds = Bounds(connect_timeout=2.5, lock_timeout=1.5)
+    assert session_settings(url, bounds) == ["SET lock_timeout = 1500"]
+    assert connection_params(url, bounds) == [
+        ("options", "-csearch_path=sales -c statement_timeout=5"),
         ("sslmode", "off"),
-        (
-            "options",
-            "-c lock_timeout=1500 -c statement_timeout=21600000 "
-            "-csearch_path=sales -cstatement_timeout=5",
-        ),
         ("connect_timeout", "3"),
     ]
+    plain = parse_database_url("postgresql://u@h/db")
+    assert session_settings(plain, Bounds()) == [
+        "SET lock_timeout = 60000",
+        "SET statement_timeout = 21600000",
+    ]
     own = parse_database_url("postgresql://u@h/db?connect_timeout=7")
-    assert ("connect_timeout", "7") in session_options(own, Bounds())
-    assert sum(k == "connect_timeout" for k, _ in session_options(own, Bounds())) == 1
+    assert connection_params(own, Bounds()) == [("connect_timeout", "7")]
+
+
+def test_a_statement_timeout_in_the_url_wins(
+    pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = pg_url + "%20-cstatement_timeout%3D0"
+    query = "SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l"
+    config = {"url": url, "query": query, "statement_timeout": 1, "lock_timeout": 2}
+    args = step_args("extract-sql", "settings", tmp_path / "store", config, output=tmp_path / "o")
+    result = run_in_process(args, capsys)
+    assert result.returncode == 0, result.stderr
+    assert read_artifact(tmp_path / "o")[0].to_pylist() == [{"s": "0", "l": "2s"}]
 
 
 def test_an_unreachable_server_fails_within_connect_timeout(
