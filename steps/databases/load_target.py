@@ -25,6 +25,7 @@ from steps.databases.bounds import Bounds
 from steps.databases.dialect import SqlDialect
 from steps.databases.sql import quote_name
 from steps.databases.url import DatabaseUrl, Dialect
+from steps.databases.uuids import uuid_text
 
 LEDGER = "_ferry_loads"
 NEW_SUFFIX = "__ferry_new"
@@ -239,15 +240,7 @@ def common_shape(column: pa.Array) -> pa.Array | None:
     """
     if isinstance(column, pa.ExtensionArray):
         if column.type.extension_name == "arrow.uuid":
-            import uuid
-
-            return pa.array(
-                [
-                    None if v is None else str(uuid.UUID(bytes=v))
-                    for v in column.storage.to_pylist()
-                ],
-                pa.string(),
-            )
+            return uuid_text(column.storage)
         return common_shape(column.storage) or column.storage
     if pa.types.is_dictionary(column.type):
         return column.dictionary_decode()

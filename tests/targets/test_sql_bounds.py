@@ -90,6 +90,35 @@ def test_a_table_locked_by_another_session_fails_the_load_within_lock_timeout(
     assert message.endswith("nothing was committed; the step is retried")
 
 
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
+def test_a_table_locked_by_another_session_fails_the_extract_within_lock_timeout(
+    dialect: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = _url(request, dialect)
+    execute(url, "CREATE TABLE orders (id BIGINT)", "INSERT INTO orders VALUES (1)")
+    locked, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_hold_lock, args=(url, "orders", locked, release))
+    holder.start()
+    try:
+        assert locked.wait(10)
+        config = {"url": url, "table": "orders", "lock_timeout": 1}
+        args = step_args("extract-sql", "orders", tmp_path / "store", config, output=tmp_path / "o")
+        started = time.monotonic()
+        result = run_in_process(args, capsys)
+        took = time.monotonic() - started
+    finally:
+        release.set()
+        holder.join()
+    assert result.returncode == 1, result.stderr
+    assert took < 15
+    message = last_error(result.stderr)
+    assert f"query on {dialect}://" in message
+    assert "waited longer than lock_timeout=1s" in message
+
+
 @pytest.mark.parametrize(
     ("dialect", "query"),
     [("postgresql", "SELECT pg_sleep(5) AS slept"), ("mysql", "SELECT SLEEP(5) AS slept")],

@@ -407,3 +407,44 @@ def test_intervals_read_as_iso_8601_durations_that_postgresql_reads_back(pg_url:
             f"secs => {nanos / 1e9})",
         )
         assert back == [(True,)], text
+
+
+def test_uuid_text_is_canonical_for_slices_and_nulls() -> None:
+    import uuid as uuidlib
+
+    from steps.databases.uuids import uuid_text
+
+    values = [uuidlib.uuid4().bytes for _ in range(50)]
+    values[3] = None  # type: ignore[call-overload]
+    array = pa.array(values, pa.binary(16))
+    want = [None if v is None else str(uuidlib.UUID(bytes=v)) for v in values]
+    assert uuid_text(array).to_pylist() == want
+    assert uuid_text(array.slice(2, 7)).to_pylist() == want[2:9]
+    assert uuid_text(array.slice(0, 0)).to_pylist() == []
+
+
+def test_an_artifact_with_extension_types_from_before_loads_as_text(
+    pg_url: str, mysql_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Artifacts written by the earlier extract held arrow.uuid and arrow.json columns."""
+    from tests.targets.sqlhelp import write_artifact
+
+    u = pa.ExtensionArray.from_storage(
+        pa.uuid(), pa.array([bytes.fromhex(UUID.replace("-", "")), None], pa.binary(16))
+    )
+    j = pa.ExtensionArray.from_storage(pa.json_(), pa.array(['{"a": 1}', None]))
+    artifact = write_artifact(tmp_path / "old", pa.table({"id": [1, 2], "u": u, "j": j}))
+    for url in (pg_url, mysql_url):
+        args = step_args(
+            "load-sql",
+            "old",
+            tmp_path / "store",
+            {"url": url, "table": "old"},
+            inputs=[f"src={artifact}"],
+        )
+        result = run_in_process(args, capsys)
+        assert result.returncode == 0, result.stderr
+        assert fetch(url, "SELECT id, u, j FROM old ORDER BY id") == [
+            (1, UUID, '{"a": 1}'),
+            (2, None, None),
+        ]

@@ -20,7 +20,6 @@ every batch into plain Arrow types that any target loads:
   ``xml``, ``timetz``, enums, ranges, ...) -> its PostgreSQL text form.
 """
 
-import uuid
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -28,6 +27,7 @@ import pyarrow.compute as pc
 
 from steps.databases.errors import UnportableValue
 from steps.databases.postgres.sql import quote_part
+from steps.databases.uuids import uuid_text
 from steps.runtime.errors import StepUsageError
 
 _TYPE = b"POSTGRESQL:type"
@@ -167,10 +167,7 @@ def _scalar(column: _Column, array: pa.Array, first_row: int) -> pa.Array:
     if column.pg_type == "numeric":
         return _decimal(name, storage, decimal_type(column.typmod), first_row)
     if column.pg_type == "uuid" and pa.types.is_fixed_size_binary(storage.type):
-        return pa.array(
-            [None if v is None else str(uuid.UUID(bytes=v)) for v in storage.to_pylist()],
-            pa.string(),
-        )
+        return uuid_text(storage)
     if pa.types.is_interval(t):
         return pa.array([None if v is None else iso_interval(v) for v in array.to_pylist()])
     if pa.types.is_timestamp(t):
