@@ -55,6 +55,10 @@ POSTGRES: dict[str, tuple[str, str, pa.DataType, Any]] = {
     "at": ("text[]", """'{"a","b,\\"c"}'""", pa.list_(pa.string()), ["a", 'b,"c']),
     "ip": ("inet", "'10.0.0.1/8'", pa.string(), "10.0.0.1/8"),
     "mac": ("macaddr", "'08:00:2b:01:02:03'", pa.string(), "08:00:2b:01:02:03"),
+    "rng": ("int4range", "'[1,5)'", pa.string(), "[1,5)"),
+    "n_100_2": ("numeric(100,2)", "1234.5", pa.string(), "1234.50"),
+    "au": ("uuid[]", f"ARRAY['{UUID}'::uuid]", pa.list_(pa.string()), [UUID]),
+    "aiv": ("interval[]", "ARRAY['1 day'::interval]", pa.list_(pa.string()), ["P1D"]),
 }
 POSTGRES_VALUES = {
     "ts": dt.datetime(2024, 1, 2, 3, 4, 5, 123456),

@@ -52,16 +52,14 @@ def sql_type(t: pa.DataType, *, is_key: bool = False) -> str:
 def kind_of(declared: str) -> Kind:
     """The kind of value a column of ``data_type`` ``declared`` accepts."""
     name = declared.lower()
-    if name.startswith("interval"):  # not an "int"
-        return "other"
     if name.startswith("timestamp"):
         return "timestamp"
     if name == "date":
         return "date"
     if name in ("boolean", "bool"):
         return "bool"
-    if name.startswith(("smallint", "integer", "bigint", "int")):
-        return "int"
+    if name in ("smallint", "integer", "bigint", "int", "int2", "int4", "int8"):
+        return "int"  # not interval, int4range, ...
     if name.startswith(("double", "real", "float")):
         return "float"
     if name.startswith(("character", "varchar", "char", "text")):
