@@ -216,3 +216,17 @@ def test_mariadb_ledger_lives_in_the_database_of_the_target(
         assert fetch(mysql_url, "SHOW TABLES LIKE '_ferry_loads'") == []
     finally:
         execute(mysql_url, f"DROP DATABASE {other}")
+
+
+def test_sqlite_ledger_of_an_attached_schema_and_the_old_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """main.orders (the only schema a sqlite:// URL names) keeps its ledger in main."""
+    url = f"sqlite://{tmp_path / 'x.db'}"
+    artifact = write_artifact(tmp_path / "a1", pa.table({"id": [1, 2]}))
+    result = _load(tmp_path, artifact, {"url": url, "table": "main.orders"}, capsys)
+    assert result.returncode == 0, result.stderr
+    assert fetch(url, 'SELECT target_table, "rows" FROM main._ferry_loads') == [("main.orders", 2)]
+    again = _load(tmp_path, artifact, {"url": url, "table": "main.orders"}, capsys)
+    assert events(again.stdout, "already_loaded")
+    assert fetch(url, "SELECT count(*) FROM orders") == [(2,)]

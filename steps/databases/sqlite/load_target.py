@@ -38,6 +38,13 @@ class SqliteTarget(TargetDatabase):
         prefix = f"{self.name(schema)}." if schema else ""
         return f"PRAGMA {prefix}{pragma}({self.name(name)})"
 
+    def readable_table(self, table: str) -> bool:
+        """``table`` exists in the main database."""
+        rows = self.query(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        )
+        return bool(rows and rows[0][0])
+
     def columns(self, table: str) -> dict[str, str] | None:
         """Columns and declared types from ``PRAGMA table_info``."""
         rows = self.query(self._pragma(table, "table_info"))
