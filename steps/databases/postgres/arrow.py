@@ -49,7 +49,7 @@ def _storage(t: pa.DataType) -> pa.DataType:
     return t.storage_type if isinstance(t, pa.BaseExtensionType) else t
 
 
-def _needs_text(pg_type: str, t: pa.DataType) -> bool:
+def _needs_text(t: pa.DataType) -> bool:
     """ADBC has only the binary wire form of this type: read its text form instead."""
     return isinstance(t, pa.BaseExtensionType) and pa.types.is_binary(t.storage_type)
 
@@ -100,7 +100,7 @@ class PortableSelect:
             elif pg_type == "_money":
                 projection.append(f"{column}::numeric[] AS {column}")
                 pg_type, rewrite = "_numeric", True
-            elif _needs_text(pg_type, element):
+            elif _needs_text(element):
                 projection.append(f"{column}::text{'[]' if is_array else ''} AS {column}")
                 pg_type, rewrite = ("_text" if is_array else "text"), True
             else:
@@ -116,7 +116,6 @@ class PortableSelect:
                 f"the query returns column(s) {', '.join(map(repr, twice))} more than once; "
                 "give each column of the SELECT its own name (AS ...)"
             )
-        self.checks = len(checks)
         if rewrite:
             self.sql = f"SELECT {', '.join(projection + checks)} FROM (\n{sql}\n) AS _ferry_types"
         else:
