@@ -14,6 +14,7 @@ import pyarrow as pa
 from steps.databases.registry import DialectName
 
 if TYPE_CHECKING:
+    from steps.databases.bounds import Bounds
     from steps.databases.errors import DatabaseFault
     from steps.databases.load_target import TargetDatabase
     from steps.databases.url import DatabaseUrl
@@ -49,13 +50,22 @@ class SqlDialect(ABC):
 
     @abstractmethod
     def stream(
-        self, url: "DatabaseUrl", password: str | None, sql: str, batch_size: int
+        self, url: "DatabaseUrl", password: str | None, sql: str, batch_size: int, bounds: "Bounds"
     ) -> Iterator[pa.RecordBatch]:
-        """Run ``sql`` and yield its result as record batches (sizes as they come)."""
+        """Run ``sql`` and yield its result as portable record batches (sizes as they come).
+
+        Portable: plain Arrow types every target loads (no extension types); a value
+        none holds raises :class:`steps.databases.errors.UnportableValue`.
+        """
 
     @abstractmethod
-    def open_target(self, url: "DatabaseUrl", password: str | None) -> "TargetDatabase":
+    def open_target(
+        self, url: "DatabaseUrl", password: str | None, bounds: "Bounds"
+    ) -> "TargetDatabase":
         """A connection to a load target with this dialect's bulk path."""
+
+    max_identifier: ClassVar[int | None] = None
+    """The longest table name the database keeps (PostgreSQL: bytes), None: no limit."""
 
     @abstractmethod
     def classify(self, err: BaseException) -> "DatabaseFault | None":

@@ -16,9 +16,12 @@ rendered ``retryStrategy`` acts on:
 """
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from steps.runtime.errors import DataRejected, StepError, StepUsageError
+
+if TYPE_CHECKING:
+    from steps.databases.bounds import Bounds
 
 FaultKind = Literal["usage", "data", "transient"]
 Action = Literal["connect", "query", "load"]
@@ -56,6 +59,8 @@ class DatabaseFault:
     kind: FaultKind
     reason: str
     """The driver's message on one line, with its code (SQLSTATE, error number)."""
+    setting: str | None = None
+    """The bound that ran out (``lock_timeout``, ``statement_timeout``), when one did."""
 
 
 def one_line(text: str) -> str:
@@ -63,7 +68,38 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def fault_error(fault: DatabaseFault, action: Action, what: str) -> StepError:
-    """The one-line step error for ``fault`` while doing ``what`` (e.g. ``query on URL``)."""
+def fault_error(
+    fault: DatabaseFault, action: Action, what: str, bounds: "Bounds | None" = None
+) -> StepError:
+    """The one-line step error for ``fault`` while doing ``what`` (e.g. ``query on URL``).
+
+    A fault that is a bound running out names the setting and its value.
+    """
     verb = "" if action == "connect" else " failed"
-    return _ERRORS[fault.kind](f"{what}{verb}: {fault.reason}; {_ADVICE[action, fault.kind]}")
+    waited = ""
+    if fault.setting is not None:
+        value = f" {bounds.describe(fault.setting)}" if bounds is not None else ""
+        waited = (
+            f"; waited longer than{value or ' ' + fault.setting} (step config "
+            f"{fault.setting!r}; another session may hold a lock on it)"
+            if fault.setting == "lock_timeout"
+            else f"; ran longer than{value or ' ' + fault.setting} (step config {fault.setting!r})"
+        )
+    return _ERRORS[fault.kind](
+        f"{what}{verb}: {fault.reason}{waited}; {_ADVICE[action, fault.kind]}"
+    )
+
+
+class UnportableValue(DataRejected):
+    """A value read from a source that no portable Arrow type holds as it is.
+
+    PostgreSQL ``infinity`` timestamps, ``NaN`` numerics, MariaDB zero dates, a BIGINT
+    UNSIGNED beyond int64: the extract stops (exit 3) rather than alter the value.
+    The extract step puts the table or query in front of the message.
+    """
+
+    def __init__(self, column: str, row: int, value: object, why: str, fix: str) -> None:
+        self.column = column
+        self.row = row
+        self.value = value
+        super().__init__(f"column {column!r}, row {row}: {value!r} {why}; {fix}")

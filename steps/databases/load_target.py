@@ -2,12 +2,17 @@
 
 The ledger ``_ferry_loads`` has one row per (pipeline, step, run_id, target_table),
 written in the same transaction as the data. A load that finds its row already
-there does nothing, so rerunning a step of the same run never duplicates rows.
+there does nothing, so rerunning a step of the same run never duplicates rows. The
+ledger lives next to its target: ``sales._ferry_loads`` for ``sales.orders``, the
+unqualified ``_ferry_loads`` (where the connection puts unqualified tables) for
+``orders``. Ferry before that kept every ledger unqualified; a row found there for a
+schema-qualified target still counts (it is only read, never written).
 Each dialect's ``load_target.py`` subclasses :class:`TargetDatabase` with its bulk
 path and the order of its commits; the shaping helpers at the end are what every
 bulk path needs (plain values for dictionaries, JSON text for nested values).
 """
 
+import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -16,9 +21,11 @@ from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
 
+from steps.databases.bounds import Bounds
 from steps.databases.dialect import SqlDialect
 from steps.databases.sql import quote_name
 from steps.databases.url import DatabaseUrl, Dialect
+from steps.databases.uuids import uuid_text
 
 LEDGER = "_ferry_loads"
 NEW_SUFFIX = "__ferry_new"
@@ -60,10 +67,27 @@ def split_table(table: str) -> tuple[str | None, str]:
     return (schema or None), name
 
 
-def sibling(table: str, suffix: str) -> str:
-    """``schema.table`` + suffix on the table part (the staging and retired tables)."""
+def sibling(table: str, suffix: str, limit: int | None = None) -> str:
+    """``schema.table`` + suffix on the table part (the staging and retired tables).
+
+    With ``limit`` (the database's longest name, in bytes) a name that would be longer
+    keeps as much of the table name as fits, then ``_`` and 8 hex digits of its hash,
+    then the suffix: the database would cut it to the limit, which for a long name is
+    the table itself or another table's staging name.
+    """
     schema, name = split_table(table)
-    return f"{schema}.{name}{suffix}" if schema else f"{name}{suffix}"
+    full = f"{name}{suffix}"
+    if limit is not None and len(full.encode()) > limit:
+        digest = hashlib.blake2b(name.encode(), digest_size=4).hexdigest()
+        head = name.encode()[: limit - len(suffix) - len(digest) - 1].decode(errors="ignore")
+        full = f"{head}_{digest}{suffix}"
+    return f"{schema}.{full}" if schema else full
+
+
+def ledger_of(table: str) -> str:
+    """The ledger of loads into ``table``: in the same schema."""
+    schema, _ = split_table(table)
+    return f"{schema}.{LEDGER}" if schema else LEDGER
 
 
 class TargetDatabase(ABC):
@@ -72,10 +96,17 @@ class TargetDatabase(ABC):
     dialect: ClassVar[Dialect]
     placeholder: ClassVar[str] = "%s"
 
-    def __init__(self, conn: Any, url: DatabaseUrl, sql_dialect: SqlDialect) -> None:
+    def __init__(
+        self, conn: Any, url: DatabaseUrl, sql_dialect: SqlDialect, bounds: Bounds | None = None
+    ) -> None:
         self.conn = conn
         self.url = url
         self.sql_dialect = sql_dialect
+        self.bounds = bounds or Bounds()
+
+    def sibling(self, table: str, suffix: str) -> str:
+        """The staging or retired table of ``table``, its name within the database's limit."""
+        return sibling(table, suffix, self.sql_dialect.max_identifier)
 
     def name(self, identifier: str) -> str:
         """A quoted (possibly schema-qualified) identifier."""
@@ -117,18 +148,29 @@ class TargetDatabase(ABC):
             return
 
     @abstractmethod
-    def ledger_ddl(self) -> str:
-        """``CREATE TABLE IF NOT EXISTS _ferry_loads (...)`` in this dialect."""
+    def ledger_ddl(self, ledger: str) -> str:
+        """``CREATE TABLE IF NOT EXISTS <ledger> (...)`` in this dialect."""
 
-    def ensure_ledger(self) -> None:
-        """Create the ledger table when missing."""
-        self.execute(self.ledger_ddl())
+    def ensure_ledger(self, table: str) -> None:
+        """Create the ledger of ``table`` when missing."""
+        self.execute(self.ledger_ddl(ledger_of(table)))
+
+    def readable_table(self, table: str) -> bool:
+        """Whether ``table`` exists and this user may read it (without failing otherwise)."""
+        return False
 
     def loaded_rows(self, load: LoadId) -> int | None:
         """Rows recorded for ``load``, or None when it has not been committed."""
+        ledger = ledger_of(load.table)
+        found = self._ledger_rows(ledger, load)
+        if found is None and ledger != LEDGER and self.readable_table(LEDGER):
+            found = self._ledger_rows(LEDGER, load)  # where Ferry kept every ledger before
+        return found
+
+    def _ledger_rows(self, ledger: str, load: LoadId) -> int | None:
         p = self.placeholder
         rows = self.query(
-            f"SELECT {self.name('rows')} FROM {self.name(LEDGER)} WHERE pipeline = {p} "
+            f"SELECT {self.name('rows')} FROM {self.name(ledger)} WHERE pipeline = {p} "
             f"AND step = {p} AND run_id = {p} AND target_table = {p}",
             load.params(),
         )
@@ -138,7 +180,8 @@ class TargetDatabase(ABC):
         """Write the ledger row of ``load`` in the current transaction."""
         p = self.placeholder
         self.execute(
-            f"INSERT INTO {self.name(LEDGER)} (pipeline, step, run_id, target_table, "
+            f"INSERT INTO {self.name(ledger_of(load.table))} "
+            "(pipeline, step, run_id, target_table, "
             f"{self.name('rows')}, loaded_at) VALUES ({p}, {p}, {p}, {p}, {p}, {self.now_sql})",
             (*load.params(), rows),
         )
@@ -190,7 +233,15 @@ def reshape_columns(
 
 
 def common_shape(column: pa.Array) -> pa.Array | None:
-    """Shapes every driver needs: plain values for dictionaries, JSON text for nested data."""
+    """Shapes every driver needs: plain values for dictionaries, JSON text for nested data.
+
+    Extension types (artifacts written before extracts made every type portable) load
+    as their storage, ``arrow.uuid`` as canonical text.
+    """
+    if isinstance(column, pa.ExtensionArray):
+        if column.type.extension_name == "arrow.uuid":
+            return uuid_text(column.storage)
+        return common_shape(column.storage) or column.storage
     if pa.types.is_dictionary(column.type):
         return column.dictionary_decode()
     if pa.types.is_nested(column.type):

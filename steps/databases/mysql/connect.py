@@ -6,6 +6,7 @@ access denied or an unknown database is not retried, a refused connection is.
 
 from typing import Any
 
+from steps.databases.bounds import Bounds
 from steps.databases.errors import fault_error
 from steps.databases.mysql.errors import classify
 from steps.databases.url import DatabaseUrl
@@ -26,13 +27,31 @@ def cannot_connect(url: DatabaseUrl, err: Exception) -> StepError:
     return fault_error(fault, "connect", f"cannot connect to {url.redacted()}")
 
 
-def pymysql_connect(url: DatabaseUrl, password: str | None, *, streaming: bool = False) -> Any:
-    """A PyMySQL connection (unbuffered cursors when ``streaming``), strict SQL mode."""
+def bound_settings(server_info: str, bounds: Bounds) -> str:
+    """``SET SESSION ...`` of the step's bounds for this server (MariaDB or MySQL)."""
+    # whole seconds; 0 (no limit) is the server's maximum, one year
+    lock = max(1, round(bounds.lock_timeout)) if bounds.lock_timeout > 0 else 31536000
+    settings = [f"lock_wait_timeout = {lock}", f"innodb_lock_wait_timeout = {lock}"]
+    if "mariadb" in server_info.lower():
+        settings.append(f"max_statement_time = {bounds.statement_timeout:g}")
+    else:  # MySQL bounds SELECTs only, in milliseconds
+        settings.append(f"max_execution_time = {bounds.milliseconds('statement_timeout')}")
+    return "SET SESSION " + ", ".join(settings)
+
+
+def pymysql_connect(
+    url: DatabaseUrl, password: str | None, bounds: Bounds, *, streaming: bool = False
+) -> Any:
+    """A PyMySQL connection (unbuffered cursors when ``streaming``), strict SQL mode, bounded.
+
+    ``lock_wait_timeout`` (metadata locks: DDL, RENAME) and ``innodb_lock_wait_timeout``
+    (row locks) take whole seconds.
+    """
     import pymysql
     import pymysql.cursors
 
     try:
-        return pymysql.connect(
+        conn = pymysql.connect(
             host=url.host,
             port=url.port,
             user=url.user or None,
@@ -43,6 +62,15 @@ def pymysql_connect(url: DatabaseUrl, password: str | None, *, streaming: bool =
             local_infile=False,
             cursorclass=pymysql.cursors.SSCursor if streaming else pymysql.cursors.Cursor,
             init_command=f"SET SESSION sql_mode='{SQL_MODE}', time_zone='+00:00'",
+            connect_timeout=bounds.connect_seconds(),
+            # PyMySQL bounds only the TCP connect by connect_timeout; the handshake reads
+            # with read_timeout, which is the connect bound until the connection is up
+            read_timeout=bounds.connect_seconds(),
         )
+        # then a read waits as long as a statement may run, and a minute more
+        conn._read_timeout = bounds.statement_timeout + 60 if bounds.statement_timeout > 0 else None
+        with conn.cursor() as cur:
+            cur.execute(bound_settings(conn.get_server_info(), bounds))
+        return conn
     except pymysql.Error as err:
         raise cannot_connect(url, err) from None

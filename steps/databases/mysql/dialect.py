@@ -9,6 +9,7 @@ from steps.databases.dialect import Kind, SqlDialect
 from steps.databases.mysql import errors, sql, types
 
 if TYPE_CHECKING:
+    from steps.databases.bounds import Bounds
     from steps.databases.errors import DatabaseFault
     from steps.databases.load_target import TargetDatabase
     from steps.databases.url import DatabaseUrl
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 class MysqlDialect(SqlDialect):
     """MariaDB/MySQL through PyMySQL (unbuffered reads, multi-row INSERT loads)."""
 
+    max_identifier = 64  # characters; counted in bytes, which is stricter
     name = "mysql"
 
     def quote_part(self, part: str) -> str:
@@ -40,19 +42,21 @@ class MysqlDialect(SqlDialect):
         return name.lower()
 
     def stream(
-        self, url: "DatabaseUrl", password: str | None, sql: str, batch_size: int
+        self, url: "DatabaseUrl", password: str | None, sql: str, batch_size: int, bounds: "Bounds"
     ) -> Iterator[pa.RecordBatch]:
         """An unbuffered cursor, ``batch_size`` rows per batch."""
         from steps.databases.mysql.extract import stream
 
-        return stream(url, password, sql, batch_size)
+        return stream(url, password, sql, batch_size, bounds)
 
-    def open_target(self, url: "DatabaseUrl", password: str | None) -> "TargetDatabase":
+    def open_target(
+        self, url: "DatabaseUrl", password: str | None, bounds: "Bounds"
+    ) -> "TargetDatabase":
         """A PyMySQL connection with the multi-row INSERT bulk path."""
         from steps.databases.mysql.connect import pymysql_connect
         from steps.databases.mysql.load_target import MysqlTarget
 
-        return MysqlTarget(pymysql_connect(url, password), url, self)
+        return MysqlTarget(pymysql_connect(url, password, bounds), url, self, bounds)
 
     def classify(self, err: BaseException) -> "DatabaseFault | None":
         """By error number (:mod:`steps.databases.mysql.errors`)."""

@@ -61,6 +61,9 @@ _TRANSIENT = {
     2014,  # CR_COMMANDS_OUT_OF_SYNC
 }
 
+# The numbers of a bound running out, and the step setting it comes from.
+_BOUNDS = {1205: "lock_timeout", 1969: "statement_timeout", 3024: "statement_timeout"}
+
 
 def error_number(err: BaseException) -> int | None:
     """The MariaDB/MySQL error number of ``err``, when it has one."""
@@ -99,4 +102,4 @@ def classify(err: BaseException, *, connecting: bool = False) -> DatabaseFault |
     else:
         kind = "transient"  # connection state unknown (e.g. InterfaceError): a retry may pass
     code = f" (error {number})" if number else ""
-    return DatabaseFault(kind, f"{message(err)}{code}")
+    return DatabaseFault(kind, f"{message(err)}{code}", _BOUNDS.get(number or 0))

@@ -21,17 +21,16 @@ import pymysql
 
 from steps.databases.errors import BadValueError
 from steps.databases.load_target import (
-    LEDGER,
     NEW_SUFFIX,
     OLD_SUFFIX,
     LoadPlan,
     TargetDatabase,
     common_shape,
     reshape_columns,
-    sibling,
     split_table,
 )
 from steps.databases.mysql.errors import message
+from steps.databases.mysql.types import decimal_bounds
 
 _STATEMENT_BYTES = 4 * 1024 * 1024
 _AT_ROW = re.compile(r" at row (\d+)")
@@ -44,15 +43,27 @@ class MysqlTarget(TargetDatabase):
     now_sql = "CURRENT_TIMESTAMP(6)"
     table_options = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
 
-    def ledger_ddl(self) -> str:
+    def ledger_ddl(self, ledger: str) -> str:
         """The ledger table; 4 x 190 utf8mb4 characters fit InnoDB's key length."""
         return (
-            f"CREATE TABLE IF NOT EXISTS {self.name(LEDGER)} (pipeline VARCHAR(190) NOT NULL, "
+            f"CREATE TABLE IF NOT EXISTS {self.name(ledger)} (pipeline VARCHAR(190) NOT NULL, "
             "step VARCHAR(190) NOT NULL, run_id VARCHAR(190) NOT NULL, "
             "target_table VARCHAR(190) NOT NULL, `rows` BIGINT NOT NULL, "
             "loaded_at DATETIME(6) NOT NULL, PRIMARY KEY (pipeline, step, run_id, target_table))"
             f"{self.table_options}"
         )
+
+    def readable_table(self, table: str) -> bool:
+        """``table`` exists in the URL's database and the user has a privilege on it.
+
+        information_schema lists only tables the user has some privilege on.
+        """
+        rows = self.query(
+            "SELECT COUNT(*) FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            (table,),
+        )
+        return bool(rows and rows[0][0])
 
     def columns(self, table: str) -> dict[str, str] | None:
         """Columns from information_schema (the URL's database unless schema-qualified)."""
@@ -101,7 +112,7 @@ class MysqlTarget(TargetDatabase):
         return rows
 
     def _replace(self, plan: LoadPlan, batches: Iterator[pa.RecordBatch]) -> int:
-        new, old = sibling(plan.table, NEW_SUFFIX), sibling(plan.table, OLD_SUFFIX)
+        new, old = self.sibling(plan.table, NEW_SUFFIX), self.sibling(plan.table, OLD_SUFFIX)
         self.execute(f"DROP TABLE IF EXISTS {self.name(new)}, {self.name(old)}")
         self.execute(f"CREATE TABLE {self.name(new)} LIKE {self.name(plan.table)}")
         for field in plan.new_fields:
@@ -128,6 +139,7 @@ class MysqlTarget(TargetDatabase):
         try:
             for batch in batches:
                 _refuse_non_finite(batch, table, rows + 1)
+                batch = _fit_decimals(batch, table, rows + 1)
                 for start, values in _statements(batch):
                     try:
                         cur.execute(head + values + suffix)
@@ -169,6 +181,37 @@ def _refuse_non_finite(batch: pa.RecordBatch, table: str, first_row: int) -> Non
             f"cannot take {column[index].as_py()!r} (MariaDB/MySQL store no NaN or infinity); "
             "fix the value upstream or make it null (nothing was loaded)"
         )
+
+
+def _fit_decimals(batch: pa.RecordBatch, table: str, first_row: int) -> pa.RecordBatch:
+    """Decimals wider than MariaDB's DECIMAL(65,30), narrowed where no digit is lost."""
+    arrays = []
+    for field, column in zip(batch.schema, batch.columns, strict=True):
+        t = field.type
+        if pa.types.is_decimal(t) and decimal_bounds(t) != (t.precision, t.scale):
+            narrow = pa.decimal256(*decimal_bounds(t))
+            try:
+                column = pc.cast(column, narrow)
+            except pa.ArrowInvalid:
+                index = next(
+                    i for i in range(len(column)) if not _casts(column.slice(i, 1), narrow)
+                )
+                raise BadValueError(
+                    f"row {first_row + index} does not fit table {table!r}: column "
+                    f"{field.name!r} cannot take {column[index].as_py()} (MariaDB/MySQL "
+                    f"decimals hold at most 65 digits, 30 after the point: {narrow}); round "
+                    "it upstream (nothing was loaded)"
+                ) from None
+        arrays.append(column)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def _casts(value: pa.Array, t: pa.DataType) -> bool:
+    try:
+        pc.cast(value, t)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _statements(batch: pa.RecordBatch) -> Iterator[tuple[int, str]]:

@@ -16,6 +16,8 @@ _KEY_BINARY = "VARBINARY(255)"
 
 def sql_type(t: pa.DataType, *, is_key: bool = False) -> str:
     """The column type Ferry creates for ``t`` values."""
+    if isinstance(t, pa.BaseExtensionType):
+        return sql_type(pa.string() if t.extension_name == "arrow.uuid" else t.storage_type)
     if pa.types.is_dictionary(t):
         return sql_type(t.value_type, is_key=is_key)
     if pa.types.is_boolean(t):
@@ -30,7 +32,8 @@ def sql_type(t: pa.DataType, *, is_key: bool = False) -> str:
     if pa.types.is_floating(t):
         return "DOUBLE"
     if pa.types.is_decimal(t):
-        return f"DECIMAL({min(t.precision, 65)},{min(t.scale, 30)})"
+        precision, scale = decimal_bounds(t)
+        return f"DECIMAL({precision},{scale})"
     if pa.types.is_date(t):
         return "DATE"
     if pa.types.is_timestamp(t):
@@ -42,6 +45,15 @@ def sql_type(t: pa.DataType, *, is_key: bool = False) -> str:
     if pa.types.is_nested(t):
         return "JSON"
     return _KEY_TEXT if is_key else "LONGTEXT"
+
+
+def decimal_bounds(t: pa.Decimal128Type | pa.Decimal256Type) -> tuple[int, int]:
+    """``DECIMAL(p,s)`` for ``t`` within MariaDB's 65 digits and scale 30.
+
+    Fewer fraction digits keep the integer digits; the load checks that the values fit.
+    """
+    scale = min(t.scale, 30)
+    return min(65, t.precision - t.scale + scale), scale
 
 
 def kind_of(declared: str) -> Kind:

@@ -9,6 +9,7 @@ from steps.databases.dialect import Kind, SqlDialect
 from steps.databases.postgres import errors, sql, types
 
 if TYPE_CHECKING:
+    from steps.databases.bounds import Bounds
     from steps.databases.errors import DatabaseFault
     from steps.databases.load_target import TargetDatabase
     from steps.databases.url import DatabaseUrl
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 class PostgresDialect(SqlDialect):
     """PostgreSQL through ADBC (extract) and psycopg 3 (load)."""
 
+    max_identifier = 63  # NAMEDATALEN - 1 bytes
     name = "postgresql"
 
     def quote_part(self, part: str) -> str:
@@ -36,19 +38,21 @@ class PostgresDialect(SqlDialect):
         return types.kind_of(declared)
 
     def stream(
-        self, url: "DatabaseUrl", password: str | None, sql: str, batch_size: int
+        self, url: "DatabaseUrl", password: str | None, sql: str, batch_size: int, bounds: "Bounds"
     ) -> Iterator[pa.RecordBatch]:
         """Binary COPY through ADBC (batch sizes as the driver delivers)."""
         from steps.databases.postgres.extract import stream
 
-        return stream(url, password, sql)
+        return stream(url, password, sql, bounds)
 
-    def open_target(self, url: "DatabaseUrl", password: str | None) -> "TargetDatabase":
+    def open_target(
+        self, url: "DatabaseUrl", password: str | None, bounds: "Bounds"
+    ) -> "TargetDatabase":
         """A psycopg 3 connection with the COPY bulk path."""
         from steps.databases.postgres.connect import psycopg_connect
         from steps.databases.postgres.load_target import PostgresTarget
 
-        return PostgresTarget(psycopg_connect(url, password), url, self)
+        return PostgresTarget(psycopg_connect(url, password, bounds), url, self, bounds)
 
     def classify(self, err: BaseException) -> "DatabaseFault | None":
         """By SQLSTATE (:mod:`steps.databases.postgres.errors`)."""

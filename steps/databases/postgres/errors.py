@@ -22,6 +22,8 @@ _TRANSIENT_CODES = {
     "57P05",  # idle_session_timeout
     "53300",  # too_many_connections
 }
+# The codes of a bound running out, and the step setting it comes from.
+_BOUNDS = {"55P03": "lock_timeout", "57014": "statement_timeout"}
 _USAGE_CODES = {
     "3D000",  # invalid_catalog_name (unknown database)
     "3F000",  # invalid_schema_name
@@ -104,9 +106,10 @@ def classify(err: BaseException, *, connecting: bool = False) -> DatabaseFault |
         return DatabaseFault(_fallback(err), message)
     kind = _kind_of_code(code)
     names = _names(err) if kind == "data" else ""
+    setting = _BOUNDS.get(code)
     if f"SQLSTATE: {code}" in message:  # ADBC appends it already
-        return DatabaseFault(kind, f"{message.removesuffix('.')}{names}")
-    return DatabaseFault(kind, f"{message} (SQLSTATE {code}{names})")
+        return DatabaseFault(kind, f"{message.removesuffix('.')}{names}", setting)
+    return DatabaseFault(kind, f"{message} (SQLSTATE {code}{names})", setting)
 
 
 def _fallback(err: BaseException) -> FaultKind:
@@ -117,3 +120,25 @@ def _fallback(err: BaseException) -> FaultKind:
     if names & {"ProgrammingError", "NotSupportedError"}:
         return "usage"
     return "transient"
+
+
+# A failure while ADBC streams COPY rows surfaces as an OSError carrying libpq's
+# message, without SQLSTATE: the message says which bound ran out or what was wrong.
+_STREAMED: tuple[tuple[re.Pattern[str], FaultKind, str | None], ...] = (
+    (re.compile(r"statement timeout", re.IGNORECASE), "transient", "statement_timeout"),
+    (re.compile(r"lock timeout", re.IGNORECASE), "transient", "lock_timeout"),
+    (
+        re.compile(r"division by zero|out of range|invalid input syntax", re.IGNORECASE),
+        "data",
+        None,
+    ),
+)
+
+
+def classify_streamed(err: OSError) -> DatabaseFault:
+    """The fault of an error raised while reading the streamed result (no SQLSTATE)."""
+    message = one_line(str(err)) or type(err).__name__
+    for pattern, kind, setting in _STREAMED:
+        if pattern.search(message):
+            return DatabaseFault(kind, message, setting)
+    return DatabaseFault("transient", message)

@@ -1,6 +1,7 @@
 """PostgreSQL column types: Arrow to SQL when Ferry creates a table, SQL to a kind.
 
-Tables Ferry creates get a type that holds every value of the Arrow type. For
+Tables Ferry creates get a type that holds every value of the Arrow type; a list of
+scalars becomes an array column (``bigint[]``), other nested values ``jsonb``. For
 existing tables the ``information_schema.columns.data_type`` is reduced to a kind
 to check text values before they are sent.
 """
@@ -12,8 +13,13 @@ from steps.databases.dialect import Kind
 
 def sql_type(t: pa.DataType, *, is_key: bool = False) -> str:
     """The column type Ferry creates for ``t`` values (keys need nothing special)."""
+    if isinstance(t, pa.BaseExtensionType):
+        return "text" if t.extension_name == "arrow.uuid" else sql_type(t.storage_type)
     if pa.types.is_dictionary(t):
         return sql_type(t.value_type, is_key=is_key)
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        element = sql_type(t.value_type)
+        return "jsonb" if element == "jsonb" else f"{element}[]"
     if pa.types.is_boolean(t):
         return "boolean"
     if pa.types.is_int8(t) or pa.types.is_int16(t) or pa.types.is_uint8(t):
@@ -52,8 +58,8 @@ def kind_of(declared: str) -> Kind:
         return "date"
     if name in ("boolean", "bool"):
         return "bool"
-    if name.startswith(("smallint", "integer", "bigint", "int")):
-        return "int"
+    if name in ("smallint", "integer", "bigint", "int", "int2", "int4", "int8"):
+        return "int"  # not interval, int4range, ...
     if name.startswith(("double", "real", "float")):
         return "float"
     if name.startswith(("character", "varchar", "char", "text")):

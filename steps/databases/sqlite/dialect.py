@@ -9,6 +9,7 @@ from steps.databases.dialect import Kind, SqlDialect
 from steps.databases.sqlite import errors, sql, types
 
 if TYPE_CHECKING:
+    from steps.databases.bounds import Bounds
     from steps.databases.errors import DatabaseFault
     from steps.databases.load_target import TargetDatabase
     from steps.databases.url import DatabaseUrl
@@ -36,19 +37,21 @@ class SqliteDialect(SqlDialect):
         return types.kind_of(declared)
 
     def stream(
-        self, url: "DatabaseUrl", password: str | None, sql: str, batch_size: int
+        self, url: "DatabaseUrl", password: str | None, sql: str, batch_size: int, bounds: "Bounds"
     ) -> Iterator[pa.RecordBatch]:
         """ADBC, ``batch_size`` rows per batch."""
         from steps.databases.sqlite.extract import stream
 
-        return stream(url, password, sql, batch_size)
+        return stream(url, password, sql, batch_size, bounds)
 
-    def open_target(self, url: "DatabaseUrl", password: str | None) -> "TargetDatabase":
+    def open_target(
+        self, url: "DatabaseUrl", password: str | None, bounds: "Bounds"
+    ) -> "TargetDatabase":
         """An ADBC connection binding whole batches to one INSERT."""
         from steps.databases.sqlite.connect import adbc_connect
         from steps.databases.sqlite.load_target import SqliteTarget
 
-        return SqliteTarget(adbc_connect(url, password), url, self)
+        return SqliteTarget(adbc_connect(url, password, bounds), url, self, bounds)
 
     def classify(self, err: BaseException) -> "DatabaseFault | None":
         """By ADBC status and message (:mod:`steps.databases.sqlite.errors`)."""

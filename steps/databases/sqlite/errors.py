@@ -27,7 +27,7 @@ def classify(err: BaseException) -> DatabaseFault | None:
     status = getattr(err, "status_code", None)
     kind: FaultKind
     if _BUSY.search(message):
-        kind = "transient"
+        return DatabaseFault("transient", message, "lock_timeout")
     elif status in _DATA_STATUS or _DATA_TEXT.search(message):
         kind = "data"
     elif status in _USAGE_STATUS:

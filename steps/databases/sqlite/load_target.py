@@ -10,7 +10,6 @@ from collections.abc import Iterator, Sequence
 import pyarrow as pa
 
 from steps.databases.load_target import (
-    LEDGER,
     LoadPlan,
     TargetDatabase,
     common_shape,
@@ -25,10 +24,10 @@ class SqliteTarget(TargetDatabase):
     dialect = "sqlite"
     placeholder = "?"
 
-    def ledger_ddl(self) -> str:
+    def ledger_ddl(self, ledger: str) -> str:
         """The ledger table in SQLite types."""
         return (
-            f"CREATE TABLE IF NOT EXISTS {self.name(LEDGER)} (pipeline TEXT NOT NULL, "
+            f"CREATE TABLE IF NOT EXISTS {self.name(ledger)} (pipeline TEXT NOT NULL, "
             "step TEXT NOT NULL, run_id TEXT NOT NULL, target_table TEXT NOT NULL, "
             '"rows" INTEGER NOT NULL, loaded_at TEXT NOT NULL, '
             "PRIMARY KEY (pipeline, step, run_id, target_table))"
@@ -38,6 +37,13 @@ class SqliteTarget(TargetDatabase):
         schema, name = split_table(table)
         prefix = f"{self.name(schema)}." if schema else ""
         return f"PRAGMA {prefix}{pragma}({self.name(name)})"
+
+    def readable_table(self, table: str) -> bool:
+        """``table`` exists in the main database."""
+        rows = self.query(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        )
+        return bool(rows and rows[0][0])
 
     def columns(self, table: str) -> dict[str, str] | None:
         """Columns and declared types from ``PRAGMA table_info``."""
@@ -99,6 +105,7 @@ class SqliteTarget(TargetDatabase):
 
 
 def _sqlite_shape(column: pa.Array) -> pa.Array | None:
-    if pa.types.is_decimal(column.type):
+    """Decimals and times of day as text (ADBC binds neither); the rest as every driver."""
+    if pa.types.is_decimal(column.type) or pa.types.is_time(column.type):
         return column.cast(pa.string())
     return common_shape(column)

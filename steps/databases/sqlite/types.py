@@ -19,7 +19,8 @@ def sql_type(t: pa.DataType, *, is_key: bool = False) -> str:
     if pa.types.is_floating(t):
         return "REAL"
     if pa.types.is_decimal(t):
-        return "NUMERIC"
+        # NUMERIC affinity stores a REAL: exact up to 15 digits; wider decimals as text
+        return "NUMERIC" if t.precision <= 15 else "TEXT"
     if pa.types.is_date(t):
         return "DATE"
     if pa.types.is_timestamp(t):

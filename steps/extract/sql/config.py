@@ -42,7 +42,7 @@ class SqlExtract(DatabaseStepConfig):
         default=None,
         description=f"Declared schema, column -> type name ({TYPE_NAMES_HELP}). The result "
         "must have exactly these columns; values are cast to these types. None takes the "
-        "types the database reports.",
+        "portable Arrow type of each database column (docs/sources-and-targets-sql.md).",
     )
 
     @field_validator("columns")

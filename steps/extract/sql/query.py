@@ -7,7 +7,7 @@ no parameters. Values come from the config or the state file, never from rows.
 
 from typing import Any
 
-from steps.databases.sql import literal, quote_name
+from steps.databases.sql import bare_query, literal, quote_name, subquery
 from steps.databases.url import Dialect
 
 
@@ -15,7 +15,7 @@ def _source(dialect: Dialect, table: str | None, query: str | None) -> str:
     if table is not None:
         return quote_name(dialect, table)
     assert query is not None
-    return f"({query.strip().rstrip(';')}) AS _ferry_source"
+    return f"{subquery(dialect, query)} AS _ferry_source"
 
 
 def build_select(
@@ -29,6 +29,9 @@ def build_select(
 ) -> str:
     """``SELECT * FROM table`` or the query; with a cursor ``field``, only its window.
 
+    A query is wrapped on lines of its own, without its trailing comments and
+    semicolons, so ``SELECT ... -- note`` and ``SELECT ...;`` work as sources.
+
     The window is ``field >= lower`` (inclusive) ``AND field < end``. Without either
     bound rows with a NULL cursor come too; the extract skips and counts them.
     """
@@ -38,7 +41,10 @@ def build_select(
     if field is not None and end is not None:
         conditions.append(f"{quote_name(dialect, field)} < {literal(dialect, end)}")
     if not conditions:
-        return f"SELECT * FROM {_source(dialect, table, None)}" if table else str(query)
+        if table is not None:
+            return f"SELECT * FROM {_source(dialect, table, None)}"
+        assert query is not None
+        return bare_query(dialect, query)
     return f"SELECT * FROM {_source(dialect, table, query)} WHERE {' AND '.join(conditions)}"
 
 

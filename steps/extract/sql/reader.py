@@ -11,15 +11,16 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
+from steps.databases.bounds import Bounds
 from steps.databases.registry import dialect
 from steps.databases.url import DatabaseUrl
 
 
 def stream_batches(
-    url: DatabaseUrl, password: str | None, sql: str, batch_size: int
+    url: DatabaseUrl, password: str | None, sql: str, batch_size: int, bounds: Bounds
 ) -> Iterator[pa.RecordBatch]:
     """Run ``sql`` and yield its rows in record batches of at most ``batch_size`` rows."""
-    for batch in dialect(url.dialect).stream(url, password, sql, batch_size):
+    for batch in dialect(url.dialect).stream(url, password, sql, batch_size, bounds):
         if batch.num_rows <= batch_size:
             yield batch
             continue

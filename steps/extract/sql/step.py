@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from steps.databases.errors import UnportableValue
 from steps.extract.sql.config import SqlExtract
 from steps.extract.sql.query import build_null_count, build_select
 from steps.extract.sql.reader import stream_batches
@@ -41,13 +42,21 @@ def run(ctx: StepContext, config: SqlExtract) -> RowCounts:
         source=config.table or "query",
         window=inc.describe() if inc else None,
     )
-    batches = prefetched(stream_batches(url, password, sql, config.batch_size))
-    for number, raw in enumerate(batches, start=1):
-        batch = _conform(raw, declared) if declared is not None else raw
-        if inc is not None:
-            batch = inc.filter(batch)
-        writer.write(batch)
-        ctx.log.event("batch_extracted", batch=number, rows=batch.num_rows, rows_total=writer.rows)
+    batches = prefetched(stream_batches(url, password, sql, config.batch_size, config.bounds()))
+    try:
+        for number, raw in enumerate(batches, start=1):
+            batch = _conform(raw, declared) if declared is not None else raw
+            if inc is not None:
+                batch = inc.filter(batch)
+            writer.write(batch)
+            ctx.log.event(
+                "batch_extracted", batch=number, rows=batch.num_rows, rows_total=writer.rows
+            )
+    except UnportableValue as err:
+        source = f"table {config.table!r}" if config.table else "the query"
+        raise DataRejected(
+            f"reading {source} on {url.redacted()} failed: {err}; nothing was written, not retried"
+        ) from None
     extra: dict[str, Any] = {}
     if inc is not None:
         if inc.lower is not None or inc.end is not None:
@@ -69,7 +78,7 @@ def _null_count(config: SqlExtract, url: Any, password: str | None, field: str) 
     """Rows the window's WHERE left out because their cursor is NULL."""
     sql = build_null_count(url.dialect, config.table, config.query, field)
     total = 0
-    for batch in stream_batches(url, password, sql, 1):
+    for batch in stream_batches(url, password, sql, 1, config.bounds()):
         if batch.num_rows:
             total += int(batch.column(0)[0].as_py() or 0)
     return total

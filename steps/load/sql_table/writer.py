@@ -29,15 +29,18 @@ def load_artifact(
     """Load ``artifact`` into ``config.table`` once; return the rows the table got."""
     url = config.database_url()
     sql_dialect = dialect(url.dialect)
-    db = sql_dialect.open_target(url, config.password())
+    bounds = config.bounds()
+    db = sql_dialect.open_target(url, config.password(), bounds)
     try:
-        db.ensure_ledger()
+        db.ensure_ledger(config.table)
         done = db.loaded_rows(load)
         if done is not None:
             db.rollback()
             log.event("already_loaded", table=config.table, run_id=load.run_id, rows=done)
             return done
         plan = _plan(db, artifact.schema, config, load)
+        if config.mode == "upsert":
+            _refuse_null_keys(db, artifact, config)
         log.event(
             "load_started",
             url=url.redacted(),
@@ -56,7 +59,7 @@ def load_artifact(
         if fault is None:
             raise
         raise fault_error(
-            fault, "load", f"loading table {config.table!r} on {url.redacted()}"
+            fault, "load", f"loading table {config.table!r} on {url.redacted()}", bounds
         ) from None
     finally:
         db.close()
@@ -105,6 +108,24 @@ def _plan(db: TargetDatabase, schema: pa.Schema, config: SqlTableLoad, load: Loa
         existing=existing,
         new_fields=new_fields,
     )
+
+
+def _refuse_null_keys(db: TargetDatabase, artifact: ArtifactReader, config: SqlTableLoad) -> None:
+    """Upsert rows whose key is NULL match no row: each run would insert them again."""
+    import pyarrow.dataset as ds
+
+    by_name = {_same(db, n): n for n in artifact.schema.names}
+    dataset = artifact.dataset()
+    nulls = {
+        k: dataset.count_rows(filter=ds.field(by_name[_same(db, k)]).is_null()) for k in config.key
+    }
+    found = [f"{k!r} is NULL in {n} row(s)" for k, n in nulls.items() if n]
+    if found:
+        raise DataRejected(
+            f"upsert into table {config.table!r}: key column {', '.join(found)}; a NULL key "
+            "matches no row, so every run would insert such rows again; fill the key or "
+            "filter those rows upstream (nothing was loaded)"
+        )
 
 
 def _checked_batches(
