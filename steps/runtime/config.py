@@ -5,7 +5,8 @@ definition: the API validates and serialises a config at ``ferry render`` time, 
 step parses the very same JSON from ``--config`` in the pod.
 """
 
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -137,6 +138,17 @@ class StepConfig(BaseModel):
     ROLE: ClassVar[str] = ""
     """Which pipeline node runs this config: ``source``, ``check``, ``transform``,
     ``python``, ``target`` or ``state`` (the step added for incremental sources)."""
+
+    @classmethod
+    def sql_quote(cls, document: Mapping[str, Any]) -> Callable[[str], str]:
+        """How a parameter becomes a SQL literal in this config's ``SQL_FIELDS``.
+
+        ``document`` is the parsed ``--config`` (a database config looks at its URL's
+        dialect). The default is standard SQL quoting, as DuckDB reads it.
+        """
+        from steps.runtime.parameters import sql_literal
+
+        return sql_literal
 
     def declared_columns(self) -> list[str] | None:
         """Columns this step's output is known to have, or None when inferred."""

@@ -21,7 +21,7 @@ from steps.runtime.context import StepContext
 from steps.runtime.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, StepError, StepUsageError
 from steps.runtime.log import EventLog
 from steps.runtime.outputs import write_output_parameters
-from steps.runtime.parameters import resolve_parameters
+from steps.runtime.parameters import resolve_parameters, sql_literal
 from steps.runtime.store import open_location
 
 if TYPE_CHECKING:
@@ -90,7 +90,12 @@ def _config(kind: StepKind, text: str) -> "StepConfig":
         document = json.loads(text)
     except ValueError as err:
         raise StepUsageError(f"--config is not JSON: {err}") from None
-    resolved = resolve_parameters(document, os.environ, sql_fields=cls.SQL_FIELDS)
+    resolved = resolve_parameters(
+        document,
+        os.environ,
+        sql_fields=cls.SQL_FIELDS,
+        quote=cls.sql_quote(document) if isinstance(document, dict) else sql_literal,
+    )
     try:
         return cls.model_validate(resolved)
     except ValidationError as err:

@@ -313,3 +313,17 @@ def test_result_that_does_not_fit_the_declared_columns_is_rejected(
     result = extract_here(tmp_path, config, capsys)
     assert result.returncode == 3
     assert last_error(result.stderr) == f"ferry: pipeline 'demo', step 'orders': {message}"
+
+
+@pytest.mark.parametrize(
+    "value", ["b's", "b\\'s' OR '1'='1", "x' OR 1=1 -- ", "\\", "a\nb' UNION SELECT 1,2,3,4 --"]
+)
+def test_a_parameter_in_the_query_is_one_literal_of_the_dialect(
+    db: str, tmp_path: Path, value: str
+) -> None:
+    """No value changes the statement: it is compared as text, quoted as the dialect needs."""
+    config = {"url": db, "query": "SELECT id, name FROM orders WHERE name = ${param:who}"}
+    result, out = extract(tmp_path, config, env={"FERRY_PARAM_who": value})
+    assert result.returncode == 0, result.stderr
+    table, _ = read_artifact(out)
+    assert table.to_pylist() == ([{"id": 2, "name": "b's"}] if value == "b's" else [])

@@ -1,6 +1,7 @@
 """The typed config of ``extract-sql``."""
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
@@ -17,6 +18,19 @@ class SqlExtract(DatabaseStepConfig):
 
     KIND: ClassVar[str] = "extract-sql"
     ROLE: ClassVar[str] = "source"
+    SQL_FIELDS: ClassVar[tuple[str, ...]] = ("query",)
+
+    @classmethod
+    def sql_quote(cls, document: Mapping[str, Any]) -> Callable[[str], str]:
+        """A parameter in ``query`` is a literal of the URL's dialect (backslashes too)."""
+        from steps.databases.registry import SCHEMES
+        from steps.databases.sql import literal
+
+        scheme = str(document.get("url", "")).partition("://")[0].partition("+")[0]
+        info = SCHEMES.get(scheme)
+        if info is None:
+            return super().sql_quote(document)
+        return lambda text: literal(info.name, text)
 
     table: str | None = Field(
         default=None,
