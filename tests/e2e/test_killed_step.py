@@ -26,16 +26,24 @@ from workflows.render import render_pipeline
 ROWS = 400_000
 
 
-def _step_command(template: str, values: dict[str, str]) -> list[str]:
+def _step_command(template: str, values: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The step's command line and its parameter variables, as the pod would get them."""
     workflow = render_pipeline(get_pipeline("orders-daily", [EXAMPLES])).workflow
     spec = next(t for t in workflow["spec"]["templates"] if t["name"] == template)
-    args = []
-    for arg in spec["container"]["args"]:
+
+    def filled(text: str) -> str:
         for name, value in values.items():
-            arg = arg.replace("{{" + name + "}}", value)
-        args.append(arg)
+            text = text.replace("{{" + name + "}}", value)
+        return text
+
+    args = [filled(arg) for arg in spec["container"]["args"]]
     assert "{{" not in " ".join(args)
-    return [sys.executable, "-m", "steps", *args]
+    env = {
+        e["name"]: filled(e["value"])
+        for e in spec["container"]["env"]
+        if e["name"].startswith("FERRY_PARAM_")
+    }
+    return [sys.executable, "-m", "steps", *args], env
 
 
 def _wait_for_partial_file(folder: Path, proc: subprocess.Popen[bytes]) -> None:
@@ -58,9 +66,10 @@ def test_sigkill_mid_write_then_rerun(tmp_path: Path) -> None:
         "workflow.parameters.data_dir": str(data_dir),
     }
     env = {**os.environ, "FERRY_OUTPUTS_DIR": str(tmp_path / "outputs")}
+    command, params = _step_command("orders", values)
     proc = subprocess.Popen(
-        _step_command("orders", values),
-        env=env,
+        command,
+        env={**env, **params},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -72,9 +81,8 @@ def test_sigkill_mid_write_then_rerun(tmp_path: Path) -> None:
     assert not (artifact / "_manifest.json").exists()
     with pytest.raises(StepError, match=r"is incomplete: no _manifest\.json"):
         ArtifactReader(open_location(str(artifact)), "orders")
-    checks = subprocess.run(
-        _step_command("orders-checked", values), env=env, capture_output=True, text=True
-    )
+    command, params = _step_command("orders-checked", values)
+    checks = subprocess.run(command, env={**env, **params}, capture_output=True, text=True)
     assert checks.returncode == 1
     assert checks.stderr.strip().splitlines()[-1] == (
         "ferry: pipeline 'orders-daily', step 'orders-checked': input 'orders' at "
