@@ -260,3 +260,27 @@ def test_bad_parallelism_and_store_are_usage_errors(store: Path, marks: Path) ->
     assert message == (
         "--store: store location 'ftp://host/x' uses unsupported scheme 'ftp'; use a folder path or s3://"
     )
+
+
+def test_metrics_are_accepted_and_their_variables_checked_in_argo_metric_scopes(
+    store: Path, marks: Path
+) -> None:
+    def gauge(value: str) -> dict:
+        return {
+            "prometheus": [{"name": "m", "help": "h", "gauge": {"realtime": False, "value": value}}]
+        }
+
+    template = container("a")
+    template["metrics"] = gauge("{{duration}} {{status}} {{outputs.parameters.nope}}")
+    manifest = workflow([template])
+    manifest["spec"]["metrics"] = gauge("{{workflow.duration}} {{workflow.status}} {{duration}}")
+
+    message = refusal(manifest, store, marks)
+
+    assert message == PREFIX + "; ".join(
+        [
+            "spec.templates[1].metrics.prometheus[0].gauge.value: "
+            "unknown variable {{outputs.parameters.nope}}",
+            "spec.metrics.prometheus[0].gauge.value: unknown variable {{duration}}",
+        ]
+    )

@@ -16,6 +16,10 @@ _COMMANDS = {
     "render": ("workflows.cli.render_cmd:render", "Render pipelines to Argo manifests (YAML)."),
     "run": ("workflows.cli.run_cmd:run", "Run a pipeline's rendered Workflow on this machine."),
     "runs": ("workflows.cli.runs_cmd:runs", "List recorded local runs, newest first."),
+    "metrics": (
+        "workflows.cli.metrics_cmd:metrics",
+        "Print the metrics of the local runs in Prometheus text format.",
+    ),
     "retry": ("workflows.cli.retry_cmd:retry", "Resume a failed local run under its run id."),
     "backfill": (
         "workflows.cli.backfill_cmd:backfill",

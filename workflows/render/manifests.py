@@ -36,6 +36,7 @@ from steps.contract import (
 )
 from steps.runtime.parameters import env_name
 from workflows.pipeline import Pipeline, Resources
+from workflows.render.metrics import step_metrics, workflow_metrics
 from workflows.render.plan import PlannedStep, default_resources, plan_steps
 
 ENTRYPOINT = "main"
@@ -279,6 +280,7 @@ def _build_container(pipeline: Pipeline, step: PlannedStep) -> Container:
         retry_strategy=_build_retry(step),
         active_deadline_seconds=step.active_deadline_seconds,
         labels={STEP_LABEL: step.name},
+        metrics=step_metrics(pipeline.name, step.name),
     )
 
 
@@ -320,6 +322,7 @@ def _workflow_fields(pipeline: Pipeline) -> dict[str, Any]:
         ),
         "security_context": _build_pod_security_context(),
         "pod_spec_patch": executor_pod_spec_patch(),
+        "metrics": workflow_metrics(pipeline.name),
     }
     if pipeline.resources is None:
         defaults = _build_resources(default_resources(pipeline)).build()

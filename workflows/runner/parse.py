@@ -211,7 +211,13 @@ def _container_template(
                 "only an emptyDir at /tmp",
             )
     _check_volumes(template.get("volumes") or [], f"{path}.volumes", found)
-    scopes.check_tags(template, path, scopes.container_scope(parameter_names, inputs), found)
+    own = {key: value for key, value in template.items() if key != "metrics"}
+    scopes.check_tags(own, path, scopes.container_scope(parameter_names, inputs), found)
+    if "metrics" in template:
+        metrics_scope = scopes.template_metrics_scope(
+            parameter_names, inputs, [output.name for output in outputs]
+        )
+        scopes.check_tags(template["metrics"], f"{path}.metrics", metrics_scope, found)
     return ContainerTemplate(
         name=str(template.get("name")),
         argv=argv,

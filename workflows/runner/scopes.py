@@ -3,7 +3,10 @@
 Argo resolves a tag by where it appears: the workflow globals and parameters
 everywhere; ``inputs.parameters.*``, ``pod.name`` and ``retries`` inside a container
 template; ``tasks.T.outputs.parameters.P`` in the arguments of a task downstream of
-``T``; only the globals in ``spec.arguments.parameters`` values. Every tag is checked
+``T``; only the globals in ``spec.arguments.parameters`` values; in ``metrics`` the
+metric variables Argo adds there (``status``, ``duration``, the template's own
+``outputs.parameters.*``; ``workflow.status`` and ``workflow.duration`` at workflow
+level), though the runner never evaluates metrics. Every tag is checked
 against the scope of its place before anything runs, so substitution
 (:mod:`workflows.runner.variables`) never meets an unknown name.
 """
@@ -39,6 +42,33 @@ def container_scope(parameter_names: Iterable[str], input_names: Iterable[str]) 
         | {f"inputs.parameters.{p}" for p in input_names}
         | {"pod.name", "retries"}
     )
+
+
+TEMPLATE_METRIC_VARIABLES = frozenset(
+    {"status", "duration", "exitCode", "outputs.result", "retries"}
+    | {"resourcesDuration.cpu", "resourcesDuration.memory"}
+)
+"""What Argo adds to a template's ``metrics`` (docs/variables.md, "Metrics")."""
+
+WORKFLOW_METRIC_VARIABLES = frozenset({"workflow.status", "workflow.duration"})
+"""What a workflow's ``spec.metrics`` may use besides the workflow scope: Argo sets both
+when the workflow completes, before it evaluates these metrics."""
+
+
+def template_metrics_scope(
+    parameter_names: Iterable[str], input_names: Iterable[str], output_names: Iterable[str]
+) -> Scope:
+    """What a container template's ``metrics`` may use: its scope, metric variables, outputs."""
+    return (
+        container_scope(parameter_names, input_names)
+        | TEMPLATE_METRIC_VARIABLES
+        | {f"outputs.parameters.{p}" for p in output_names}
+    )
+
+
+def workflow_metrics_scope(parameter_names: Iterable[str]) -> Scope:
+    """What ``spec.metrics`` may use: the workflow scope and ``workflow.status``/``duration``."""
+    return workflow_scope(parameter_names) | WORKFLOW_METRIC_VARIABLES
 
 
 def task_scopes(
@@ -79,7 +109,9 @@ def check_spec(spec: Mapping[str, Any], parameter_names: Iterable[str], found: P
     """Check the tags of every ``spec`` field outside the templates and the arguments."""
     scope = workflow_scope(parameter_names)
     for key, value in spec.items():
-        if key not in ("templates", "arguments"):
+        if key == "metrics":
+            check_tags(value, "spec.metrics", workflow_metrics_scope(parameter_names), found)
+        elif key not in ("templates", "arguments"):
             check_tags(value, f"spec.{key}", scope, found)
 
 

@@ -3,7 +3,7 @@
 Anything not listed here is refused by its path (``spec.templates[2].script``), so
 no field is ever silently ignored. ``USED`` fields are honoured by the runner;
 ``ACCEPTED`` ones have no local meaning (resources, security context, scheduling,
-labels) and are accepted as they are, not enforced.
+labels, Argo's ``metrics.prometheus``) and are accepted as they are, not enforced.
 """
 
 from typing import Any
@@ -52,6 +52,9 @@ _TASK: Shape = {
     "depends": USED,
     "arguments": {"parameters": [_ARGUMENT_PARAMETER]},
 }
+# Argo's controller emits these; locally `ferry metrics` computes the same names from the
+# run records (workflows/monitoring/). Their tags are still checked (scopes.check_metrics).
+_METRICS: Shape = ACCEPTED
 _SCHEDULING: dict[str, Shape] = {
     "serviceAccountName": ACCEPTED,
     "securityContext": ACCEPTED,
@@ -78,6 +81,7 @@ _TEMPLATE: Shape = {
     "parallelism": USED,
     "volumes": [_VOLUME],
     "metadata": ACCEPTED,
+    "metrics": _METRICS,
     **_SCHEDULING,
 }
 _SPEC: Shape = {
@@ -95,6 +99,7 @@ _SPEC: Shape = {
     # Argo's init/wait containers do not exist locally; resources are not enforced.
     "podSpecPatch": ACCEPTED,
     "templateDefaults": {"container": {"resources": ACCEPTED}},
+    "metrics": _METRICS,
     **_SCHEDULING,
 }
 MANIFEST: Shape = {
