@@ -3,7 +3,7 @@
 The chart loads ``files/pipelines/<pipeline>/*.yaml`` with ``.Files.Get`` and never
 evaluates them as templates, so Argo's ``{{...}}`` expressions reach the cluster
 untouched. This script makes that folder an exact copy of the rendered
-``workflowtemplate.yaml`` and ``cronworkflow.yaml`` of every pipeline (the
+``workflowtemplate.yaml``, ``cronworkflow.yaml`` and ``eventbinding.yaml`` of every pipeline (the
 self-contained ``workflow.yaml`` is for ``ferry run`` and ``argo submit`` of a file,
 not for the chart), and removes pipelines that are no longer rendered.
 
@@ -14,7 +14,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-CHART_FILES = ("workflowtemplate.yaml", "cronworkflow.yaml")
+CHART_FILES = ("workflowtemplate.yaml", "cronworkflow.yaml", "eventbinding.yaml")
 
 
 def sync(rendered: Path, chart: Path) -> list[str]:

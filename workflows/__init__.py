@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         Transform,
         param,
     )
+    from workflows.triggers import EventTrigger, ObjectArrival
 
 _EXPORTS = {
     "workflows.pipeline": (
@@ -96,6 +97,7 @@ _EXPORTS = {
     "steps.load.sql_table.config": ("SqlTableLoad",),
     "steps.python_step.rejected": ("Rejected",),
     "steps.runtime.config": ("Cursor",),
+    "workflows.triggers": ("EventTrigger", "ObjectArrival"),
 }
 """Module -> the public names it provides."""
 
@@ -111,11 +113,13 @@ __all__ = [
     "CsvOptions",
     "Cursor",
     "CursorPagination",
+    "EventTrigger",
     "FilesExtract",
     "HttpExtract",
     "LinkHeaderPagination",
     "NextLinkPagination",
     "NotNull",
+    "ObjectArrival",
     "OffsetPagination",
     "PagePagination",
     "ParquetDatasetLoad",

@@ -33,6 +33,7 @@ from steps.checks.config import ChecksConfig, Rule
 from steps.python_step.config import PythonStepConfig
 from steps.runtime.config import StepConfig
 from steps.transform.config import DEFAULT_MEMORY_LIMIT, TransformConfig
+from workflows.triggers import Trigger
 
 BUILTIN_PARAMS = ("store", "run_date", "interval_start", "interval_end")
 """Workflow parameters every pipeline has; a pipeline's own ``params`` come on top.
@@ -412,6 +413,11 @@ class Pipeline(_Model):
     )
     schedule: Schedule | None = Field(
         default=None, description="Run on a schedule (renders a CronWorkflow); None: on demand."
+    )
+    triggers: list[Trigger] = Field(
+        default=[],
+        description="Events that start a run: EventTrigger, ObjectArrival (YAML: kind event or "
+        "object-arrival); each renders a WorkflowEventBinding.",
     )
     image: str = Field(
         default="ghcr.io/ferry-etl/ferry-step:0.1.0",

@@ -28,6 +28,7 @@ from workflows.pipeline import (
     Source,
     Target,
 )
+from workflows.triggers import check_triggers
 
 MAX_PIPELINE_NAME = 52
 """Argo appends ``-<unix time>`` (11 characters) to a CronWorkflow's runs; 52 + 11 = 63."""
@@ -95,6 +96,7 @@ def _validate(pipeline: Pipeline) -> None:
     _check_incremental_loads(pipeline)
     _check_schedule(pipeline)
     _check_params(pipeline)
+    check_triggers(pipeline)
     _check_labels(pipeline)
 
 

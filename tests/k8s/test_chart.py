@@ -74,7 +74,7 @@ def test_pipelines_are_rendered_and_all_in_the_default_values() -> None:
 
 def test_chart_files_are_in_sync_with_rendered_pipelines() -> None:
     for name in PIPELINES:
-        for file_name in ("workflowtemplate.yaml", "cronworkflow.yaml"):
+        for file_name in ("workflowtemplate.yaml", "cronworkflow.yaml", "eventbinding.yaml"):
             source = RENDERED / name / file_name
             copy = CHART / "files" / "pipelines" / name / file_name
             assert copy.is_file() == source.is_file(), f"{copy}: run `make chart-sync`"
@@ -464,3 +464,78 @@ def test_every_value_has_a_doc_comment() -> None:
             i + 1 < len(lines) and len(lines[i + 1]) - len(lines[i + 1].lstrip()) > indent
         )
         assert documented or has_children, f"values.yaml line {i + 1}: {line.strip()} has no '# --'"
+
+
+def _rendered_bindings(pipeline: str) -> list[dict]:
+    path = RENDERED / pipeline / "eventbinding.yaml"
+    return [d for d in yaml.safe_load_all(path.read_text()) if d] if path.is_file() else []
+
+
+def test_event_bindings_of_selected_pipelines_are_installed_unchanged(
+    render: Callable[..., list[dict]],
+) -> None:
+    docs = render("values.yaml")
+    installed = _of_kind(docs, "WorkflowEventBinding")
+    expected = [
+        b
+        for p in yaml.safe_load((CHART / "values.yaml").read_text())["pipelines"]
+        for b in _rendered_bindings(p)
+    ]
+    assert expected, "no shipped pipeline has a trigger"
+    assert [b["spec"] for b in installed] == [b["spec"] for b in expected]
+    for binding in installed:
+        meta = binding["metadata"]
+        assert meta["namespace"] == "ferry-test"
+        assert meta["labels"]["app.kubernetes.io/component"] == "trigger"
+        assert (
+            meta["labels"]["ferry.dev/pipeline"]
+            == binding["spec"]["submit"]["workflowTemplateRef"]["name"]
+        )
+    templates = {d["metadata"]["name"] for d in _of_kind(docs, "WorkflowTemplate")}
+    assert {b["spec"]["submit"]["workflowTemplateRef"]["name"] for b in installed} <= templates
+    assert not [
+        d for d in docs if d["kind"] == "ServiceAccount" and "events" in d["metadata"]["name"]
+    ]
+
+
+def test_event_bindings_follow_pipelines_and_events_enabled(
+    render: Callable[..., list[dict]],
+) -> None:
+    only_daily = render("values.yaml", sets=("pipelines={orders-daily}",))
+    assert _of_kind(only_daily, "WorkflowEventBinding") == []
+    disabled = render("values.yaml", sets=("events.enabled=false",))
+    assert _of_kind(disabled, "WorkflowEventBinding") == []
+    assert _of_kind(disabled, "WorkflowTemplate")
+
+
+def test_event_sender_gets_argos_submit_role_and_a_token(
+    render: Callable[..., list[dict]],
+) -> None:
+    docs = render("ci/events-values.yaml")
+    named = [d for d in docs if d["metadata"]["name"].startswith("minio-events")]
+    assert sorted((d["kind"], d["metadata"]["name"]) for d in named) == [
+        ("Role", "minio-events"),
+        ("RoleBinding", "minio-events"),
+        ("Secret", "minio-events-token"),
+        ("ServiceAccount", "minio-events"),
+    ]
+    role = next(d for d in named if d["kind"] == "Role")
+    assert role["rules"] == [
+        {"apiGroups": ["argoproj.io"], "resources": ["workfloweventbindings"], "verbs": ["list"]},
+        {"apiGroups": ["argoproj.io"], "resources": ["workflowtemplates"], "verbs": ["get"]},
+        {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["create"]},
+    ]
+    token = next(d for d in named if d["kind"] == "Secret")
+    assert token["type"] == "kubernetes.io/service-account-token"
+    assert token["metadata"]["annotations"] == {
+        "kubernetes.io/service-account.name": "minio-events"
+    }
+    assert "data" not in token and "stringData" not in token
+    binding = next(d for d in named if d["kind"] == "RoleBinding")
+    assert binding["roleRef"]["name"] == "minio-events"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "minio-events", "namespace": "ferry-test"}
+    ]
+    assert len(_of_kind(docs, "WorkflowEventBinding")) == len(
+        _rendered_bindings("orders-by-segment")
+    )

@@ -8,6 +8,7 @@ import yaml
 
 from workflows.errors import UsageError
 from workflows.pipeline import Pipeline
+from workflows.render.events import build_event_bindings
 from workflows.render.manifests import (
     build_cron_workflow,
     build_workflow,
@@ -20,6 +21,8 @@ HEADER = "# Rendered by `ferry render` from the pipeline definition; do not edit
 WORKFLOW_TEMPLATE_FILE = "workflowtemplate.yaml"
 WORKFLOW_FILE = "workflow.yaml"
 CRON_WORKFLOW_FILE = "cronworkflow.yaml"
+EVENT_BINDING_FILE = "eventbinding.yaml"
+"""The pipeline's WorkflowEventBindings, one YAML document per trigger."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class RenderedPipeline:
 
     pipeline: str
     documents: dict[str, dict[str, Any]]
+    event_bindings: tuple[dict[str, Any], ...] = ()
+    """WorkflowEventBindings, one per trigger; written together as ``eventbinding.yaml``."""
 
     @property
     def workflow(self) -> dict[str, Any]:
@@ -36,7 +41,10 @@ class RenderedPipeline:
 
     def files(self) -> dict[str, str]:
         """File name -> YAML text, exactly as written."""
-        return {name: to_yaml(doc) for name, doc in self.documents.items()}
+        files = {name: to_yaml(doc) for name, doc in self.documents.items()}
+        if self.event_bindings:
+            files[EVENT_BINDING_FILE] = to_yaml_documents(self.event_bindings)
+        return files
 
 
 def to_yaml(document: dict[str, Any]) -> str:
@@ -51,6 +59,12 @@ def to_yaml(document: dict[str, Any]) -> str:
     return HEADER + body
 
 
+def to_yaml_documents(documents: tuple[dict[str, Any], ...]) -> str:
+    """Several documents in one stable YAML text, each after a ``---`` line."""
+    bodies = [to_yaml(doc).removeprefix(HEADER) for doc in documents]
+    return HEADER + "".join(f"---\n{body}" for body in bodies)
+
+
 def render_pipeline(pipeline: Pipeline) -> RenderedPipeline:
     """Validate a pipeline and build its manifests; raise DefinitionError when invalid."""
     validate_pipeline(pipeline)
@@ -61,7 +75,11 @@ def render_pipeline(pipeline: Pipeline) -> RenderedPipeline:
     cron = build_cron_workflow(pipeline)
     if cron is not None:
         documents[CRON_WORKFLOW_FILE] = cron
-    return RenderedPipeline(pipeline=pipeline.name, documents=documents)
+    return RenderedPipeline(
+        pipeline=pipeline.name,
+        documents=documents,
+        event_bindings=tuple(build_event_bindings(pipeline)),
+    )
 
 
 def write_rendered(pipeline: Pipeline, out_dir: str | Path) -> list[Path]:
@@ -98,7 +116,8 @@ def _write_folder(rendered: RenderedPipeline, folder: Path) -> list[Path]:
         path = folder / name
         path.write_text(text, encoding="utf-8")
         written.append(path)
-    for stale in (WORKFLOW_TEMPLATE_FILE, WORKFLOW_FILE, CRON_WORKFLOW_FILE):
-        if stale not in rendered.documents:
+    files = rendered.files()
+    for stale in (WORKFLOW_TEMPLATE_FILE, WORKFLOW_FILE, CRON_WORKFLOW_FILE, EVENT_BINDING_FILE):
+        if stale not in files:
             (folder / stale).unlink(missing_ok=True)
     return written

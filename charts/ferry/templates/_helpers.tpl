@@ -167,3 +167,10 @@ allowed: values.yaml sets parameters for every shipped pipeline.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+Name of the ServiceAccount, Role and token Secret of event senders (MinIO's webhook).
+*/}}
+{{- define "ferry.eventSenderName" -}}
+{{- default (printf "%s-events" (include "ferry.fullname" .)) .Values.events.sender.name | trunc 57 | trimSuffix "-" }}
+{{- end }}
