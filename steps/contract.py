@@ -22,11 +22,14 @@ OUTPUT_PARAMETERS = (
     "quality_score",
     "input_rows",
     "warning",
+    "cached",
 )
 """Output parameters every step writes (a failed step too, with what it counted).
 
 ``input_rows`` is a JSON object of rows read per input; ``warning`` is one line (empty
-when there is none), e.g. a checks step with ``severity: warn`` below its threshold."""
+when there is none), e.g. a checks step with ``severity: warn`` below its threshold;
+``cached`` is empty unless the step adopted a cache entry, then a JSON object
+``{"key": ..., "run_id": ...}``: the cache key and the run that computed the artifact."""
 
 EXIT_OK = 0
 """The step did its work."""
@@ -58,3 +61,7 @@ PIPELINE_LABEL = "ferry.dev/pipeline"
 
 STEP_LABEL = "ferry.dev/step"
 """Label on every step's pod: the step's name."""
+
+NO_CACHE_ENV = "FERRY_NO_CACHE"
+"""Set to ``1`` in a step's environment to run it without its cache (no lookup, no
+entry written); ``ferry run --no-cache`` sets it for every step of one run."""

@@ -210,6 +210,20 @@ class _Node(_Model):
     active_deadline_seconds: int | None = Field(
         default=None, description="Kill this step after so many seconds; None uses the pipeline's."
     )
+    cache: bool | int = Field(
+        default=False,
+        description="Reuse an earlier run's artifact when the step's kind, config (parameters "
+        "filled in), inputs, Ferry version and, for sources, files are unchanged: true caches "
+        "with no expiry, a number of seconds is a TTL. Never for targets; a source other "
+        "than files needs a TTL. `ferry run --no-cache` turns it off for one run.",
+    )
+
+    @field_validator("cache")
+    @classmethod
+    def _positive_ttl(cls, cache: bool | int) -> bool | int:
+        if not isinstance(cache, bool) and cache <= 0:
+            raise ValueError(f"cache TTL {cache} must be a positive number of seconds, or true")
+        return cache
 
     ROLE: ClassVar[str] = ""
     """The role a config must have to run as this node (``StepConfig.ROLE``)."""

@@ -94,6 +94,7 @@ def _validate(pipeline: Pipeline) -> None:
     _check_rule_columns(pipeline)
     _check_target_columns(pipeline)
     _check_incremental_loads(pipeline)
+    _check_cache(pipeline)
     _check_schedule(pipeline)
     _check_params(pipeline)
     check_triggers(pipeline)
@@ -343,6 +344,42 @@ def _check_incremental_loads(pipeline: Pipeline) -> None:
                 "config.mode",
                 f"fed by incremental source {sources[0]!r}, whose window a failed run "
                 f"re-delivers: {problem}",
+            )
+
+
+def _check_cache(pipeline: Pipeline) -> None:
+    """Refuse caching where reusing an earlier result would be wrong.
+
+    A load must write every run (a cached load would skip the write), an incremental
+    source reads a window that moves with its cursor state, and a source that cannot
+    tell when its data changed (SQL, HTTP) needs a TTL to ever see new rows.
+    """
+    for node in pipeline.nodes():
+        if node.cache is False:
+            continue
+        if isinstance(node, Target):
+            raise DefinitionError(
+                pipeline.name,
+                node.name,
+                "cache",
+                "a Target cannot be cached: a load must write on every run; "
+                "cache the step that feeds it instead",
+            )
+        if isinstance(node, Source) and node.config.incremental_cursor() is not None:
+            raise DefinitionError(
+                pipeline.name,
+                node.name,
+                "cache",
+                "an incremental source cannot be cached: its window moves with the cursor "
+                "state; drop cache, or drop the cursor",
+            )
+        if isinstance(node, Source) and node.cache is True and not node.config.DECLARES_FRESHNESS:
+            raise DefinitionError(
+                pipeline.name,
+                node.name,
+                "cache",
+                f"a {node.config.KIND} source cannot tell when its data changed, so cache=True "
+                "would never read new rows; give a TTL in seconds instead (cache=3600)",
             )
 
 

@@ -77,6 +77,22 @@ class PythonStepConfig(StepConfig):
     def _known_types(cls, columns: dict[str, str] | None) -> dict[str, str] | None:
         return validate_declared_columns(columns)
 
+    def cache_freshness(self) -> object | None:
+        """The SHA-256 of the function's module source: editing the code invalidates."""
+        import hashlib
+        import importlib.util
+
+        module, _ = parse_spec(self.function)
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            spec = None
+        origin = spec.origin if spec is not None else None
+        if origin is None or not origin.endswith(".py"):
+            return None
+        with open(origin, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+
     def declared_columns(self) -> list[str] | None:
         """The declared output column names, in order, or None when taken from the output."""
         return list(self.columns) if self.columns is not None else None

@@ -139,6 +139,10 @@ class StepConfig(BaseModel):
     """Which pipeline node runs this config: ``source``, ``check``, ``transform``,
     ``python``, ``target`` or ``state`` (the step added for incremental sources)."""
 
+    DECLARES_FRESHNESS: ClassVar[bool] = False
+    """Whether :meth:`cache_freshness` tells when the step's result is out of date (a
+    files source lists its files); a source without it may be cached only with a TTL."""
+
     @classmethod
     def sql_quote(cls, document: Mapping[str, Any]) -> Callable[[str], str]:
         """How a parameter becomes a SQL literal in this config's ``SQL_FIELDS``.
@@ -152,6 +156,14 @@ class StepConfig(BaseModel):
 
     def declared_columns(self) -> list[str] | None:
         """Columns this step's output is known to have, or None when inferred."""
+        return None
+
+    def cache_freshness(self) -> object | None:
+        """What besides config and inputs a cached result depends on, as JSON values.
+
+        Part of the cache key (``steps.runtime.cache``): e.g. the files a source reads
+        with their sizes and modification times. None: nothing else.
+        """
         return None
 
     def secret_envs(self) -> list[SecretEnv]:

@@ -15,14 +15,26 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from steps.contract import NO_CACHE_ENV
 from steps.registry import KINDS, StepKind
 from steps.runtime.accounting import RowCounts
+from steps.runtime.artifacts import ArtifactReader
+from steps.runtime.cache import (
+    CacheHit,
+    adopt,
+    cache_disabled,
+    cache_key,
+    content_hash,
+    entry_location,
+    lookup,
+    save_entry,
+)
 from steps.runtime.context import StepContext
 from steps.runtime.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, StepError, StepUsageError
 from steps.runtime.log import EventLog
 from steps.runtime.outputs import write_output_parameters
 from steps.runtime.parameters import resolve_parameters, sql_literal
-from steps.runtime.store import open_location
+from steps.runtime.store import Location, open_location
 
 if TYPE_CHECKING:
     from steps.runtime.config import StepConfig
@@ -64,6 +76,19 @@ def build_parser(kinds: Iterable[StepKind] = KINDS.values()) -> argparse.Argumen
             help="an upstream artifact (repeatable)",
         )
         p.add_argument("--output", help="where this step's artifact goes")
+        cache = p.add_mutually_exclusive_group()
+        cache.add_argument(
+            "--cache",
+            action="store_true",
+            help="reuse an earlier run's artifact when kind, config, inputs and freshness "
+            f"match (STORE/cache/...); ${NO_CACHE_ENV}=1 turns it off",
+        )
+        cache.add_argument(
+            "--cache-ttl",
+            type=int,
+            metavar="SECONDS",
+            help="as --cache, reusing only an entry younger than SECONDS",
+        )
     return parser
 
 
@@ -109,6 +134,61 @@ def _with_input_rows(counts: RowCounts, ctx: StepContext) -> RowCounts:
     return replace(counts, input_rows={next(iter(ctx.inputs)): counts.rows_in})
 
 
+def _cache_entry(kind: StepKind, config: "StepConfig", ctx: StepContext) -> tuple[str, "Location"]:
+    """The step's cache key and where its entry lives (``steps.runtime.cache``)."""
+    inputs = {name: content_hash(ArtifactReader(loc, name)) for name, loc in ctx.inputs.items()}
+    key = cache_key(kind.name, config.model_dump(mode="json"), inputs, config.cache_freshness())
+    return key, entry_location(ctx.store, ctx.pipeline, ctx.step, key)
+
+
+def _adopt(hit: CacheHit, ctx: StepContext, key: str) -> None:
+    """Take the entry as this run's artifact and report what the original run counted."""
+    assert ctx.output is not None
+    adopt(hit, ctx.output, pipeline=ctx.pipeline, step=ctx.step, run_id=ctx.run_id)
+    info = hit.info
+    counts = RowCounts(
+        rows_in=int(info.get("rows_in", 0)),
+        rows_out=int(info.get("rows_out", 0)),
+        rows_rejected=int(info.get("rows_rejected", 0)),
+        preserving=bool(info.get("preserving", True)),
+        input_rows={str(k): int(v) for k, v in dict(info.get("input_rows", {})).items()},
+    )
+    source_run = str(info.get("run_id", ""))
+    cached = json.dumps({"key": key, "run_id": source_run}, separators=(",", ":"))
+    write_output_parameters(counts, warning=str(info.get("warning", "")), cached=cached)
+    ctx.log.event(
+        "step_cached",
+        key=key,
+        source_run=source_run,
+        rows_in=counts.rows_in,
+        rows_out=counts.rows_out,
+        rows_rejected=counts.rows_rejected,
+    )
+
+
+def _store(entry: tuple[str, "Location"], counts: RowCounts, ctx: StepContext) -> None:
+    """Keep the committed output as the step's cache entry; a failure here only warns."""
+    assert ctx.output is not None
+    key, loc = entry
+    info = {
+        "key": key,
+        "run_id": ctx.run_id,
+        "rows_in": counts.rows_in,
+        "rows_out": counts.rows_out,
+        "rows_rejected": counts.rows_rejected,
+        "preserving": counts.preserving,
+        "input_rows": dict(counts.input_rows),
+        "warning": "; ".join(ctx.warnings),
+    }
+    try:
+        save_entry(ctx.output, loc, info)
+    except OSError as err:  # the artifact is committed; the next run just computes again
+        reason = f"{type(err).__name__}: {err}".splitlines()[0]
+        ctx.log.event("step_cache_not_stored", level="warning", key=key, reason=reason)
+        return
+    ctx.log.event("step_cache_stored", key=key, entry=loc.uri)
+
+
 def run_step(argv: Sequence[str]) -> int:
     """Run one step from its command line; return the exit code."""
     named = KINDS.get(argv[0]) if argv else None
@@ -130,8 +210,18 @@ def run_step(argv: Sequence[str]) -> int:
             output=open_location(args.output) if args.output else None,
         )
         log.event("step_started", kind=kind.name, inputs=sorted(ctx.inputs))
+        cached = args.cache or args.cache_ttl is not None
+        entry: tuple[str, Location] | None = None
+        if cached and ctx.output is not None and not cache_disabled():
+            entry = _cache_entry(kind, config, ctx)
+            hit = lookup(entry[1], args.cache_ttl)
+            if hit is not None:
+                _adopt(hit, ctx, entry[0])
+                return EXIT_OK
         counts = _with_input_rows(kind.load_run()(ctx, config), ctx)
         counts.verify(args.step)
+        if entry is not None:
+            _store(entry, counts, ctx)
         write_output_parameters(counts, warning="; ".join(ctx.warnings))
         log.event(
             "step_finished",

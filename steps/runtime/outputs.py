@@ -18,8 +18,8 @@ def outputs_dir() -> Path:
     return Path(os.environ.get(OUTPUTS_DIR_ENV, DEFAULT_OUTPUTS_DIR))
 
 
-def write_output_parameters(counts: RowCounts, *, warning: str = "") -> None:
-    """Write the row counts, quality score and warning where Argo (or the runner) reads them."""
+def write_output_parameters(counts: RowCounts, *, warning: str = "", cached: str = "") -> None:
+    """Write the row counts, quality score, warning and cache hit where Argo reads them."""
     folder = outputs_dir()
     folder.mkdir(parents=True, exist_ok=True)
     values = {
@@ -29,6 +29,7 @@ def write_output_parameters(counts: RowCounts, *, warning: str = "") -> None:
         "quality_score": f"{counts.quality_score:.6f}",
         "input_rows": json.dumps(dict(counts.input_rows), separators=(",", ":")),
         "warning": " ".join(warning.split()),
+        "cached": cached,
     }
     for name, value in values.items():
         (folder / name).write_text(value)

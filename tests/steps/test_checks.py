@@ -229,6 +229,7 @@ def test_quarantine_rows_reasons_report_and_outputs(tmp_path: Path) -> None:
         "quality_score": "0.500000",
         "input_rows": '{"orders":6}',
         "warning": "",
+        "cached": "",
     }
 
 
@@ -251,6 +252,7 @@ def test_below_threshold_fails_after_committing_everything(tmp_path: Path) -> No
         "quality_score": "0.500000",
         "input_rows": '{"orders":6}',
         "warning": "",
+        "cached": "",
     }
 
 

@@ -74,6 +74,7 @@ def test_csv_with_inferred_schema_and_output_parameters(tmp_path: Path) -> None:
         "quality_score": "1.000000",
         "input_rows": "{}",
         "warning": "",
+        "cached": "",
     }
 
 
@@ -288,6 +289,7 @@ def test_quarantine_keeps_bad_rows_with_reasons(tmp_path: Path) -> None:
         "quality_score": "0.500000",
         "input_rows": "{}",
         "warning": "",
+        "cached": "",
     }
 
 
@@ -495,6 +497,7 @@ def test_jsonl_line_with_two_objects_is_a_bad_row_and_lines_stay_right(tmp_path:
         "quality_score": "0.333333",
         "input_rows": "{}",
         "warning": "",
+        "cached": "",
     }
 
 

@@ -102,6 +102,7 @@ def test_append_across_runs_and_retry_without_duplicates(tmp_path: Path) -> None
         "quality_score": "1.000000",
         "input_rows": '{"daily":2}',
         "warning": "",
+        "cached": "",
     }
 
 

@@ -106,6 +106,7 @@ def test_two_inputs_stream_in_order_batch_by_batch(tmp_path: Path, orders: str) 
         "quality_score": "1.000000",
         "input_rows": '{"orders":6,"customers":3}',
         "warning": "",
+        "cached": "",
     }
     inputs_event = events(result.stdout, "python_inputs")
     assert inputs_event["rows"] == {"orders": 6, "customers": 3}
@@ -190,6 +191,7 @@ def test_rejected_rows_go_to_quarantine_with_reason(tmp_path: Path, orders: str)
         "quality_score": "0.500000",
         "input_rows": '{"orders":6}',
         "warning": "",
+        "cached": "",
     }
     manifest = ArtifactReader(open_location(out), "enriched").manifest
     assert manifest["rows"] == {"data": 3, "quarantine": 3}

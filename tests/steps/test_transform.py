@@ -85,6 +85,7 @@ def test_joins_two_inputs_by_quoted_name_or_alias(
         "quality_score": "1.000000",
         "input_rows": '{"orders":4,"customers-clean":2}',
         "warning": "",
+        "cached": "",
     }
     events = [json.loads(line) for line in result.stdout.splitlines()]
     inputs_event = next(e for e in events if e["event"] == "transform_inputs")

@@ -371,3 +371,33 @@ def test_cron_times_shifted_by_dst_are_warnings_not_errors() -> None:
     safe = minimal(schedule=Schedule(cron=["0 3 * * *"], timezone="Europe/Berlin"))
     assert definition_warnings(safe, date(2026, 1, 1)) == []
     assert definition_warnings(minimal(schedule=Schedule(cron=["30 2 * * *"]))) == []
+
+
+def test_a_cached_target_is_refused() -> None:
+    target = Target(name="out", input="orders", config=FakeLoad(path="o"), cache=True)
+    err = error_of(minimal(targets=[target]))
+    assert (err.step, err.field) == ("out", "cache")
+    assert str(err) == (
+        "pipeline 'p', step 'out', field 'cache': a Target cannot be cached: a load must write "
+        "on every run; cache the step that feeds it instead"
+    )
+
+
+def test_a_source_without_freshness_needs_a_ttl() -> None:
+    cached = Source(name="orders", config=FakeExtract(path="in", columns=["id", "x"]), cache=True)
+    err = error_of(minimal(sources=[cached]))
+    assert (err.step, err.field) == ("orders", "cache")
+    assert "give a TTL in seconds instead (cache=3600)" in str(err)
+    ttl = Source(name="orders", config=FakeExtract(path="in", columns=["id", "x"]), cache=60)
+    validate_pipeline(minimal(sources=[ttl]))
+
+
+def test_an_incremental_source_cannot_be_cached() -> None:
+    config = FakeExtract(path="in", columns=["id", "x"], cursor="x")
+    err = error_of(minimal(sources=[Source(name="orders", config=config, cache=60)]))
+    assert "an incremental source cannot be cached" in str(err)
+
+
+def test_a_cache_ttl_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="cache TTL 0 must be a positive number of seconds"):
+        Checks(name="c", input="orders", rules=[NotNull(column="id")], cache=0)

@@ -134,6 +134,7 @@ def test_every_template_reports_row_counts_and_runs_hardened() -> None:
                 ("quality_score", "0"),
                 ("input_rows", "{}"),
                 ("warning", ""),
+                ("cached", ""),
             )
         ]
         container = tpl["container"]
@@ -454,3 +455,18 @@ def test_the_template_names_parameters_whose_default_only_works_locally() -> Non
         "annotations"
         not in render_pipeline(minimal()).documents["workflowtemplate.yaml"]["metadata"]
     )
+
+
+def test_a_cached_step_gets_cache_or_cache_ttl_and_the_cached_output() -> None:
+    checks = [Checks(name="orders-checked", input="orders", rules=[NotNull(column="id")], cache=90)]
+    tpl = templates(render_pipeline(minimal(checks=checks)).workflow)
+    assert tpl["orders-checked"]["container"]["args"][-2:] == ["--cache-ttl", "90"]
+    assert "--cache" not in tpl["orders"]["container"]["args"]
+    outputs = {p["name"]: p for p in tpl["out"]["outputs"]["parameters"]}
+    assert outputs["cached"]["valueFrom"] == {
+        "path": "/tmp/ferry/outputs/cached", "default": ""
+    }  # fmt: skip
+    rules = [NotNull(column="id")]
+    checks = [Checks(name="orders-checked", input="orders", rules=rules, cache=True)]
+    tpl = templates(render_pipeline(minimal(checks=checks)).workflow)
+    assert tpl["orders-checked"]["container"]["args"][-1] == "--cache"

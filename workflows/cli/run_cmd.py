@@ -81,6 +81,11 @@ def _manifest_for(
     show_default=True,
     help="table: summary table on stdout; json: the run record as JSON on stdout.",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Run every step, cached ones too, and write no cache entries (FERRY_NO_CACHE=1).",
+)
 def run(
     pipeline: str | None,
     params: tuple[str, ...],
@@ -89,6 +94,7 @@ def run(
     paths: tuple[str, ...],
     manifest: Path | None,
     output: str,
+    no_cache: bool,
 ) -> None:
     """Run a pipeline on this machine by executing its rendered Workflow manifest.
 
@@ -107,6 +113,7 @@ def run(
       ferry run orders-daily --pipelines workflows.pipelines -p run_date=2026-11-01
       ferry run orders-daily --pipelines my_pipelines/ --store s3://ferry/dev --output json
       ferry run --manifest rendered/orders-daily/workflow.yaml
+      ferry run orders-daily --pipelines workflows.pipelines --no-cache
     """  # noqa: D301 (click needs a real \b)
     from rich.console import Console
 
@@ -121,6 +128,7 @@ def run(
         parallelism=parallelism,
         source=source,
         python_path=python_path,
+        no_cache=no_cache,
     )
     if output == "json":
         click.echo(record.model_dump_json(indent=2))

@@ -56,7 +56,7 @@ produced none (a pod error), so pod errors, OOM kills (``'137'``) and every othe
 are still retried as ``retryPolicy`` allows; Argo retries only when both agree.
 """
 
-OUTPUT_DEFAULTS: dict[str, str] = {"input_rows": "{}", "warning": ""}
+OUTPUT_DEFAULTS: dict[str, str] = {"input_rows": "{}", "warning": "", "cached": ""}
 """``valueFrom.default`` of the output parameters whose "nothing written" value is not "0".
 
 Every other output parameter (row counts, quality) reports ``"0"`` when the step wrote
@@ -150,6 +150,10 @@ def step_args(pipeline: Pipeline, step: PlannedStep) -> list[str]:
         args += ["--input", f"{name}={artifact_uri(name)}"]
     if step.writes_output:
         args += ["--output", artifact_uri(step.name)]
+    if step.cache is True:
+        args += ["--cache"]
+    elif step.cache is not False:
+        args += ["--cache-ttl", str(step.cache)]
     return args
 
 

@@ -35,6 +35,8 @@ class PlannedStep:
     tmp_size_limit: str
     active_deadline_seconds: int
     config: StepConfig
+    cache: bool | int = False
+    """The node's ``cache``: True, a TTL in seconds, or False (not cached)."""
 
 
 def default_resources(pipeline: Pipeline) -> Resources:
@@ -92,6 +94,7 @@ def _planned(pipeline: Pipeline, node: AnyNode) -> PlannedStep:
             else node.active_deadline_seconds
         ),
         config=config,
+        cache=node.cache,
     )
 
 

@@ -84,6 +84,17 @@ class TaskRecord(BaseModel):
         default=None,
         description="A problem that did not fail the step, e.g. a warn-severity quality gate.",
     )
+    cached: bool = Field(
+        default=False,
+        description="Whether the step adopted a cache entry instead of computing its artifact.",
+    )
+    cached_from: str | None = Field(
+        default=None,
+        description="Set when the step adopted a cache entry: the run that computed it.",
+    )
+    cache_key: str | None = Field(
+        default=None, description="The cache key of the entry the step adopted, when it did."
+    )
     log: str = Field(description="Where the task's stdout and stderr are kept.")
 
 

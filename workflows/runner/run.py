@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from steps.contract import NO_CACHE_ENV
 from steps.runtime.store import is_s3
 from workflows.errors import UsageError
 from workflows.runner.errors import ManifestRefused
@@ -84,6 +85,7 @@ def run_manifest(
     python_path: Sequence[str | Path] = (),
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
     resume: Resume | None = None,
+    no_cache: bool = False,
 ) -> RunRecord:
     """Run ``manifest`` as Argo would, with each task as a local subprocess.
 
@@ -104,6 +106,8 @@ def run_manifest(
             happens, so readers can tell a live run from an abandoned one.
         resume: run an earlier run again under its own run id and parameters, keeping
             the tasks it does not name (``ferry retry``, :mod:`workflows.runner.resume`).
+        no_cache: run every step without its cache (``FERRY_NO_CACHE=1`` in the steps'
+            environment): nothing is looked up, no entry is written.
 
     SIGINT, SIGTERM and SIGHUP (when called from the main thread) stop the run: the
     running steps are killed and the record is finalised ``Failed`` with the message
@@ -181,7 +185,7 @@ def run_manifest(
                         folder=folder,
                         view=live,
                         global_values=global_values,
-                        environ=_step_environment(python_path),
+                        environ=_step_environment(python_path, no_cache=no_cache),
                         scratch=scratch,
                         parallelism=min(limit, plan.parallelism or limit),
                         kill_grace_seconds=kill_grace_seconds,
@@ -355,8 +359,10 @@ def _check_json_safe(name: str, value: str) -> None:
 _CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab"}
 
 
-def _step_environment(python_path: Sequence[str | Path]) -> dict[str, str]:
+def _step_environment(python_path: Sequence[str | Path], *, no_cache: bool) -> dict[str, str]:
     environ = dict(os.environ)
+    if no_cache:
+        environ[NO_CACHE_ENV] = "1"
     folders = [str(Path(p).resolve()) for p in python_path]
     if folders:
         existing = [environ["PYTHONPATH"]] if environ.get("PYTHONPATH") else []

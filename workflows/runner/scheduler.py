@@ -291,6 +291,20 @@ def _finish(task: TaskRecord, result: AttemptResult, now: datetime) -> None:
         task.quality_score = None
     task.input_rows = _input_rows(result.outputs.get("input_rows"))
     task.warning = result.outputs.get("warning") or None
+    task.cache_key, task.cached_from = _cached(result.outputs.get("cached"))
+    task.cached = task.cache_key is not None
+
+
+def _cached(text: str | None) -> tuple[str | None, str | None]:
+    """The ``cached`` output (``{"key": ..., "run_id": ...}``): key and source run, or Nones."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return None, None
+    if not isinstance(value, dict):
+        return None, None
+    key, run = value.get("key"), value.get("run_id")
+    return (str(key) if key else None), (str(run) if run else None)
 
 
 def _input_rows(text: str | None) -> dict[str, int]:

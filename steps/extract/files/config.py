@@ -60,6 +60,7 @@ class FilesExtract(StepConfig):
 
     KIND: ClassVar[str] = "extract-files"
     ROLE: ClassVar[str] = "source"
+    DECLARES_FRESHNESS: ClassVar[bool] = True
 
     path: str = Field(
         min_length=1,
@@ -117,3 +118,15 @@ class FilesExtract(StepConfig):
     def declared_schema(self) -> "pa.Schema | None":
         """The declared columns as an Arrow schema, or None when inferred."""
         return arrow_schema(self.columns)
+
+    def cache_freshness(self) -> object | None:
+        """The files ``path`` names, each with its size and modification time (ns)."""
+        from steps.extract.files.listing import list_source_files
+        from steps.extract.files.source import reading
+
+        listing: list[list[object]] = []
+        for loc in list_source_files(self.path):
+            with reading(loc):
+                info = loc.fs.get_file_info(loc.path)
+            listing.append([loc.uri, info.size, info.mtime_ns])
+        return listing

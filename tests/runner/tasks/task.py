@@ -98,6 +98,7 @@ def main() -> int:
         values["quality_score"] = f"{rows_out / rows_in if rows_in else 1:.6f}"
         values["input_rows"] = "{}"
         values["warning"] = ""
+        values["cached"] = ""
         for name, value in values.items():
             (outputs / name).write_text(f"{value}\n")
     for item in args.output:
