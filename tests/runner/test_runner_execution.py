@@ -138,6 +138,7 @@ def test_output_parameters_flow_into_downstream_arguments(store: Path, marks: Pa
         "quality_score": "1.000000",
         "input_rows": "{}",
         "warning": "",
+        "cached": "",
         "token": "abc123",
     }
     assert argv(marks, "consume") == ["abc123", f"d-{record.parameters['run_date']}"]
