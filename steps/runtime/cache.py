@@ -22,7 +22,6 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 from steps.contract import NO_CACHE_ENV
@@ -48,6 +47,8 @@ _CHUNK = 1 << 20
 
 def ferry_version() -> str:
     """The installed Ferry's version: a new version never reuses an older one's entries."""
+    from importlib import metadata  # only a cached step pays its import
+
     try:
         return metadata.version("ferry")
     except metadata.PackageNotFoundError:

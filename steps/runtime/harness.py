@@ -19,16 +19,6 @@ from steps.contract import NO_CACHE_ENV
 from steps.registry import KINDS, StepKind
 from steps.runtime.accounting import RowCounts
 from steps.runtime.artifacts import ArtifactReader
-from steps.runtime.cache import (
-    CacheHit,
-    adopt,
-    cache_disabled,
-    cache_key,
-    content_hash,
-    entry_location,
-    lookup,
-    save_entry,
-)
 from steps.runtime.context import StepContext
 from steps.runtime.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, StepError, StepUsageError
 from steps.runtime.log import EventLog
@@ -37,6 +27,7 @@ from steps.runtime.parameters import resolve_parameters, sql_literal
 from steps.runtime.store import Location, open_location
 
 if TYPE_CHECKING:
+    from steps.runtime.cache import CacheHit
     from steps.runtime.config import StepConfig
 
 
@@ -136,13 +127,17 @@ def _with_input_rows(counts: RowCounts, ctx: StepContext) -> RowCounts:
 
 def _cache_entry(kind: StepKind, config: "StepConfig", ctx: StepContext) -> tuple[str, "Location"]:
     """The step's cache key and where its entry lives (``steps.runtime.cache``)."""
+    from steps.runtime.cache import cache_key, content_hash, entry_location
+
     inputs = {name: content_hash(ArtifactReader(loc, name)) for name, loc in ctx.inputs.items()}
     key = cache_key(kind.name, config.model_dump(mode="json"), inputs, config.cache_freshness())
     return key, entry_location(ctx.store, ctx.pipeline, ctx.step, key)
 
 
-def _adopt(hit: CacheHit, ctx: StepContext, key: str) -> None:
+def _adopt(hit: "CacheHit", ctx: StepContext, key: str) -> None:
     """Take the entry as this run's artifact and report what the original run counted."""
+    from steps.runtime.cache import adopt
+
     assert ctx.output is not None
     adopt(hit, ctx.output, pipeline=ctx.pipeline, step=ctx.step, run_id=ctx.run_id)
     info = hit.info
@@ -168,6 +163,8 @@ def _adopt(hit: CacheHit, ctx: StepContext, key: str) -> None:
 
 def _store(entry: tuple[str, "Location"], counts: RowCounts, ctx: StepContext) -> None:
     """Keep the committed output as the step's cache entry; a failure here only warns."""
+    from steps.runtime.cache import save_entry
+
     assert ctx.output is not None
     key, loc = entry
     info = {
@@ -212,8 +209,11 @@ def run_step(argv: Sequence[str]) -> int:
         log.event("step_started", kind=kind.name, inputs=sorted(ctx.inputs))
         cached = args.cache or args.cache_ttl is not None
         entry: tuple[str, Location] | None = None
-        if cached and ctx.output is not None and not cache_disabled():
-            entry = _cache_entry(kind, config, ctx)
+        if cached and ctx.output is not None:  # only a cached step imports the cache
+            from steps.runtime.cache import cache_disabled, lookup
+
+            entry = None if cache_disabled() else _cache_entry(kind, config, ctx)
+        if entry is not None:
             hit = lookup(entry[1], args.cache_ttl)
             if hit is not None:
                 _adopt(hit, ctx, entry[0])
