@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from workflows.cli.options import pipelines_option
+from workflows.cli.options import pipelines_option, store_option
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -56,13 +56,7 @@ def _day(value: str, option: str) -> dt.date:
     metavar="NAME=VALUE",
     help="Set a workflow parameter for every run (not run_date or the interval).",
 )
-@click.option(
-    "--store",
-    default=".ferry",
-    show_default=True,
-    metavar="DIR|s3://BUCKET/PREFIX",
-    help="Store of the runs (and of the earlier runs --reprocess looks at).",
-)
+@store_option("Store of the runs (and of the earlier runs --reprocess looks at).")
 @click.option(
     "--output",
     type=click.Choice(["table", "json"]),

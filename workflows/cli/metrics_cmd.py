@@ -2,16 +2,12 @@
 
 import click
 
+from workflows.cli.options import store_option
+
 
 @click.command("metrics")
 @click.argument("pipeline", required=False)
-@click.option(
-    "--store",
-    default=".ferry",
-    show_default=True,
-    metavar="DIR|s3://BUCKET/PREFIX",
-    help="The store whose runs/ folder to read.",
-)
+@store_option("The store whose runs/ folder to read.")
 def metrics(pipeline: str | None, store: str) -> None:
     """Print the metrics of the local runs (of PIPELINE, or of every pipeline) once.
 

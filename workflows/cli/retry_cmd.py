@@ -1,8 +1,8 @@
 """``ferry retry``: resume a failed local run under its own run id, as ``argo retry`` does."""
 
-import sys
-
 import click
+
+from workflows.cli.options import echo_run, store_option
 
 
 @click.command("retry")
@@ -13,13 +13,7 @@ import click
     metavar="STEP",
     help="Also run STEP and everything downstream of it again (even if they succeeded).",
 )
-@click.option(
-    "--store",
-    default=".ferry",
-    show_default=True,
-    metavar="DIR|s3://BUCKET/PREFIX",
-    help="The store the run was recorded in.",
-)
+@store_option("The store the run was recorded in.")
 @click.option(
     "--parallelism",
     type=click.IntRange(min=1),
@@ -49,10 +43,8 @@ def retry(
       ferry retry orders-daily-7xk2p
       ferry retry orders-daily-7xk2p --from daily-revenue --store s3://ferry/dev
     """  # noqa: D301 (click needs a real \b)
-    from rich.console import Console
-
     from workflows.errors import RunFailed
-    from workflows.runner import RunStatus, run_manifest, summary_table
+    from workflows.runner import RunStatus, run_manifest
     from workflows.runner.parse import build_plan
     from workflows.runner.resume import plan_resume
     from workflows.runner.run_store import load_run
@@ -72,11 +64,6 @@ def retry(
         python_path=record.python_path,
         resume=resume,
     )
-    if output == "json":
-        click.echo(again.model_dump_json(indent=2))
-    else:
-        Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(
-            summary_table(again)
-        )
+    echo_run(again, output)
     if again.status is not RunStatus.SUCCEEDED:
         raise RunFailed(f"run {run_id} of {again.pipeline} failed again: {again.message}")

@@ -1,12 +1,11 @@
 """``ferry run``: render a pipeline's Workflow and execute that manifest locally."""
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from workflows.cli.options import pipelines_option
+from workflows.cli.options import echo_run, pipelines_option, store_option
 from workflows.errors import RunFailed, UsageError
 
 
@@ -54,13 +53,7 @@ def _manifest_for(
     metavar="NAME=VALUE",
     help="Set a workflow parameter (repeatable); overrides the manifest's value.",
 )
-@click.option(
-    "--store",
-    default=".ferry",
-    show_default=True,
-    metavar="DIR|s3://BUCKET/PREFIX",
-    help="Where artifacts, state and run records go; also the 'store' parameter.",
-)
+@store_option("Where artifacts, state and run records go; also the 'store' parameter.")
 @click.option(
     "--parallelism",
     type=click.IntRange(min=1),
@@ -115,9 +108,7 @@ def run(
       ferry run --manifest rendered/orders-daily/workflow.yaml
       ferry run orders-daily --pipelines workflows.pipelines --no-cache
     """  # noqa: D301 (click needs a real \b)
-    from rich.console import Console
-
-    from workflows.runner import RunStatus, run_manifest, summary_table
+    from workflows.runner import RunStatus, run_manifest
 
     values = parse_parameters(params)
     document, source, python_path = _manifest_for(pipeline, manifest, paths)
@@ -130,12 +121,7 @@ def run(
         python_path=python_path,
         no_cache=no_cache,
     )
-    if output == "json":
-        click.echo(record.model_dump_json(indent=2))
-    else:
-        Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(
-            summary_table(record)
-        )
+    echo_run(record, output)
     if record.status is not RunStatus.SUCCEEDED:
         outcome = record.status.value.lower()
         raise RunFailed(f"run {record.run_id} of {record.pipeline} {outcome}: {record.message}")

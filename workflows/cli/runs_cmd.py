@@ -4,16 +4,12 @@ import sys
 
 import click
 
+from workflows.cli.options import store_option
+
 
 @click.command("runs")
 @click.argument("pipeline", required=False)
-@click.option(
-    "--store",
-    default=".ferry",
-    show_default=True,
-    metavar="DIR|s3://BUCKET/PREFIX",
-    help="The store whose runs/ folder to read.",
-)
+@store_option("The store whose runs/ folder to read.")
 @click.option(
     "--output",
     type=click.Choice(["table", "json"]),
