@@ -16,6 +16,7 @@ Example:
 """
 
 import difflib
+import re
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
@@ -63,6 +64,10 @@ DEFINITION_PROBLEM = "ferry_definition"
 def definition_problem(message: str, field: str | None = None) -> PydanticCustomError:
     """A validation error whose message stands alone; ``field`` is the key it is about."""
     return PydanticCustomError(DEFINITION_PROBLEM, message, {"field": field} if field else None)
+
+
+PARAM_REFERENCE = re.compile(r"\{\{\s*workflow\.parameters\.([^}\s]+)\s*\}\}")
+"""What :func:`param` writes, ``{{workflow.parameters.NAME}}``; group 1 is the name."""
 
 
 def param(name: str) -> str:

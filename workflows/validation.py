@@ -21,6 +21,7 @@ from workflows.errors import DefinitionError
 from workflows.graph import find_cycle
 from workflows.pipeline import (
     BUILTIN_PARAMS,
+    PARAM_REFERENCE,
     AnyNode,
     Checks,
     Pipeline,
@@ -41,7 +42,6 @@ RESERVED_STEP_NAMES = ("main", "commit-state")
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PARAM_REF = re.compile(r"\{\{\s*workflow\.parameters\.([^}\s]+)\s*\}\}")
 _CRON_FIELDS = (
     ("minute", 0, 59),
     ("hour", 0, 23),
@@ -467,7 +467,7 @@ def _check_params(pipeline: Pipeline) -> None:
                 f"parameter name {name!r} is not an identifier; use letters, digits and '_'",
             )
     for name, default in pipeline.params.items():
-        if _PARAM_REF.search(default):
+        if PARAM_REFERENCE.search(default):
             raise DefinitionError(
                 pipeline.name,
                 None,
@@ -478,7 +478,7 @@ def _check_params(pipeline: Pipeline) -> None:
     known = set(pipeline.parameter_defaults())
     for node in pipeline.nodes():
         for text in _config_strings(pipeline.step_config(node).model_dump(mode="json")):
-            for ref in _PARAM_REF.findall(text):
+            for ref in PARAM_REFERENCE.findall(text):
                 if ref not in known:
                     raise DefinitionError(
                         pipeline.name,
@@ -491,7 +491,7 @@ def _check_params(pipeline: Pipeline) -> None:
         _check_sql_parameters(pipeline, node)
 
 
-_QUOTED_PARAM = re.compile(r"""(['"])\{\{\s*workflow\.parameters\.([^}\s]+)\s*\}\}\1""")
+_QUOTED_PARAM = re.compile(r"""(['"])""" + PARAM_REFERENCE.pattern + r"\1")
 
 
 def _check_sql_parameters(pipeline: Pipeline, node: AnyNode) -> None:

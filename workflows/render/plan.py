@@ -12,7 +12,15 @@ from dataclasses import dataclass
 
 from steps.runtime.config import StepConfig
 from steps.runtime.parameters import placeholder
-from workflows.pipeline import AnyNode, Pipeline, Resources, RetryPolicy, Source, Target
+from workflows.pipeline import (
+    PARAM_REFERENCE,
+    AnyNode,
+    Pipeline,
+    Resources,
+    RetryPolicy,
+    Source,
+    Target,
+)
 
 COMMIT_STATE_STEP = "commit-state"
 """Name of the step that advances incremental high-water marks after all targets."""
@@ -44,10 +52,6 @@ def default_resources(pipeline: Pipeline) -> Resources:
     return pipeline.resources or Resources()
 
 
-PARAMETER_REFERENCE = re.compile(r"\{\{\s*workflow\.parameters\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-"""``{{workflow.parameters.NAME}}``, what ``param(NAME)`` writes into a definition."""
-
-
 def config_json(config: StepConfig) -> tuple[str, list[str]]:
     """The ``--config`` value and the workflow parameters it uses.
 
@@ -70,7 +74,7 @@ def config_json(config: StepConfig) -> tuple[str, list[str]]:
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return PARAMETER_REFERENCE.sub(to_placeholder, text), sorted(used)
+    return PARAM_REFERENCE.sub(to_placeholder, text), sorted(used)
 
 
 def _planned(pipeline: Pipeline, node: AnyNode) -> PlannedStep:

@@ -7,7 +7,6 @@ record in the store says what happened.
 """
 
 import os
-import re
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
@@ -39,7 +38,12 @@ from workflows.runner.run_store import (
     prepare_store,
 )
 from workflows.runner.scheduler import Execution, StopSignals, default_parallelism, execute
-from workflows.runner.variables import creation_timestamp_variables, substitute, workflow_name
+from workflows.runner.variables import (
+    creation_timestamp_variables,
+    substitute,
+    tags,
+    workflow_name,
+)
 
 STORE_PARAMETER = "store"
 NAMESPACE = "default"
@@ -287,6 +291,7 @@ def resolve_parameters(
         UsageError: an unknown name, ``-p store``, a missing value or a value outside ``enum``.
     """
     declared = {p.name: p for p in plan.parameters}
+    spliced = _spliced_into_arguments(plan)
     for name in overrides:
         if name == STORE_PARAMETER and STORE_PARAMETER in declared:
             raise UsageError(f"-p {name}: set the store with --store, not -p store=...")
@@ -295,7 +300,7 @@ def resolve_parameters(
             raise UsageError(
                 f"-p {name}: pipeline {plan.pipeline!r} has no parameter {name!r}; known: {known}"
             )
-        if name in _spliced_into_arguments(plan):
+        if name in spliced:
             _check_json_safe(name, overrides[name])
     values: dict[str, str] = {}
     for name, parameter in declared.items():
@@ -327,11 +332,13 @@ def _spliced_into_arguments(plan: Plan) -> set[str]:
     Ferry's own manifests pass parameters through the environment (``FERRY_PARAM_*``),
     which takes any value; a hand-written manifest may splice one into ``--config``.
     """
+    prefix = "workflow.parameters."
     return {
-        name
+        tag[len(prefix) :]
         for template in plan.templates.values()
         for arg in template.argv
-        for name in re.findall(r"\{\{\s*workflow\.parameters\.([^}\s]+)\s*\}\}", arg)
+        for tag in tags(arg)
+        if tag.startswith(prefix)
     }
 
 
