@@ -1,8 +1,11 @@
 """What every SQL load target does the same way: the load ledger, table DDL, introspection.
 
 The ledger ``_ferry_loads`` has one row per (pipeline, step, run_id, target_table),
-written in the same transaction as the data. A load that finds its row already
-there does nothing, so rerunning a step of the same run never duplicates rows. The
+written in the same transaction as the data; ``run_id`` holds the load's identity
+(``steps.runtime.load_identity``): the run id, or ``<start>/<end>`` for an append of a
+run with a data interval. A load that finds its row already there does nothing, so
+rerunning a step of the same run, or appending the same interval again, never
+duplicates rows. The
 ledger lives next to its target: ``sales._ferry_loads`` for ``sales.orders``, the
 unqualified ``_ferry_loads`` (where the connection puts unqualified tables) for
 ``orders``. Ferry before that kept every ledger unqualified; a row found there for a
@@ -41,6 +44,7 @@ class LoadId:
     pipeline: str
     step: str
     run_id: str
+    """The load's key: the run id, or the data interval of an append."""
     table: str
 
     def params(self) -> tuple[str, str, str, str]:

@@ -248,3 +248,57 @@ def test_bad_ranges_are_usage_errors() -> None:
     pipeline = get_pipeline("orders-daily", [EXAMPLES])
     with pytest.raises(UsageError, match=r"--to 2026-11-01 is before --from 2026-11-03; swap"):
         plan_backfill(pipeline, date(2026, 11, 3), date(2026, 11, 1), existing=[])
+
+
+APPENDING = """\
+from workflows import (
+    FilesExtract, ParquetDatasetLoad, Pipeline, RetryPolicy, Schedule, Source, SqlTableLoad,
+    Target, param,
+)
+
+pipeline = Pipeline(
+    name="daily-append",
+    params={"data_dir": "data", "output_dir": "out", "pg_schema": "public"},
+    retry=RetryPolicy(limit=0),
+    schedule=Schedule(cron=["0 2 * * *"], timezone="Europe/Berlin"),
+    steps=[
+        Source(name="day", config=FilesExtract(
+            path=f"{param('data_dir')}/{param('run_date')}.csv", format="csv",
+            columns={"id": "int64"})),
+        Target(name="lake", input="day", config=ParquetDatasetLoad(
+            path=f"{param('output_dir')}/all", mode="append")),
+        Target(name="table", input="day", config=SqlTableLoad(
+            url="postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D"
+            + param("pg_schema"),
+            table="daily_ids", mode="append")),
+    ],
+)
+"""
+
+
+def test_reprocessing_intervals_appends_no_row_twice(tmp_path: Path, pg_url: str) -> None:
+    """The same intervals backfilled again under new run ids: every row once, in both targets."""
+    import psycopg
+
+    schema = pg_url.rpartition("%3D")[2]
+    folder = project(tmp_path, APPENDING, "appending")
+    data = tmp_path / "data"
+    data.mkdir()
+    for day in ("2026-11-01", "2026-11-02"):
+        (data / f"{day}.csv").write_text(f"id\n{day[-1]}1\n{day[-1]}2\n")
+    for reprocess in ("none", "all"):
+        code, rows, err = backfill(
+            tmp_path, folder, "daily-append", "--from", "2026-11-01", "--to", "2026-11-02",
+            "-p", f"data_dir={data}", "-p", f"pg_schema={schema}", "--reprocess", reprocess,
+        )  # fmt: skip
+        assert code == 0, err
+        assert [r["status"] for r in rows] == ["Succeeded", "Succeeded"]
+
+    assert sorted(ds.dataset(tmp_path / "out" / "all").to_table().column("id").to_pylist()) == [
+        11, 12, 21, 22,
+    ]  # fmt: skip
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test") as conn:
+        found = conn.execute(f'select id from "{schema}".daily_ids order by id').fetchall()
+    assert [r[0] for r in found] == [11, 12, 21, 22]
+    listed = json.loads(ferry("runs", "--store", "store", "--output", "json", cwd=tmp_path).stdout)
+    assert len(listed) == 4

@@ -221,9 +221,10 @@ def test_parameters_reach_steps_through_the_environment_not_the_config() -> None
         assert {"name": "FERRY_PARAM_day", "value": "{{workflow.parameters.day}}"} in container[
             "env"
         ]
-    assert not any(
-        e["name"].startswith("FERRY_PARAM_") for e in templates["out"]["container"]["env"]
-    )
+    # A target gets the data interval (appends are keyed by it), and nothing else unasked.
+    assert [
+        e["name"] for e in templates["out"]["container"]["env"] if e["name"].startswith("FERRY_")
+    ] == ["FERRY_PARAM_interval_end", "FERRY_PARAM_interval_start"]
 
 
 def test_a_quoted_parameter_in_sql_is_refused() -> None:

@@ -311,7 +311,11 @@ def test_s3_settings_and_config_secrets_come_from_references_only() -> None:
         {"name": "FAKE_TOKEN", "valueFrom": ref("secretKeyRef", "orders-api", "token", False)},
     ]
     assert all("value" not in e for e in env)
-    assert [e["name"] for e in tpl["out"]["container"]["env"]][-1] == "AWS_REGION"
+    assert [e["name"] for e in tpl["out"]["container"]["env"]][-3:] == [
+        "AWS_REGION",
+        "FERRY_PARAM_interval_end",
+        "FERRY_PARAM_interval_start",
+    ]
 
 
 def test_labels_on_resources_and_pods() -> None:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from steps.runtime.config import StepConfig
+from steps.runtime.load_identity import INTERVAL_PARAMETERS
 from steps.runtime.parameters import placeholder
 from workflows.pipeline import (
     PARAM_REFERENCE,
@@ -81,6 +82,10 @@ def _planned(pipeline: Pipeline, node: AnyNode) -> PlannedStep:
     config = pipeline.step_config(node)
     inputs = node.upstream()
     text, parameters = config_json(config)
+    if isinstance(node, Target):
+        # An append is keyed by the run's data interval when it has one, so a target
+        # always gets it (steps.runtime.load_identity).
+        parameters = sorted({*parameters, *INTERVAL_PARAMETERS})
     return PlannedStep(
         name=node.name,
         kind=config.KIND,

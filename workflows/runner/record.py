@@ -6,12 +6,12 @@ tells a reader when that runner is gone (killed, host rebooted), so a killed run
 listed as ``Abandoned`` instead of ``Running`` forever.
 """
 
-import os
-import socket
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
+
+from steps.runtime.process import pid_alive, this_host
 
 
 class RunStatus(StrEnum):
@@ -142,11 +142,6 @@ class RunRecord(BaseModel):
         return next(t for t in self.tasks if t.name == name)
 
 
-def this_host() -> str:
-    """The host name a runner records and a reader compares with."""
-    return socket.gethostname()
-
-
 def abandoned_reason(
     record: RunRecord,
     *,
@@ -176,19 +171,3 @@ def abandoned_reason(
             f"(more than {timedelta(seconds=int(stale_after_seconds))}); the run never finished"
         )
     return None
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether ``pid`` is a live (not zombie) process on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            state = stat.read().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")

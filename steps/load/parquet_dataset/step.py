@@ -2,7 +2,9 @@
 
 The input is streamed batch by batch into hidden staging files; only once all of them
 are written are they published (see ``writer``). So a failed or killed load changes
-nothing readers see, and a retry of the same run never duplicates rows. The ``merge``
+nothing readers see, a retry of the same run never duplicates rows, and an append run
+again for the same data interval under a new run id replaces that interval's files
+(``steps.runtime.load_identity``). The ``merge``
 mode stages the input apart, merges it partition by partition with the existing rows
 (see ``merge``) and publishes the merged partitions the same way.
 """
@@ -21,6 +23,7 @@ from steps.runtime.accounting import RowCounts
 from steps.runtime.artifacts import ArtifactReader
 from steps.runtime.context import StepContext
 from steps.runtime.errors import StepUsageError
+from steps.runtime.load_identity import load_identity
 from steps.runtime.store import open_location
 
 
@@ -118,7 +121,10 @@ def run(ctx: StepContext, config: ParquetDatasetLoad) -> RowCounts:
     _check_columns(source, "partition_by", config.partition_by)
     _check_columns(source, "key", config.key)
     _check_data_columns_remain(source, config.partition_by)
-    writer = ParquetDatasetWriter(open_location(config.path), run_id=ctx.run_id, step=ctx.step)
+    identity = load_identity(ctx.run_id, by_interval=config.mode == "append")
+    writer = ParquetDatasetWriter(
+        open_location(config.path), run_id=ctx.run_id, step=ctx.step, identity=identity
+    )
     writer.start()
     counted = _Counted(input_batches(source, config.batch_size))
     try:
@@ -143,5 +149,9 @@ def run(ctx: StepContext, config: ParquetDatasetLoad) -> RowCounts:
         mode=config.mode,
         files=len(staged),
         removed_files=commit["removed_files"],
+        load=identity.describe(),
     )
+    swept = writer.sweep_leftovers()
+    if swept:
+        ctx.log.event("staging_swept", dataset=writer.root.uri, folders=swept)
     return RowCounts(rows_in=counted.rows, rows_out=commit["rows"])

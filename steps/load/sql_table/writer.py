@@ -1,6 +1,6 @@
 """The load of one artifact into one table: checks first, then one transaction.
 
-Order: make sure the ledger exists; if this (pipeline, step, run, table) is already
+Order: make sure the ledger exists; if this (pipeline, step, load, table) is already
 in it, stop (a retry of a committed load); compare the data's columns with the
 table's; then stream the batches, each checked against the column types, through
 the dialect's bulk path, which records the ledger row and commits. A driver error
@@ -25,8 +25,13 @@ from steps.runtime.log import EventLog
 
 def load_artifact(
     artifact: ArtifactReader, config: SqlTableLoad, load: LoadId, log: EventLog
-) -> int:
-    """Load ``artifact`` into ``config.table`` once; return the rows the table got."""
+) -> tuple[int, bool]:
+    """Load ``artifact`` into ``config.table`` once.
+
+    Returns:
+        The rows the table got from this load, and whether the ledger already held the
+        load (then nothing was sent now and the rows are those recorded then).
+    """
     url = config.database_url()
     sql_dialect = dialect(url.dialect)
     bounds = config.bounds()
@@ -36,8 +41,8 @@ def load_artifact(
         done = db.loaded_rows(load)
         if done is not None:
             db.rollback()
-            log.event("already_loaded", table=config.table, run_id=load.run_id, rows=done)
-            return done
+            log.event("already_loaded", table=config.table, load=load.run_id, rows=done)
+            return done, True
         plan = _plan(db, artifact.schema, config, load)
         if config.mode == "upsert":
             _refuse_null_keys(db, artifact, config)
@@ -64,7 +69,7 @@ def load_artifact(
     finally:
         db.close()
     log.event("load_committed", table=config.table, mode=config.mode, rows=rows)
-    return rows
+    return rows, False
 
 
 def _same(db: TargetDatabase, name: str) -> str:
