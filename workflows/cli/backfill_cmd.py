@@ -13,8 +13,9 @@ from workflows.cli.options import pipelines_option, store_option
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from workflows.backfill import IntervalRun
+    from workflows.backfill import Backfill, IntervalRun
     from workflows.runner import RunRecord
+    from workflows.submit import ArgoClient
 
 
 def _day(value: str, option: str) -> dt.date:
@@ -64,6 +65,36 @@ def _day(value: str, option: str) -> dt.date:
     show_default=True,
     help="table: one row per interval; json: the same rows as a JSON list.",
 )
+@click.option(
+    "--submit",
+    is_flag=True,
+    help="Run the intervals on the cluster: one Workflow each from the installed "
+    "WorkflowTemplate (as ferry submit), at most --parallel unfinished at once; "
+    "--reprocess reads the pipeline's earlier Workflows there.",
+)
+@click.option(
+    "-n",
+    "--namespace",
+    help="With --submit: namespace of the WorkflowTemplate [default: the context's].",
+)
+@click.option("--context", help="With --submit: kubeconfig context [default: current].")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    help="With --submit: kubeconfig file [default: $KUBECONFIG, else ~/.kube/config].",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.01),
+    default=5.0,
+    show_default=True,
+    help="With --submit: seconds between status reads of a running Workflow.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    help="With --submit: give up on one interval's Workflow after this many seconds.",
+)
 def backfill(
     pipeline: str,
     paths: tuple[str, ...],
@@ -76,6 +107,12 @@ def backfill(
     params: tuple[str, ...],
     store: str,
     output: str,
+    submit: bool,
+    namespace: str | None,
+    context: str | None,
+    kubeconfig: str | None,
+    poll_interval: float,
+    timeout: float | None,
 ) -> None:
     """Run PIPELINE once per data interval from --from to --to, oldest first.
 
@@ -83,12 +120,15 @@ def backfill(
     a pipeline without a schedule gets one per UTC day). Each run gets run_date,
     interval_start and interval_end. Incremental sources must read that window
     (Cursor(window_start=param('interval_start'), ...)): a backfill never moves a
-    high-water mark. Exit 1 if any interval's run failed.
+    high-water mark. Exit 1 if any interval's run failed. With --submit the runs are
+    Workflows on the cluster instead (--dry-run then prints them as YAML).
 
     \b
     Example:
       ferry backfill orders-daily --pipelines workflows.pipelines \\
           --from 2026-11-01 --to 2026-11-07 --parallel 2 --reprocess failed
+      ferry backfill orders-daily --pipelines workflows.pipelines \\
+          --from 2026-11-01 --to 2026-11-07 --submit -n ferry-prod --parallel 3
     """  # noqa: D301 (click needs a real \b)
     from rich.console import Console
     from rich.table import Table
@@ -107,19 +147,36 @@ def backfill(
         raise UsageError(f"-p {fixed[0]}: a backfill sets it for each interval; drop it")
     found = find_pipeline(pipeline, list(paths) if paths else None)
     validate_pipeline(found.pipeline)
+    cluster = (
+        _Cluster.connect(pipeline, namespace, context, kubeconfig, list(extra))
+        if submit and not (dry_run and reprocess == "all")
+        else None
+    )
+    earlier: list[RunRecord] = []
+    if reprocess != "all":
+        earlier = cluster.runs() if cluster else list_runs(store, pipeline)
     plan = plan_backfill(
         found.pipeline,
         _day(first, "--from"),
         _day(last, "--to"),
-        existing=list_runs(store, pipeline) if reprocess != "all" else [],
+        existing=earlier,
         reprocess=reprocess,  # type: ignore[arg-type]
         reverse=reverse,
     )
     err = Console(stderr=True, highlight=False)
+    if submit and dry_run:
+        from workflows.submit.client import kubeconfig_namespace
+
+        if cluster is None:
+            namespace = namespace or kubeconfig_namespace(kubeconfig, context)
+        _print_workflows(plan, pipeline, cluster.namespace if cluster else str(namespace), extra)
+        return
     if not dry_run:
         workflow = render_pipeline(found.pipeline).workflow
 
         def run_one(interval: "Mapping[str, str]") -> "RunRecord":
+            if cluster is not None:
+                return cluster.run({**extra, **interval}, poll_interval, timeout)
             return run_manifest(
                 workflow,
                 store=store,
@@ -157,3 +214,71 @@ def backfill(
             f"of {pipeline} did not succeed: "
             + ", ".join(f"{r.interval.run_date} ({r.status})" for r in plan.failed)
         )
+
+
+class _Cluster:
+    """Where ``--submit`` runs the intervals: one namespace of one cluster."""
+
+    def __init__(self, client: "ArgoClient", namespace: str, pipeline: str) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.pipeline = pipeline
+
+    @classmethod
+    def connect(
+        cls,
+        pipeline: str,
+        namespace: str | None,
+        context: str | None,
+        kubeconfig: str | None,
+        extra: list[str],
+    ) -> "_Cluster":
+        """Connect, and check the installed template takes every parameter given."""
+        from workflows.submit import ArgoClient
+        from workflows.submit.client import kubeconfig_namespace
+        from workflows.submit.workflow import check_parameters
+
+        ns = namespace or kubeconfig_namespace(kubeconfig, context)
+        client = ArgoClient.from_kubeconfig(kubeconfig, context)
+        template = client.get_workflow_template(ns, pipeline)
+        check_parameters(
+            template, pipeline, ns, [*extra, "run_date", "interval_start", "interval_end"]
+        )
+        return cls(client, ns, pipeline)
+
+    def runs(self) -> "list[RunRecord]":
+        """The pipeline's earlier Workflows, newest first."""
+        from workflows.submit.backfill import cluster_runs
+
+        return cluster_runs(self.client, self.namespace, self.pipeline)
+
+    def run(
+        self, parameters: "Mapping[str, str]", poll: float, timeout: float | None
+    ) -> "RunRecord":
+        """Submit one interval's Workflow and wait for it."""
+        from workflows.submit.backfill import submit_and_wait
+
+        return submit_and_wait(
+            self.client,
+            self.namespace,
+            self.pipeline,
+            parameters,
+            poll_seconds=poll,
+            timeout_seconds=timeout,
+        )
+
+
+def _print_workflows(
+    plan: "Backfill", pipeline: str, namespace: str, extra: "Mapping[str, str]"
+) -> None:
+    """``--submit --dry-run``: the Workflow of every interval to run, as YAML documents."""
+    import yaml
+
+    from workflows.submit.backfill import interval_workflow
+
+    documents = [
+        interval_workflow(pipeline, namespace, {**extra, **r.interval.parameters()})
+        for r in plan.runs
+        if r.action == "run"
+    ]
+    click.echo(yaml.safe_dump_all(documents, sort_keys=False), nl=False)

@@ -79,6 +79,7 @@ def submit(
     """  # noqa: D301 - click needs the real \b to keep the example block unwrapped
     from workflows.submit import ArgoClient, build_workflow, parse_parameters, ui_link
     from workflows.submit.client import kubeconfig_namespace
+    from workflows.submit.workflow import check_parameters
 
     pairs = parse_parameters(parameters)
     ns = namespace or kubeconfig_namespace(kubeconfig, context)
@@ -89,7 +90,9 @@ def submit(
         click.echo(yaml.safe_dump(workflow, sort_keys=False), nl=False)
         return
     client = ArgoClient.from_kubeconfig(kubeconfig, context)
-    _check_parameters(client.get_workflow_template(ns, pipeline), pipeline, ns, pairs)
+    check_parameters(
+        client.get_workflow_template(ns, pipeline), pipeline, ns, [n for n, _ in pairs]
+    )
     name = str(client.create_workflow(ns, workflow)["metadata"]["name"])
     click.echo(f"submitted workflow {name} in namespace {ns}")
     ui = ui_url or os.environ.get("FERRY_ARGO_UI_URL")
@@ -97,22 +100,6 @@ def submit(
         click.echo(f"argo ui: {ui_link(ui, ns, name)}")
     if wait:
         _wait(client, ns, name, poll_interval, timeout)
-
-
-def _check_parameters(
-    template: dict[str, object], pipeline: str, namespace: str, pairs: list[tuple[str, str]]
-) -> None:
-    from workflows.errors import UsageError
-
-    spec = template.get("spec") or {}
-    arguments = (spec.get("arguments") if isinstance(spec, dict) else None) or {}
-    known = [str(p.get("name")) for p in arguments.get("parameters") or []]
-    for name, _ in pairs:
-        if name not in known:
-            raise UsageError(
-                f"-p {name}: WorkflowTemplate {pipeline!r} in namespace {namespace!r} has no "
-                f"parameter {name!r}; it has: {', '.join(known) or 'none'}"
-            )
 
 
 def _wait(client: object, namespace: str, name: str, poll: float, timeout: float | None) -> None:

@@ -81,6 +81,18 @@ class ArgoClient:
             ),
         )
 
+    def list_workflows(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        """The Workflows of the namespace whose labels match ``label_selector``."""
+        found = self._call(
+            "list Workflows",
+            namespace,
+            label_selector,
+            lambda: self._objects.list_namespaced_custom_object(
+                GROUP, VERSION, namespace, "workflows", label_selector=label_selector
+            ),
+        )
+        return list(found.get("items") or [])
+
     def get_workflow(self, namespace: str, name: str) -> dict[str, Any]:
         """Read one Workflow, status included."""
         return self._call(

@@ -50,6 +50,25 @@ def build_workflow(
     }
 
 
+def check_parameters(
+    template: dict[str, Any], pipeline: str, namespace: str, names: list[str]
+) -> None:
+    """Refuse a parameter the installed WorkflowTemplate does not declare.
+
+    Raises:
+        UsageError: ``names`` has a parameter the template lacks (exit 2).
+    """
+    spec = template.get("spec") or {}
+    arguments = (spec.get("arguments") if isinstance(spec, dict) else None) or {}
+    known = [str(p.get("name")) for p in arguments.get("parameters") or []]
+    for name in names:
+        if name not in known:
+            raise UsageError(
+                f"-p {name}: WorkflowTemplate {pipeline!r} in namespace {namespace!r} has no "
+                f"parameter {name!r}; it has: {', '.join(known) or 'none'}"
+            )
+
+
 def ui_link(ui_url: str, namespace: str, name: str) -> str:
     """The Argo UI page of one workflow: ``<ui>/workflows/<namespace>/<name>``."""
     return f"{ui_url.rstrip('/')}/workflows/{namespace}/{name}"
