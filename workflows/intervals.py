@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from steps.runtime.scheduled_interval import previous_fire_time
 from workflows.pipeline import Schedule
 
 MAX_INTERVALS = 10_000
@@ -55,9 +56,7 @@ def _fire_times(schedule: Schedule, first: datetime, last: datetime) -> list[dat
 
 
 def _previous_fire(schedule: Schedule, fire: datetime) -> datetime:
-    from croniter import croniter
-
-    return max(croniter(e, fire).get_prev(datetime) for e in schedule.cron)
+    return previous_fire_time(list(schedule.cron), fire)
 
 
 def scheduled_intervals(schedule: Schedule, first_day: date, last_day: date) -> list[Interval]:

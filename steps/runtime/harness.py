@@ -24,6 +24,7 @@ from steps.runtime.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, StepError, St
 from steps.runtime.log import EventLog
 from steps.runtime.outputs import write_output_parameters
 from steps.runtime.parameters import resolve_parameters, sql_literal
+from steps.runtime.scheduled_interval import fill_scheduled_interval
 from steps.runtime.store import Location, open_location
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ def _config(kind: StepKind, text: str) -> "StepConfig":
         document = json.loads(text)
     except ValueError as err:
         raise StepUsageError(f"--config is not JSON: {err}") from None
+    fill_scheduled_interval(os.environ)
     resolved = resolve_parameters(
         document,
         os.environ,

@@ -35,6 +35,7 @@ from steps.contract import (
     STEP_LABEL,
 )
 from steps.runtime.parameters import env_name
+from steps.runtime.scheduled_interval import SCHEDULE_ENV, SCHEDULED_TIME_ENV
 from workflows.pipeline import Pipeline, Resources
 from workflows.render.metrics import step_metrics, workflow_metrics
 from workflows.render.plan import PlannedStep, default_resources, plan_steps
@@ -188,6 +189,11 @@ def _build_env(step: PlannedStep) -> list[Env | SecretEnv | ConfigMapEnv]:
         Env(name=env_name(name), value="{{workflow.parameters." + name + "}}")
         for name in step.parameters
     ]
+    if step.schedule_json is not None:
+        env += [
+            Env(name=SCHEDULE_ENV, value=step.schedule_json),
+            Env(name=SCHEDULED_TIME_ENV, value="{{workflow.scheduledTime}}"),
+        ]
     builtin = {e.name for e in env}
     secrets = {s.env: s for s in step.config.secret_envs() if s.env not in builtin}
     env += [

@@ -46,6 +46,10 @@ class PlannedStep:
     config: StepConfig
     cache: bool | int = False
     """The node's ``cache``: True, a TTL in seconds, or False (not cached)."""
+    schedule_json: str | None = None
+    """The pipeline's schedule as JSON, for a step of a scheduled pipeline that uses the
+    interval: it works the interval out from Argo's scheduled time
+    (``steps.runtime.scheduled_interval``)."""
 
 
 def default_resources(pipeline: Pipeline) -> Resources:
@@ -91,6 +95,7 @@ def _planned(pipeline: Pipeline, node: AnyNode) -> PlannedStep:
         kind=config.KIND,
         config_json=text,
         parameters=parameters,
+        schedule_json=_schedule_json(pipeline, parameters),
         inputs=inputs,
         dependencies=inputs,
         writes_output=not isinstance(node, Target),
@@ -105,6 +110,13 @@ def _planned(pipeline: Pipeline, node: AnyNode) -> PlannedStep:
         config=config,
         cache=node.cache,
     )
+
+
+def _schedule_json(pipeline: Pipeline, parameters: list[str]) -> str | None:
+    if pipeline.schedule is None or not set(parameters) & set(INTERVAL_PARAMETERS):
+        return None
+    schedule = {"cron": list(pipeline.schedule.cron), "timezone": pipeline.schedule.timezone}
+    return json.dumps(schedule, separators=(",", ":"))
 
 
 def _commit_state(pipeline: Pipeline, cursor_sources: list[str]) -> PlannedStep:

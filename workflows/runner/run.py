@@ -138,6 +138,9 @@ def run_manifest(
         "workflow.name": run_id,
         "workflow.namespace": NAMESPACE,
         "workflow.uid": str(uuid.uuid4()),
+        # Argo sets it only for a run a CronWorkflow started; a local run has its
+        # interval as parameters instead (backfill, ferry serve).
+        "workflow.scheduledTime": "",
         **creation_timestamp_variables(created),
     }
     if resume is not None:

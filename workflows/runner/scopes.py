@@ -19,7 +19,9 @@ from workflows.runner import variables
 from workflows.runner.errors import Problems
 from workflows.runner.manifest import ContainerTemplate, Task, dependency_graph
 
-GLOBALS = frozenset({"workflow.name", "workflow.namespace", "workflow.uid"})
+GLOBALS = frozenset(
+    {"workflow.name", "workflow.namespace", "workflow.uid", "workflow.scheduledTime"}
+)
 """The ``workflow.*`` variables the runner provides besides parameters and timestamps."""
 
 Scope = frozenset[str]
