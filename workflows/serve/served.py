@@ -110,8 +110,8 @@ def _check(binding: str, field: str, expression: str) -> None:
         event_selector.parse(expression)
     except event_selector.SelectorError as err:
         raise UsageError(
-            f"WorkflowEventBinding {binding!r}, {field} {expression!r}: {err}; ferry serve "
-            "evaluates only Ferry's expression subset (docs/scheduling.md)"
+            f"WorkflowEventBinding {binding!r}, {field} {expression!r}: {err}; change the "
+            "trigger to the subset in docs/scheduling.md and render again"
         ) from None
 
 
