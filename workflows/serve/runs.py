@@ -66,6 +66,17 @@ class Launcher(Protocol):
         ...
 
 
+def is_ferry_run(pid: int) -> bool:
+    """Whether ``pid`` is a live ``ferry run`` (not a process that took over a freed pid)."""
+    if not pid_alive(pid):
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True  # no /proc to ask: trust the pid
+    return any(arg.endswith((b"ferry", b"workflows.cli")) for arg in argv) and b"run" in argv
+
+
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)

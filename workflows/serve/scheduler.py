@@ -20,10 +20,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Literal
 
-from workflows.runner.record import RunRecord, RunStatus, pid_alive, this_host
+from workflows.runner.record import RunRecord, RunStatus, this_host
 from workflows.runner.run_store import list_runs, open_store
 from workflows.serve.eventlog import EventLog
-from workflows.serve.runs import Launcher, RunProcess
+from workflows.serve.runs import Launcher, RunProcess, is_ferry_run
 from workflows.serve.served import ServedPipeline
 from workflows.serve.state import (
     InFlightRun,
@@ -79,6 +79,7 @@ class Scheduler:
         self.started_at = clock()
         self.accepting = True
         self._lock = threading.RLock()
+        self._saved: str | None = None
 
     # -- start -----------------------------------------------------------------------
 
@@ -89,7 +90,7 @@ class Scheduler:
             for entry in list(self.state.in_flight):
                 record = self._record_of(entry)
                 pid = entry.pid or (record.runner_pid if record else None)
-                alive = pid is not None and entry.host == self.host and pid_alive(pid)
+                alive = pid is not None and entry.host == self.host and is_ferry_run(pid)
                 if (
                     alive
                     and pid is not None
@@ -342,7 +343,11 @@ class Scheduler:
         )
 
     def _save(self) -> None:
-        save_state(self.location, self.state)
+        """Write the state when it changed (a tick that decided nothing writes nothing)."""
+        text = self.state.model_dump_json()
+        if text != self._saved:
+            save_state(self.location, self.state)
+            self._saved = text
 
     # -- stop ------------------------------------------------------------------------
 
