@@ -126,12 +126,11 @@ class Scheduler:
             return
         now = self.started_at
         last = self.state.last_scheduled.get(pipeline.name)
-        self.state.last_scheduled[pipeline.name] = now
-        if last is None:
+        if last is None:  # never served on this store: the schedule starts now
+            self.state.last_scheduled[pipeline.name] = now
             return
         missed = cron.fires_after(last, now, MAX_CATCHUP_RUNS)
         if not missed:
-            self.state.last_scheduled[pipeline.name] = last
             return
         self.state.last_scheduled[pipeline.name] = missed[-1]
         where = {"pipeline": pipeline.name, "first": missed[0], "last": missed[-1]}
