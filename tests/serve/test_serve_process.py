@@ -60,16 +60,23 @@ def test_serve_runs_schedules_events_and_arrivals_then_stops_cleanly(tmp_path: P
         assert arrival_run.parameters["input_key"] == "orders/2026-05-01.csv"
         assert arrival_run.status is RunStatus.SUCCEEDED
 
-        cron_run = only_run(tmp_path, "serve-cron")
+        cron_run = list_runs(str(tmp_path / ".ferry"), "serve-cron")[-1]  # the first, oldest
         assert cron_run.status is RunStatus.SUCCEEDED
         end = cron_run.parameters["interval_end"]
         assert end.endswith(":00+00:00") and cron_run.parameters["run_date"] == end[:10]
 
-        status, metrics = served.request("GET", "/metrics")
-        cli = subprocess.run(
-            [FERRY, "metrics", "--store", ".ferry"], cwd=tmp_path, capture_output=True, text=True
-        )
-        assert status == 200 and metrics == cli.stdout
+        def same_metrics() -> str | None:
+            status, metrics = served.request("GET", "/metrics")
+            cli = subprocess.run(
+                [FERRY, "metrics", "--store", ".ferry"],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            return metrics if status == 200 and metrics == cli.stdout else None
+
+        metrics = wait_for("/metrics to equal ferry metrics", same_metrics, timeout=120)
         assert 'ferry_runs_total{pipeline="serve-events",status="Succeeded"} 1' in metrics
 
         assert served.post_event("slow", {}) == (200, "{}")
@@ -86,8 +93,13 @@ def test_serve_runs_schedules_events_and_arrivals_then_stops_cleanly(tmp_path: P
 
     slow = only_run(tmp_path, "serve-slow")
     assert (slow.status, slow.message) == (RunStatus.FAILED, "stopped by SIGTERM")
-    tail = [line["event"] for line in served.log()][-4:]
-    assert tail == ["stopping", "stop", "finish", "stopped"]
+    log = served.log()
+    after = log[[line["event"] for line in log].index("stopping") :]
+    assert after[-1]["event"] == "stopped"
+    stops = [line for line in after if line["event"] == "stop"]
+    assert "the server is stopping" in {line["reason"] for line in stops}
+    ends = {line["pipeline"]: line["status"] for line in after if line["event"] == "finish"}
+    assert ends["serve-slow"] == "Failed"
     state = json.loads((tmp_path / ".ferry" / "serve" / "state.json").read_text())
     assert state["in_flight"] == [] and state["queued"] == []
 
