@@ -59,6 +59,9 @@ In a SQL field the value goes in as a quoted SQL string literal."""
 PIPELINE_LABEL = "ferry.dev/pipeline"
 """Label on every rendered resource and pod: the pipeline's name."""
 
+PIPELINE_MUTEX_PREFIX = "ferry-"
+"""Argo mutex of a pipeline (``synchronization.mutexes``): ``ferry-<pipeline>``."""
+
 STEP_LABEL = "ferry.dev/step"
 """Label on every step's pod: the step's name."""
 

@@ -59,6 +59,44 @@ def _previous_fire(schedule: Schedule, fire: datetime) -> datetime:
     return previous_fire_time(list(schedule.cron), fire)
 
 
+def interval_ending_at(schedule: Schedule, fire: datetime) -> Interval:
+    """The interval of the scheduled run at ``fire``: from the fire time before it to it.
+
+    ``ferry serve`` gives each scheduled run this interval, the one a backfill of that
+    day gives the same fire time, so a scheduled and a backfilled run read the same data.
+    """
+    local = fire.astimezone(ZoneInfo(schedule.timezone))
+    return Interval(
+        start=_previous_fire(schedule, local),
+        end=local,
+        run_date=local.astimezone(UTC).date().isoformat(),
+    )
+
+
+def fire_times_after(
+    schedule: Schedule, after: datetime, until: datetime, limit: int = MAX_INTERVALS
+) -> list[datetime]:
+    """Fire times in ``(after, until]``, oldest first, in the schedule's zone; at most ``limit``.
+
+    When more are due only the newest ``limit`` are returned: a server down for a year
+    must not plan every minute of it.
+    """
+    from croniter import croniter
+
+    zone = ZoneInfo(schedule.timezone)
+    start, end = after.astimezone(zone), until.astimezone(zone)
+    found: set[datetime] = set()
+    for expression in schedule.cron:
+        it = croniter(expression, end + timedelta(seconds=1))  # cron has minute resolution
+        for _ in range(limit):
+            fire: datetime = it.get_prev(datetime)
+            if fire <= start:
+                break
+            if fire <= end:
+                found.add(fire)
+    return sorted(found)[-limit:]
+
+
 def scheduled_intervals(schedule: Schedule, first_day: date, last_day: date) -> list[Interval]:
     """The intervals of the runs the schedule fires on ``first_day``..``last_day`` (its zone)."""
     zone = ZoneInfo(schedule.timezone)

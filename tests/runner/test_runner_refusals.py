@@ -284,3 +284,17 @@ def test_metrics_are_accepted_and_their_variables_checked_in_argo_metric_scopes(
             "spec.metrics.prometheus[0].gauge.value: unknown variable {{duration}}",
         ]
     )
+
+
+def test_the_pipelines_own_mutex_is_accepted_and_another_refused(store: Path, marks: Path) -> None:
+    own = workflow([container("a")], synchronization={"mutexes": [{"name": "ferry-demo"}]})
+    assert run(own, store, marks)[0].status.value == "Succeeded"
+
+    shared = workflow([container("a")], synchronization={"mutexes": [{"name": "nightly"}]})
+    message = refusal(shared, store, marks / "second")
+
+    assert message == PREFIX + (
+        "spec.synchronization.mutexes[0].name: 'nightly' is not this pipeline's mutex "
+        "'ferry-demo'; the local runner locks per pipeline only, so drop it or render the "
+        "pipeline again"
+    )

@@ -25,6 +25,10 @@ _COMMANDS = {
         "workflows.cli.backfill_cmd:backfill",
         "Run a pipeline once per data interval of a date range.",
     ),
+    "serve": (
+        "workflows.cli.serve_cmd:serve",
+        "Run pipelines on schedule and serve their event endpoint locally.",
+    ),
     "submit": ("workflows.cli.submit_cmd:submit", "Submit a pipeline run to Argo on Kubernetes."),
     "schema": ("workflows.cli.schema_cmd:schema", "Print the JSON Schema of YAML pipelines."),
     "demo-data": ("workflows.cli.demo_data_cmd:demo_data", "Generate the demo input data."),

@@ -31,6 +31,7 @@ from steps.contract import (
     DETERMINISTIC_EXITS,
     OUTPUT_PARAMETERS,
     PIPELINE_LABEL,
+    PIPELINE_MUTEX_PREFIX,
     STEP_COMMAND,
     STEP_LABEL,
 )
@@ -156,6 +157,23 @@ def step_args(pipeline: Pipeline, step: PlannedStep) -> list[str]:
     elif step.cache is not False:
         args += ["--cache-ttl", str(step.cache)]
     return args
+
+
+def mutex_name(pipeline: Pipeline) -> str:
+    """The Argo mutex that keeps two runs of the pipeline from overlapping on the cluster."""
+    return f"{PIPELINE_MUTEX_PREFIX}{pipeline.name}"
+
+
+def _build_synchronization(pipeline: Pipeline) -> m.Synchronization | None:
+    """``synchronization.mutexes`` with the pipeline's mutex, unless its schedule says Allow.
+
+    Argo holds a second run of the pipeline (a manual submit, an event, a cron tick)
+    Pending until the first one ends; ``concurrency_policy: Allow`` asks for overlapping
+    runs, so that pipeline gets none. Locally the same rule is the runner's store lock.
+    """
+    if pipeline.schedule is not None and pipeline.schedule.concurrency_policy == "Allow":
+        return None
+    return m.Synchronization(mutexes=[m.Mutex(name=mutex_name(pipeline))])
 
 
 def _build_env(step: PlannedStep) -> list[Env | SecretEnv | ConfigMapEnv]:
@@ -333,6 +351,7 @@ def _workflow_fields(pipeline: Pipeline) -> dict[str, Any]:
         "security_context": _build_pod_security_context(),
         "pod_spec_patch": executor_pod_spec_patch(),
         "metrics": workflow_metrics(pipeline.name),
+        "synchronization": _build_synchronization(pipeline),
     }
     if pipeline.resources is None:
         defaults = _build_resources(default_resources(pipeline)).build()

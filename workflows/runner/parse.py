@@ -12,7 +12,12 @@ leans on live beside their subject: the field whitelist in
 import re
 from typing import Any
 
-from steps.contract import DEFAULT_OUTPUTS_DIR, PIPELINE_LABEL, STEP_COMMAND
+from steps.contract import (
+    DEFAULT_OUTPUTS_DIR,
+    PIPELINE_LABEL,
+    PIPELINE_MUTEX_PREFIX,
+    STEP_COMMAND,
+)
 from workflows.graph import find_cycle, topological_order
 from workflows.runner import scopes
 from workflows.runner.errors import ManifestRefused, Problems
@@ -109,6 +114,9 @@ def build_plan(manifest: dict[str, Any], *, source: str = "manifest") -> Plan:
         if dag_parallelism is not None:
             parallelism = min(parallelism or dag_parallelism, dag_parallelism)
     _check_volumes(spec.get("volumes") or [], "spec.volumes", found)
+    _check_synchronization(
+        spec.get("synchronization") or {}, _pipeline_name(metadata, generate_name), found
+    )
     if found.items:
         raise ManifestRefused(source, found.items)
     return Plan(
@@ -121,6 +129,23 @@ def build_plan(manifest: dict[str, Any], *, source: str = "manifest") -> Plan:
         deadline_seconds=deadline,
         parallelism=parallelism,
     )
+
+
+def _check_synchronization(sync: dict[str, Any], pipeline: str, found: Problems) -> None:
+    """Accept only the pipeline's own mutex: locally that is the runner's store lock.
+
+    A mutex of another name would serialise runs across pipelines on the cluster, which
+    the local runner's per-pipeline lock cannot honour, so it is refused by path.
+    """
+    own = f"{PIPELINE_MUTEX_PREFIX}{pipeline}"
+    for index, mutex in enumerate(sync.get("mutexes") or []):
+        name = mutex.get("name")
+        if name != own:
+            found.add(
+                f"spec.synchronization.mutexes[{index}].name",
+                f"{name!r} is not this pipeline's mutex {own!r}; the local runner locks "
+                "per pipeline only, so drop it or render the pipeline again",
+            )
 
 
 def _cron_workflow_problems(manifest: dict[str, Any]) -> list[str]:

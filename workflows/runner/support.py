@@ -84,6 +84,10 @@ _TEMPLATE: Shape = {
     "metrics": _METRICS,
     **_SCHEDULING,
 }
+# Argo's per-pipeline mutex (workflows.render.manifests.mutex_name); locally its meaning
+# is the runner's per-pipeline store lock (run_store.PipelineLock), which every run takes.
+# A mutex of another name is refused by parse.check_synchronization.
+_SYNCHRONIZATION: Shape = {"mutexes": [{"name": USED}]}
 _SPEC: Shape = {
     "entrypoint": USED,
     "arguments": {"parameters": [_ARGUMENT_PARAMETER]},
@@ -100,6 +104,7 @@ _SPEC: Shape = {
     "podSpecPatch": ACCEPTED,
     "templateDefaults": {"container": {"resources": ACCEPTED}},
     "metrics": _METRICS,
+    "synchronization": _SYNCHRONIZATION,
     **_SCHEDULING,
 }
 MANIFEST: Shape = {
