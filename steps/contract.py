@@ -60,7 +60,14 @@ PIPELINE_LABEL = "ferry.dev/pipeline"
 """Label on every rendered resource and pod: the pipeline's name."""
 
 PIPELINE_MUTEX_PREFIX = "ferry-"
-"""Argo mutex of a pipeline (``synchronization.mutexes``): ``ferry-<pipeline>``."""
+"""Argo mutex of a pipeline (``synchronization.mutexes``): ``ferry-<pipeline>`` followed
+by ``PIPELINE_MUTEX_INTERVAL``."""
+
+PIPELINE_MUTEX_INTERVAL = "{{workflow.parameters.interval_start}}"
+"""The end of the mutex name: empty for an ordinary run (one mutex per pipeline), the
+interval's start for a backfilled interval, so intervals may run side by side as the
+local runner's per-interval lock lets them (Argo substitutes workflow parameters in
+``spec.synchronization`` before it takes the lock)."""
 
 STEP_LABEL = "ferry.dev/step"
 """Label on every step's pod: the step's name."""

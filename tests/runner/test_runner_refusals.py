@@ -287,14 +287,21 @@ def test_metrics_are_accepted_and_their_variables_checked_in_argo_metric_scopes(
 
 
 def test_the_pipelines_own_mutex_is_accepted_and_another_refused(store: Path, marks: Path) -> None:
-    own = workflow([container("a")], synchronization={"mutexes": [{"name": "ferry-demo"}]})
+    name = "ferry-demo{{workflow.parameters.interval_start}}"
+    interval = [{"name": "interval_start", "value": ""}]
+    own = workflow(
+        [container("a")], parameters=interval, synchronization={"mutexes": [{"name": name}]}
+    )
     assert run(own, store, marks)[0].status.value == "Succeeded"
 
-    shared = workflow([container("a")], synchronization={"mutexes": [{"name": "nightly"}]})
-    message = refusal(shared, store, marks / "second")
+    for other in ("nightly", "ferry-demo"):
+        shared = workflow(
+            [container("a")], parameters=interval, synchronization={"mutexes": [{"name": other}]}
+        )
+        message = refusal(shared, store, marks / other)
 
-    assert message == PREFIX + (
-        "spec.synchronization.mutexes[0].name: 'nightly' is not this pipeline's mutex "
-        "'ferry-demo'; the local runner locks per pipeline only, so drop it or render the "
-        "pipeline again"
-    )
+        assert message == PREFIX + (
+            f"spec.synchronization.mutexes[0].name: {other!r} is not this pipeline's mutex "
+            f"{name!r}; the local runner locks per pipeline (and interval) only, so drop it or "
+            "render the pipeline again"
+        )

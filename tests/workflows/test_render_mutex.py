@@ -18,7 +18,10 @@ def _synchronization(policy: str | None) -> list[object]:
 
 @pytest.mark.parametrize("policy", [None, "Forbid", "Replace"])
 def test_runs_of_one_pipeline_share_its_mutex(policy: str | None) -> None:
-    assert _synchronization(policy) == [{"mutexes": [{"name": "ferry-p"}]}] * 2
+    assert (
+        _synchronization(policy)
+        == [{"mutexes": [{"name": "ferry-p{{workflow.parameters.interval_start}}"}]}] * 2
+    )
 
 
 def test_a_schedule_that_allows_overlap_renders_no_mutex() -> None:

@@ -31,6 +31,7 @@ from steps.contract import (
     DETERMINISTIC_EXITS,
     OUTPUT_PARAMETERS,
     PIPELINE_LABEL,
+    PIPELINE_MUTEX_INTERVAL,
     PIPELINE_MUTEX_PREFIX,
     STEP_COMMAND,
     STEP_LABEL,
@@ -161,7 +162,7 @@ def step_args(pipeline: Pipeline, step: PlannedStep) -> list[str]:
 
 def mutex_name(pipeline: Pipeline) -> str:
     """The Argo mutex that keeps two runs of the pipeline from overlapping on the cluster."""
-    return f"{PIPELINE_MUTEX_PREFIX}{pipeline.name}"
+    return f"{PIPELINE_MUTEX_PREFIX}{pipeline.name}{PIPELINE_MUTEX_INTERVAL}"
 
 
 def _build_synchronization(pipeline: Pipeline) -> m.Synchronization | None:

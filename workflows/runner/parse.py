@@ -15,6 +15,7 @@ from typing import Any
 from steps.contract import (
     DEFAULT_OUTPUTS_DIR,
     PIPELINE_LABEL,
+    PIPELINE_MUTEX_INTERVAL,
     PIPELINE_MUTEX_PREFIX,
     STEP_COMMAND,
 )
@@ -137,14 +138,14 @@ def _check_synchronization(sync: dict[str, Any], pipeline: str, found: Problems)
     A mutex of another name would serialise runs across pipelines on the cluster, which
     the local runner's per-pipeline lock cannot honour, so it is refused by path.
     """
-    own = f"{PIPELINE_MUTEX_PREFIX}{pipeline}"
+    own = f"{PIPELINE_MUTEX_PREFIX}{pipeline}{PIPELINE_MUTEX_INTERVAL}"
     for index, mutex in enumerate(sync.get("mutexes") or []):
         name = mutex.get("name")
         if name != own:
             found.add(
                 f"spec.synchronization.mutexes[{index}].name",
                 f"{name!r} is not this pipeline's mutex {own!r}; the local runner locks "
-                "per pipeline only, so drop it or render the pipeline again",
+                "per pipeline (and interval) only, so drop it or render the pipeline again",
             )
 
 
