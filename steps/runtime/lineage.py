@@ -34,9 +34,9 @@ TIMEOUT_ENV = "FERRY_LINEAGE_TIMEOUT_S"
 
 _RUN_NAMESPACE = uuid.UUID("5b0f5e1c-3c7e-5d1a-9a55-6f0e2c1b7a42")
 _FACETS = "https://openlineage.io/spec/facets"
-_PARENT_SCHEMA = f"{_FACETS}/1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet"
+_PARENT_SCHEMA = f"{_FACETS}/1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet"
 _ERROR_SCHEMA = f"{_FACETS}/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
-_JOB_TYPE_SCHEMA = f"{_FACETS}/2-0-3/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
+_JOB_TYPE_SCHEMA = f"{_FACETS}/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
 _SCHEMA_SCHEMA = f"{_FACETS}/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
 _STATS_SCHEMA = (
     f"{_FACETS}/1-0-2/OutputStatisticsOutputDatasetFacet.json"
