@@ -2,11 +2,12 @@
 
 Configured as the OpenLineage clients read it: ``OPENLINEAGE_URL`` (base URL),
 ``OPENLINEAGE_ENDPOINT`` (path, default ``api/v1/lineage``), ``OPENLINEAGE_API_KEY``
-(sent as a bearer token) and ``OPENLINEAGE_NAMESPACE`` (the job namespace, default
-``ferry``). The job is ``<pipeline>.<step>``; the run id is a UUID derived from the
-run id, step and attempt, so every event of one attempt names the same run and an
-attempt sent twice stays one run; the parent run facet names the pipeline run
-(job ``<pipeline>``, UUID derived from the run id alone).
+(sent as a bearer token; without it, user info in the URL is sent as basic auth) and
+``OPENLINEAGE_NAMESPACE`` (the job namespace, default ``ferry``). The job is
+``<pipeline>.<step>``; the run id is a UUID derived from the run id, step and attempt,
+so every event of one attempt names the same run and an attempt sent twice stays one
+run; the parent run facet names the pipeline run (job ``<pipeline>``, UUID derived
+from the run id alone).
 
 Posting never fails the step and is bounded: each event gets
 ``FERRY_LINEAGE_TIMEOUT_S`` seconds (default :data:`DEFAULT_TIMEOUT_S`), and after one
@@ -14,6 +15,7 @@ event could not be posted the step sends no more, so a consumer that is down cos
 step one timeout at most.
 """
 
+import base64
 import json
 import urllib.error
 import urllib.request
@@ -22,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from steps.runtime.lineage_datasets import Dataset
 
@@ -83,6 +86,25 @@ class LineageSettings:
     def target(self) -> str:
         """The URL events are POSTed to."""
         return f"{self.url.rstrip('/')}/{self.endpoint.lstrip('/')}"
+
+    @property
+    def shown(self) -> str:
+        """The target without user info: what requests go to and messages show."""
+        parts = urlsplit(self.target)
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        return f"{parts.scheme}://{host}{parts.path}"
+
+    def authorization(self) -> str | None:
+        """The Authorization header: the API key as a bearer token, else the URL's user info."""
+        if self.api_key:
+            return f"Bearer {self.api_key}"
+        parts = urlsplit(self.url)
+        if parts.username is None:
+            return None
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        return f"Basic {base64.b64encode(pair.encode()).decode()}"
 
 
 @dataclass
@@ -172,10 +194,11 @@ class LineageEmitter:
         if self.problems:
             return self.problems[0]
         headers = {"Content-Type": "application/json"}
-        if self.settings.api_key:
-            headers["Authorization"] = f"Bearer {self.settings.api_key}"
+        authorization = self.settings.authorization()
+        if authorization is not None:
+            headers["Authorization"] = authorization
         request = urllib.request.Request(
-            self.settings.target,
+            self.settings.shown,
             data=json.dumps(document).encode(),
             headers=headers,
             method="POST",
@@ -184,9 +207,10 @@ class LineageEmitter:
             with urllib.request.urlopen(request, timeout=self.settings.timeout_s) as response:
                 response.read(1024)
         except urllib.error.HTTPError as err:
-            problem = f"{self.settings.target} answered HTTP {err.code}"
+            problem = f"{self.settings.shown} answered HTTP {err.code}"
         except (OSError, ValueError) as err:  # refused, timed out, unresolvable, bad URL
-            problem = f"{self.settings.target}: {type(err).__name__}: {err}".splitlines()[0]
+            reason = str(getattr(err, "reason", err))
+            problem = f"{self.settings.shown}: {type(err).__name__}: {reason}".splitlines()[0]
         else:
             return None
         self.problems.append(problem)

@@ -15,7 +15,13 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from steps.runtime.phases import NO_PHASES, Phases
-from steps.runtime.telemetry_env import attempt_number, lineage_enabled, tracing_enabled
+from steps.runtime.telemetry_env import (
+    attempt_number,
+    lineage_enabled,
+    tracing_enabled,
+    tracing_problem,
+    tracing_requested,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -37,8 +43,10 @@ class StepObservation:
         tracing: "Tracing | None" = None,
         span: "Span | None" = None,
         lineage: "LineageEmitter | None" = None,
+        tracing_off: str | None = None,
     ) -> None:
         self.kind = kind
+        self._tracing_off = tracing_off
         self._tracing = tracing
         self._span = span
         self._lineage = lineage
@@ -96,6 +104,8 @@ class StepObservation:
 
     def close(self, log: "EventLog") -> None:
         """End the step span and export it within the bound; say so when spans were lost."""
+        if self._tracing_off is not None:
+            log.event("tracing_not_started", level="warning", reason=self._tracing_off)
         if self._tracing is None or self._span is None:
             return
         from opentelemetry import context
@@ -177,7 +187,7 @@ def observe(
     if tracing_enabled(environ):
         from steps.runtime.tracing import parent_context, process_tracing, start_span
 
-        tracing = process_tracing(environ)
+        tracing = process_tracing(environ, run_id)
         span = start_span(
             tracing.tracer,
             "ferry.step",
@@ -194,4 +204,7 @@ def observe(
         lineage = LineageEmitter(
             LineageSettings.from_environ(environ), pipeline, step, run_id, attempt
         )
-    return StepObservation(kind=kind, tracing=tracing, span=span, lineage=lineage)
+    tracing_off = tracing_problem(environ) if tracing_requested(environ) else None
+    return StepObservation(
+        kind=kind, tracing=tracing, span=span, lineage=lineage, tracing_off=tracing_off
+    )

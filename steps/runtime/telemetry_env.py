@@ -23,13 +23,43 @@ def tracing_enabled(environ: Mapping[str, str]) -> bool:
     """Traces are exported: an OTLP endpoint is set and neither the SDK nor traces are off.
 
     ``OTEL_SDK_DISABLED=true`` and ``OTEL_TRACES_EXPORTER=none`` turn tracing off as the
-    OpenTelemetry specification defines them.
+    OpenTelemetry specification defines them; so does a setting Ferry cannot honour
+    (:func:`tracing_problem`).
     """
+    return tracing_requested(environ) and tracing_problem(environ) is None
+
+
+def tracing_requested(environ: Mapping[str, str]) -> bool:
+    """An OTLP endpoint is set and ``OTEL_SDK_DISABLED``/``OTEL_TRACES_EXPORTER`` allow traces."""
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
     if environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
         return False
     return any(environ.get(name, "").strip() for name in _ENDPOINT_ENVS)
+
+
+def tracing_problem(environ: Mapping[str, str]) -> str | None:
+    """Why tracing cannot be done as configured, in one line, or None.
+
+    Ferry exports with OTLP over HTTP (protobuf) only: another exporter or protocol
+    would send nowhere, so tracing stays off and the step or run says why.
+    """
+    exporter = environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter not in ("", "otlp", "none"):
+        return (
+            f"OTEL_TRACES_EXPORTER={exporter} is not supported, tracing is off; "
+            "Ferry exports traces with otlp (or set none)"
+        )
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = environ.get(name, "").strip().lower()
+        if protocol:
+            if protocol != "http/protobuf":
+                return (
+                    f"{name}={protocol} is not supported, tracing is off; Ferry exports "
+                    "OTLP over http/protobuf (port 4318 of a collector)"
+                )
+            break
+    return None
 
 
 def lineage_enabled(environ: Mapping[str, str]) -> bool:

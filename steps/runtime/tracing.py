@@ -16,6 +16,7 @@ step's failure reason (its last stderr line); :meth:`Tracing.flush` returns how 
 spans were lost instead.
 """
 
+import hashlib
 import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,6 +29,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -105,16 +107,35 @@ def export_timeout(environ: Mapping[str, str]) -> float:
     return DEFAULT_EXPORT_TIMEOUT_S
 
 
+class RunTraceIds(RandomIdGenerator):
+    """A trace id derived from the run id for spans without a parent.
+
+    On Argo no runner hands a step ``TRACEPARENT``; deriving the trace id from the
+    workflow name still puts every step of one workflow (and each of its attempts)
+    in one trace, and ratio sampling, which looks at the trace id, keeps or drops
+    them together. Span ids stay random.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        digest = hashlib.sha256(f"ferry-trace/{run_id}".encode()).digest()
+        self._trace_id = int.from_bytes(digest[:16], "big") or 1
+
+    def generate_trace_id(self) -> int:
+        """The run's trace id (the same for every span that starts a trace here)."""
+        return self._trace_id
+
+
 class Tracing:
     """This process's tracer provider and its OTLP exporter."""
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(self, environ: Mapping[str, str], run_id: str | None = None) -> None:
         quiet = logging.getLogger("opentelemetry")
         quiet.addHandler(logging.NullHandler())
         quiet.propagate = False
         self.timeout_s = export_timeout(environ)
         self._exporter = _AccountingExporter(OTLPSpanExporter(timeout=self.timeout_s))
-        self.provider = TracerProvider(resource=_resource())
+        ids = RunTraceIds(run_id) if run_id is not None else None
+        self.provider = TracerProvider(resource=_resource(), id_generator=ids)
         self.provider.add_span_processor(BatchSpanProcessor(self._exporter))
         trace.set_tracer_provider(self.provider)
         self.tracer = self.provider.get_tracer(INSTRUMENTATION)
@@ -135,12 +156,16 @@ _LOCK = threading.Lock()
 _TRACING: Tracing | None = None
 
 
-def process_tracing(environ: Mapping[str, str]) -> Tracing:
-    """The process's :class:`Tracing`, created on first use (the global provider is set once)."""
+def process_tracing(environ: Mapping[str, str], run_id: str | None = None) -> Tracing:
+    """The process's :class:`Tracing`, created on first use (the global provider is set once).
+
+    A step passes its ``run_id`` (see :class:`RunTraceIds`); the runner, which may run
+    several runs in one process, does not.
+    """
     global _TRACING
     with _LOCK:
         if _TRACING is None:
-            _TRACING = Tracing(environ)
+            _TRACING = Tracing(environ, run_id)
         return _TRACING
 
 

@@ -12,7 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from steps.runtime.telemetry_env import ATTEMPT_ENV, tracing_enabled
+from steps.runtime.telemetry_env import (
+    ATTEMPT_ENV,
+    tracing_enabled,
+    tracing_problem,
+    tracing_requested,
+)
 from workflows.runner.record import RunRecord, RunStatus
 
 if TYPE_CHECKING:
@@ -39,6 +44,9 @@ def traced_run(record: RunRecord, environ: Mapping[str, str]) -> Iterator[dict[s
     loss is one warning line on stderr, never a failed run.
     """
     if not tracing_enabled(environ):
+        problem = tracing_problem(environ) if tracing_requested(environ) else None
+        if problem is not None:
+            print(f"ferry: warning: {problem}", file=sys.stderr)
         yield {}
         return
     from steps.runtime.tracing import (
