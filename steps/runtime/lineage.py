@@ -16,6 +16,7 @@ step one timeout at most.
 """
 
 import base64
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -208,7 +209,7 @@ class LineageEmitter:
                 response.read(1024)
         except urllib.error.HTTPError as err:
             problem = f"{self.settings.shown} answered HTTP {err.code}"
-        except (OSError, ValueError) as err:  # refused, timed out, unresolvable, bad URL
+        except (OSError, ValueError, http.client.HTTPException) as err:  # refused, timed out, ...
             reason = str(getattr(err, "reason", err))
             problem = f"{self.settings.shown}: {type(err).__name__}: {reason}".splitlines()[0]
         else:
