@@ -154,12 +154,10 @@ def _datasets(
     from steps.runtime.lineage_datasets import external_datasets, location_dataset
 
     inputs: list[DatasetFacts] = []
-    input_columns = None
     for name, loc in sorted(ctx.inputs.items()):
         columns = None
         with suppress(Exception):
             columns = _columns(ArtifactReader(loc, name))
-        input_columns = columns if input_columns is None else input_columns
         inputs.append(DatasetFacts(location_dataset(loc.uri), columns))
     outputs: list[DatasetFacts] = []
     if ctx.output is not None:
@@ -172,9 +170,9 @@ def _datasets(
         sources, targets = external_datasets(kind, config)
     except Exception:  # a name Ferry cannot parse: the event still names the artifacts
         sources, targets = [], []
+    loaded = inputs[0].columns if len(inputs) == 1 else None  # what a load step writes
     inputs += [DatasetFacts(d) for d in sources]
-    single = input_columns if len(ctx.inputs) == 1 else None
-    outputs += [DatasetFacts(d, single) for d in targets]
+    outputs += [DatasetFacts(d, loaded) for d in targets]
     return inputs, outputs
 
 
