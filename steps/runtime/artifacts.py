@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from steps.runtime.errors import StepError
+from steps.runtime.phases import NO_PHASES, Phases
 from steps.runtime.store import (
     Location,
     delete_file,
@@ -155,9 +156,18 @@ class ArtifactWriter:
     for a reader that globs the folders instead of following the manifest.
     """
 
-    def __init__(self, loc: Location, *, pipeline: str, step: str, run_id: str) -> None:
+    def __init__(
+        self,
+        loc: Location,
+        *,
+        pipeline: str,
+        step: str,
+        run_id: str,
+        phases: Phases = NO_PHASES,
+    ) -> None:
         self.loc = loc
         self._meta = {"pipeline": pipeline, "step": step, "run_id": run_id}
+        self._phases = phases
         delete_file(loc.child(MANIFEST))
         for part in (DATA, QUARANTINE):  # an earlier attempt's files, unlisted from now on
             delete_folder(loc.child(part))
@@ -234,22 +244,24 @@ class ArtifactWriter:
         ``schema`` is used for an empty output so downstream SQL still sees the
         columns. ``extra`` fields (e.g. ``cursor``) are stored in the manifest.
         """
-        data, quarantine = self._parts[DATA], self._parts[QUARANTINE]
-        data.close(schema)
-        quarantine.close(None)
-        manifest = {
-            "format": FORMAT,
-            **self._meta,
-            "files": {DATA: data.files, QUARANTINE: quarantine.files},
-            "rows": {DATA: data.rows, QUARANTINE: quarantine.rows},
-            "schema": (
-                data.schema.to_string(show_schema_metadata=False)
-                if data.schema
-                else data.schema_text
-            ),
-            **extra,
-        }
-        write_text_atomic(self.loc.child(MANIFEST), json.dumps(manifest, indent=2, default=str))
+        with self._phases.phase("write", artifact=self.loc.uri) as phase:
+            data, quarantine = self._parts[DATA], self._parts[QUARANTINE]
+            data.close(schema)
+            quarantine.close(None)
+            manifest = {
+                "format": FORMAT,
+                **self._meta,
+                "files": {DATA: data.files, QUARANTINE: quarantine.files},
+                "rows": {DATA: data.rows, QUARANTINE: quarantine.rows},
+                "schema": (
+                    data.schema.to_string(show_schema_metadata=False)
+                    if data.schema
+                    else data.schema_text
+                ),
+                **extra,
+            }
+            write_text_atomic(self.loc.child(MANIFEST), json.dumps(manifest, indent=2, default=str))
+            phase.set(rows_out=data.rows, rows_rejected=quarantine.rows)
         return manifest
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from steps.runtime.artifacts import ArtifactReader, ArtifactWriter
 from steps.runtime.errors import StepUsageError
 from steps.runtime.log import EventLog
+from steps.runtime.phases import NO_PHASES, Phases
 from steps.runtime.store import Location
 
 
@@ -20,6 +21,8 @@ class StepContext:
     inputs: dict[str, Location] = field(default_factory=dict)
     output: Location | None = None
     warnings: list[str] = field(default_factory=list)
+    phases: Phases = NO_PHASES
+    """Where reading inputs and committing the output are reported (spans with tracing on)."""
 
     def warn(self, message: str) -> None:
         """Report a problem that does not fail the step (written as the ``warning`` output)."""
@@ -31,7 +34,11 @@ class StepContext:
         if name not in self.inputs:
             known = ", ".join(sorted(self.inputs)) or "none"
             raise StepUsageError(f"step {self.step!r} has no input {name!r} (inputs: {known})")
-        return ArtifactReader(self.inputs[name], name)
+        loc = self.inputs[name]
+        with self.phases.phase("read", input=name, artifact=loc.uri) as phase:
+            reader = ArtifactReader(loc, name)
+            phase.set(rows_in=reader.rows, rows_rejected=reader.rejected)
+        return reader
 
     def only_input(self) -> ArtifactReader:
         """The single input of a step that takes exactly one."""
@@ -46,7 +53,11 @@ class StepContext:
         if self.output is None:
             raise StepUsageError(f"step {self.step!r} needs --output ARTIFACT_URI")
         return ArtifactWriter(
-            self.output, pipeline=self.pipeline, step=self.step, run_id=self.run_id
+            self.output,
+            pipeline=self.pipeline,
+            step=self.step,
+            run_id=self.run_id,
+            phases=self.phases,
         )
 
     def state_location(self, source: str) -> Location:

@@ -22,6 +22,7 @@ from steps.runtime.artifacts import ArtifactReader
 from steps.runtime.context import StepContext
 from steps.runtime.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, StepError, StepUsageError
 from steps.runtime.log import EventLog
+from steps.runtime.observation import StepObservation, observe
 from steps.runtime.outputs import write_output_parameters
 from steps.runtime.parameters import resolve_parameters, sql_literal
 from steps.runtime.scheduled_interval import fill_scheduled_interval
@@ -136,7 +137,7 @@ def _cache_entry(kind: StepKind, config: "StepConfig", ctx: StepContext) -> tupl
     return key, entry_location(ctx.store, ctx.pipeline, ctx.step, key)
 
 
-def _adopt(hit: "CacheHit", ctx: StepContext, key: str) -> None:
+def _adopt(hit: "CacheHit", ctx: StepContext, key: str) -> RowCounts:
     """Take the entry as this run's artifact and report what the original run counted."""
     from steps.runtime.cache import adopt
 
@@ -161,6 +162,7 @@ def _adopt(hit: "CacheHit", ctx: StepContext, key: str) -> None:
         rows_out=counts.rows_out,
         rows_rejected=counts.rows_rejected,
     )
+    return counts
 
 
 def _store(entry: tuple[str, "Location"], counts: RowCounts, ctx: StepContext) -> None:
@@ -194,21 +196,41 @@ def run_step(argv: Sequence[str]) -> int:
     # a step's command line names its kind: building only that sub-command saves start-up
     args = build_parser([named] if named else KINDS.values()).parse_args(argv)
     kind = KINDS[args.kind]
-    log = EventLog(args.pipeline, args.step)
+    observation = observe(
+        pipeline=args.pipeline,
+        step=args.step,
+        run_id=args.run_id,
+        kind=kind.name,
+        environ=os.environ,
+    )
+    log = EventLog(args.pipeline, args.step, trace_id=observation.trace_id)
+    try:
+        return _run(args, kind, log, observation)
+    finally:
+        observation.close(log)
+
+
+def _run(
+    args: argparse.Namespace, kind: StepKind, log: EventLog, observation: StepObservation
+) -> int:
+    """The step's work between its start and its end, reported to ``observation``."""
     where = f"pipeline {args.pipeline!r}, step {args.step!r}"
     ctx: StepContext | None = None
     try:
-        config = _config(kind, args.config)
-        ctx = StepContext(
-            pipeline=args.pipeline,
-            step=args.step,
-            run_id=args.run_id,
-            store=open_location(args.store),
-            log=log,
-            inputs={n: open_location(u) for n, u in _parse_inputs(args.input).items()},
-            output=open_location(args.output) if args.output else None,
-        )
+        with observation.phases.phase("prepare"):
+            config = _config(kind, args.config)
+            ctx = StepContext(
+                pipeline=args.pipeline,
+                step=args.step,
+                run_id=args.run_id,
+                store=open_location(args.store),
+                log=log,
+                inputs={n: open_location(u) for n, u in _parse_inputs(args.input).items()},
+                output=open_location(args.output) if args.output else None,
+                phases=observation.phases,
+            )
         log.event("step_started", kind=kind.name, inputs=sorted(ctx.inputs))
+        observation.started(ctx, config)
         cached = args.cache or args.cache_ttl is not None
         entry: tuple[str, Location] | None = None
         if cached and ctx.output is not None:  # only a cached step imports the cache
@@ -218,9 +240,13 @@ def run_step(argv: Sequence[str]) -> int:
         if entry is not None:
             hit = lookup(entry[1], args.cache_ttl)
             if hit is not None:
-                _adopt(hit, ctx, entry[0])
+                observation.finished(ctx, _adopt(hit, ctx, entry[0]))
                 return EXIT_OK
-        counts = _with_input_rows(kind.load_run()(ctx, config), ctx)
+        with observation.phases.phase("compute", kind=kind.name) as phase:
+            counts = _with_input_rows(kind.load_run()(ctx, config), ctx)
+            phase.set(
+                rows_in=counts.rows_in, rows_out=counts.rows_out, rows_rejected=counts.rows_rejected
+            )
         counts.verify(args.step)
         if entry is not None:
             _store(entry, counts, ctx)
@@ -233,6 +259,7 @@ def run_step(argv: Sequence[str]) -> int:
             quality_score=round(counts.quality_score, 6),
             input_rows=dict(counts.input_rows),
         )
+        observation.finished(ctx, counts)
         return EXIT_OK
     except StepError as err:
         if err.counts is not None and ctx is not None:
@@ -240,12 +267,14 @@ def run_step(argv: Sequence[str]) -> int:
                 _with_input_rows(err.counts, ctx), warning="; ".join(ctx.warnings)
             )
         log.event("step_failed", level="error", reason=str(err), exit_code=err.exit_code)
+        observation.failed(log, ctx, str(err), err.exit_code)
         print(f"ferry: {where}: {err}", file=sys.stderr)
         return err.exit_code
     except Exception as err:  # the last line must still be one clear reason
         traceback.print_exc(file=sys.stderr)
         reason = f"{type(err).__name__}: {err}".splitlines()[0]
         log.event("step_failed", level="error", reason=reason, exit_code=EXIT_FAILED)
+        observation.failed(log, ctx, reason, EXIT_FAILED)
         print(f"ferry: {where}: unexpected error: {reason}", file=sys.stderr)
         return EXIT_FAILED
 

@@ -23,6 +23,7 @@ from steps.contract import DEFAULT_OUTPUTS_DIR
 from workflows.runner.manifest import OutputParameter
 from workflows.runner.retry import AttemptPhase
 from workflows.runner.run_store import store_problem
+from workflows.runner.tracing import AttemptIdentity, trace_attempt
 
 _POLL_SECONDS = 0.05
 _PR_SET_PDEATHSIG = 1
@@ -116,6 +117,8 @@ class AttemptSpec:
     header: str
     deadline_seconds: int | None
     kill_grace_seconds: float
+    identity: AttemptIdentity | None = None
+    """Which step attempt this is: ``FERRY_ATTEMPT`` and the attempt's span (tracing on)."""
 
 
 def run_attempt(spec: AttemptSpec, cancel: Cancellation) -> AttemptResult:
@@ -128,7 +131,9 @@ def run_attempt(spec: AttemptSpec, cancel: Cancellation) -> AttemptResult:
     spec.outputs_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     problems: list[str] = []
-    result = _run(spec, cancel, started, problems)
+    traced = trace_attempt(spec.env, spec.identity)
+    result = _run(replace(spec, env=traced.env), cancel, started, problems)
+    traced.ended(result.phase.value, result.exit_code, result.reason)
     if problems:
         return replace(result, store_problem=problems[0])
     return result

@@ -38,6 +38,7 @@ from workflows.runner.run_store import (
     prepare_store,
 )
 from workflows.runner.scheduler import Execution, StopSignals, default_parallelism, execute
+from workflows.runner.tracing import traced_run
 from workflows.runner.variables import (
     creation_timestamp_variables,
     substitute,
@@ -176,7 +177,7 @@ def run_manifest(
         )
         live = view or LiveView()
         limit = parallelism or default_parallelism()
-        with StopSignals() as signals:
+        with StopSignals() as signals, traced_run(record, os.environ) as trace_environment:
             try:
                 folder.save(record)
                 folder.save_manifest(manifest)
@@ -192,7 +193,10 @@ def run_manifest(
                         folder=folder,
                         view=live,
                         global_values=global_values,
-                        environ=_step_environment(python_path, no_cache=no_cache),
+                        environ={
+                            **_step_environment(python_path, no_cache=no_cache),
+                            **trace_environment,
+                        },
                         scratch=scratch,
                         parallelism=min(limit, plan.parallelism or limit),
                         kill_grace_seconds=kill_grace_seconds,

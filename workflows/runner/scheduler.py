@@ -25,6 +25,7 @@ from workflows.runner.manifest import ContainerTemplate, Plan, Task
 from workflows.runner.record import HEARTBEAT_SECONDS, RunRecord, TaskRecord, TaskStatus
 from workflows.runner.retry import AttemptPhase, declined_retry_label
 from workflows.runner.run_store import RunFolder, StoreWriteError
+from workflows.runner.tracing import AttemptIdentity
 from workflows.runner.variables import pod_name, substitute
 
 
@@ -427,6 +428,7 @@ class _TaskWorker:
             header=f"==> {self.task.name} attempt {attempt + 1}/{limit + 1} pod {pod} at {started}",
             deadline_seconds=self.template.deadline_seconds,
             kill_grace_seconds=self.run_.kill_grace_seconds,
+            identity=AttemptIdentity(self.run_.plan.pipeline, workflow, self.task.name, attempt),
         )
 
 
