@@ -70,10 +70,6 @@ def first_failure(config: NotifyConfig) -> tuple[str | None, str | None]:
     return (_RETRY_SUFFIX.sub("", name) or None), (one_line(message) or None)
 
 
-def _seconds(value: float) -> str:
-    return f"{value:.1f} s" if value < 60 else f"{value:.0f} s ({value / 60:.1f} min)"
-
-
 def decide(config: NotifyConfig, rows: RunRows) -> Verdict:
     """Whether ``config``'s alert fires for a run with this status, duration and rows."""
     status = config.workflow_status
@@ -90,7 +86,7 @@ def decide(config: NotifyConfig, rows: RunRows) -> Verdict:
         return Verdict(
             over,
             duration,
-            f"the run has taken {_seconds(duration)}, {relation} its {threshold:g} s limit",
+            f"the run has taken {duration:g} s, {relation} its {threshold:g} s limit",
         )
     if config.alert == "rejected_share":
         share = round(rows.rejected_share, 6)
