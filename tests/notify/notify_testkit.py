@@ -107,7 +107,7 @@ class Notified:
 
 
 def notify(
-    store: Path,
+    store: Path | str,
     outputs: Path,
     config: dict[str, Any],
     *,
@@ -115,7 +115,8 @@ def notify(
     run_id: str = "r-ok",
     env: dict[str, str] | None = None,
 ) -> Notified:
-    """``python -m steps notify`` for ``run_id`` with ``FERRY_WEBHOOK_URL=url`` (unset: None)."""
+    """``python -m steps notify`` for ``run_id`` in ``store`` (a folder or s3://) with
+    ``FERRY_WEBHOOK_URL=url`` (not set when None)."""
     variables = {"FERRY_OUTPUTS_DIR": str(outputs), **(env or {})}
     if url is not None:
         variables["FERRY_WEBHOOK_URL"] = url
