@@ -348,3 +348,30 @@ def test_a_run_whose_check_failed_reports_the_rows_it_committed(
     )
     assert body["steps"] == [ORDERS, CHECKED]
     assert notified.event("alert_sent")["status"] == 204
+
+
+def test_workflow_variables_reach_the_config_as_parameters(store: Path, tmp_path: Path) -> None:
+    """Argo substitutes ``{{workflow.failures}}`` as raw text: it arrives in an environment
+    variable and a ``${param:...}`` placeholder, so its quotes and newlines stay data."""
+    config = {
+        **CONFIGS["failure"],
+        "workflow_status": "${param:workflow_status}",
+        "failures": "${param:workflow_failures}",
+        "duration_seconds": "${param:workflow_duration}",
+    }
+    env = {
+        "FERRY_PARAM_workflow_status": "Failed",
+        "FERRY_PARAM_workflow_failures": FAILURES,
+        "FERRY_PARAM_workflow_duration": "42.5",
+    }
+    with serve({SECRET_PATH: script(Reply(200))}) as receiver:
+        notified = notify(
+            store,
+            tmp_path / "out",
+            config,
+            url=receiver.url(SECRET_PATH),
+            run_id="r-failed",
+            env=env,
+        )
+    assert notified.result.returncode == 0, notified.result.stderr
+    assert json.loads(receiver.received[0].body) == JSON_BODIES["failure"]
