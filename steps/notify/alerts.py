@@ -55,16 +55,20 @@ def one_line(text: str, limit: int = ERROR_CHARS) -> str:
     return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
-def first_failure(config: NotifyConfig) -> tuple[str | None, str | None]:
-    """The failed step and its one-line error, from the first entry of ``failures``.
+def first_failure(config: NotifyConfig, run_id: str) -> tuple[str | None, str | None]:
+    """The failed step and its one-line error: the failure that finished first.
 
-    Argo names a retried step's attempts ``step(0)``, ``step(1)``; the attempt
-    number is dropped, so the name is the step's.
+    Argo lists failed nodes in no particular order, and with them the nodes that
+    failed because a child did: the workflow's own node (its display name is the
+    run id), the DAG, a retried step's parent. The earliest finished is the cause;
+    entries without ``finishedAt`` come after, in the order given, and the run's
+    own node is skipped. Argo names a retried step's attempts ``step(0)``,
+    ``step(1)``; the attempt number is dropped, so the name is the step's.
     """
-    entries = config.failure_entries()
+    entries = [e for e in config.failure_entries() if e.get("displayName") != run_id]
     if not entries:
         return None, None
-    entry = entries[0]
+    entry = min(entries, key=lambda e: (not e.get("finishedAt"), str(e.get("finishedAt") or "")))
     name = str(entry.get("displayName") or entry.get("templateName") or "")
     message = str(entry.get("message") or "")
     return (_RETRY_SUFFIX.sub("", name) or None), (one_line(message) or None)
@@ -123,7 +127,7 @@ def build_alert(
     config: NotifyConfig, pipeline: str, run_id: str, rows: RunRows, verdict: Verdict
 ) -> Alert:
     """The facts a firing alert reports, for :mod:`steps.notify.body`."""
-    failed_step, error = first_failure(config)
+    failed_step, error = first_failure(config, run_id)
     summary = _summary(config, pipeline, run_id, failed_step)
     if config.alert != "failure":
         summary = f"{summary}: {verdict.reason}"

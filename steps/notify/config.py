@@ -7,6 +7,7 @@ parsed here: a value that does not parse is a bad config (exit 2), not a silent
 alert without its facts.
 """
 
+import ast
 import json
 import math
 import re
@@ -30,12 +31,33 @@ THRESHOLD_MEANING: dict[str, str] = {
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def _decode(text: str) -> Any:
+    r"""JSON text, or a quoted string literal of it, decoded to its value.
+
+    Argo hands ``{{workflow.failures}}`` over quoted by Go's ``strconv.Quote`` (so that
+    substitution keeps its inner quotes): the JSON list arrives as a string literal
+    holding it, ``null`` as ``"null"``. That layer is taken off as JSON or, for the
+    one escape of Go's JSON lacks (``\U`` and 8 hex digits, a non-printable character
+    beyond U+FFFF), as a Python string literal.
+    """
+    try:
+        document = json.loads(text)
+    except ValueError as err:
+        if not text.startswith('"'):
+            raise
+        try:
+            document = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise err from None
+    return json.loads(document) if isinstance(document, str) else document
+
+
 def _failure_entries(text: str) -> list[dict[str, Any]]:
     """The objects of Argo's ``{{workflow.failures}}``; empty for ``""`` or ``null``."""
     if not text.strip():
         return []
     try:
-        document = json.loads(text)
+        document = _decode(text.strip())
     except ValueError as err:
         raise ValueError(
             f"failures is not JSON ({err}); pass Argo's {{{{workflow.failures}}}} as it is"

@@ -375,3 +375,39 @@ def test_workflow_variables_reach_the_config_as_parameters(store: Path, tmp_path
         )
     assert notified.result.returncode == 0, notified.result.stderr
     assert json.loads(receiver.received[0].body) == JSON_BODIES["failure"]
+
+
+def test_argo_failures_name_the_step_that_failed_first(store: Path, tmp_path: Path) -> None:
+    """As the controller sends it: quoted once more, in map order, with the nodes that
+    failed because a child did (the run's own node, the retried step's parent)."""
+    attempt = json.loads(FAILURES)[0]
+    nodes = [
+        {
+            **attempt,
+            "displayName": "r-failed",
+            "templateName": "main",
+            "podName": "r-failed",
+            "message": "child 'r-failed-2718281828' failed",
+            "finishedAt": "2026-12-01T03:00:09Z",
+        },
+        {
+            **attempt,
+            "displayName": "orders-checked",
+            "message": "No more retries left",
+            "finishedAt": "2026-12-01T03:00:08Z",
+        },
+        attempt,
+        {
+            **attempt,
+            "displayName": "orders-checked(0)",
+            "finishedAt": None,
+            "message": "pod deleted",
+        },
+    ]
+    config = {**CONFIGS["failure"], "failures": json.dumps(json.dumps(nodes))}
+    with serve({SECRET_PATH: script(Reply(200))}) as receiver:
+        notified = notify(
+            store, tmp_path / "out", config, url=receiver.url(SECRET_PATH), run_id="r-failed"
+        )
+    assert notified.result.returncode == 0, notified.result.stderr
+    assert json.loads(receiver.received[0].body) == JSON_BODIES["failure"]

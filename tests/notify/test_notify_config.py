@@ -148,3 +148,20 @@ def test_argo_gives_null_failures_when_nothing_failed() -> None:
     config = NotifyConfig(alert="failure", workflow_status="Succeeded", failures="null")
     assert config.failure_entries() == []
     assert config.duration() is None
+
+
+@pytest.mark.parametrize("text", ["", "null", '"null"', "[]", '"[]"'])
+def test_nothing_failed_in_every_spelling_argo_and_the_runner_use(text: str) -> None:
+    config = NotifyConfig(alert="failure", workflow_status="Succeeded", failures=text)
+    assert config.failure_entries() == []
+
+
+def test_go_escapes_in_argo_quoted_failures_are_read() -> None:
+    """``strconv.Quote`` writes a non-printable character beyond U+FFFF as ``\\U000e0001``,
+    an escape JSON does not have; the rest of its quoting is JSON's."""
+    entries = [{"displayName": "orders", "message": "tag \U000e0001 here"}]
+    raw = json.dumps(entries, ensure_ascii=False)
+    quoted = '"' + raw.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    quoted = quoted.replace("\U000e0001", "\\U000e0001")
+    config = NotifyConfig(alert="failure", workflow_status="Failed", failures=quoted)
+    assert config.failure_entries() == entries
