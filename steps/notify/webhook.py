@@ -58,7 +58,7 @@ class _Retry(Exception):
 class _Refused(Exception):
     """The receiver gave an answer a retry would get again."""
 
-    def __init__(self, reason: str, status: int) -> None:
+    def __init__(self, reason: str, status: int | None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
@@ -76,6 +76,8 @@ def url_problem(url: str) -> str | None:
         return "it is not an http:// or https:// URL"
     if not host:
         return "it names no host"
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "it holds spaces or control characters"
     return None
 
 
@@ -158,6 +160,8 @@ class Webhook:
                 if deadline.expired:
                     raise _Retry(timed_out) from None
                 raise self._answer(err) from None
+            except (ValueError, http.client.InvalidURL) as err:  # a URL http.client refuses
+                raise _Refused(self._masked(f"{type(err).__name__}: {err}"), None) from None
             except (TimeoutError, URLError, http.client.HTTPException, OSError) as err:
                 if deadline.expired or isinstance(err, TimeoutError):
                     raise _Retry(timed_out) from None

@@ -155,6 +155,13 @@ def test_a_refusal_is_not_retried(store: Path, tmp_path: Path, reply: Reply, war
     assert leaked(notified, receiver.received[0].body) == []
 
 
+def test_a_secret_file_newline_around_the_url_is_ignored(store: Path, tmp_path: Path) -> None:
+    with serve({SECRET_PATH: script(Reply(200))}) as receiver:
+        notified = notify(store, tmp_path / "out", FAILURE, url=f"{receiver.url(SECRET_PATH)}\n")
+    assert notified.result.returncode == 0, notified.result.stderr
+    assert [r.path for r in receiver.received] == [SECRET_PATH]
+
+
 def test_a_missing_webhook_variable_is_bad_usage(store: Path, tmp_path: Path) -> None:
     notified = notify(store, tmp_path / "out", {**FAILURE, "webhook_env": "ORDERS_HOOK"}, url=None)
     assert notified.result.returncode == 2
@@ -171,8 +178,9 @@ def test_a_missing_webhook_variable_is_bad_usage(store: Path, tmp_path: Path) ->
         (f"ftp://hooks.example{SECRET_PATH}", "it is not an http:// or https:// URL"),
         (f"http://{SECRET_PATH}", "it names no host"),
         (f"http://hooks.example:SECRET42{SECRET_PATH}", "it does not parse as a URL"),
+        (f"http://hooks.example{SECRET_PATH} extra", "it holds spaces or control characters"),
     ],
-    ids=["scheme", "no-host", "bad-port"],
+    ids=["scheme", "no-host", "bad-port", "space"],
 )
 def test_a_webhook_variable_that_is_not_a_url_is_bad_usage_without_showing_it(
     store: Path, tmp_path: Path, url: str, problem: str
