@@ -12,7 +12,6 @@ names it, and any text from the receiver is masked for it before it is kept.
 import http.client
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.error import HTTPError, URLError
@@ -105,13 +104,11 @@ class Webhook:
         timeout_s: float,
         max_attempts: int,
         log: EventLog,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._url = url
         self._timeout_s = timeout_s
         self._max_attempts = max_attempts
         self._log = log
-        self._sleep = sleep
         parts = urlsplit(url)
         self._secrets = sorted(
             {url, parts.netloc, parts.path, parts.query} - {"", "/"}, key=len, reverse=True
@@ -143,7 +140,7 @@ class Webhook:
                 reason=reason,
                 sleep_s=round(pause, 3),
             )
-            self._sleep(pause)
+            time.sleep(pause)
         return Delivery(False, self._max_attempts, status, reason)
 
     def _attempt(self, body: bytes) -> int:
