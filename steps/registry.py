@@ -125,5 +125,14 @@ KINDS: dict[str, StepKind] = {
             f"--input orders={_ART}/orders "
             """--config '{"sources": ["orders"]}'""",
         ),
+        StepKind(
+            "notify",
+            "Send a run's alert (failure, quality, sla, rejected share) to a webhook if it fires.",
+            "steps.notify.config:NotifyConfig",
+            "steps.notify.step:run",
+            f"notify {_COMMON.format(step='alert-failure')} "
+            """--config '{"alert": "failure", "workflow_status": "Failed", """
+            """"failures": "[]", "webhook_env": "FERRY_WEBHOOK_URL"}'""",
+        ),
     ]
 }

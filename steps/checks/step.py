@@ -18,7 +18,7 @@ from steps.checks.report import QualityReport
 from steps.checks.rules import compile_rules
 from steps.checks.scan import scan
 from steps.runtime.accounting import RowCounts
-from steps.runtime.artifacts import QUARANTINE, REASON_COLUMN
+from steps.runtime.artifacts import QUARANTINE, REASON_COLUMN, REPORT
 from steps.runtime.context import StepContext
 from steps.runtime.duckdb_session import connect
 from steps.runtime.errors import DataRejected, StepUsageError
@@ -26,8 +26,6 @@ from steps.runtime.store import write_text_atomic
 
 DUCKDB_MEMORY_LIMIT = "512MB"
 """DuckDB's budget while checking; beyond it (``unique`` over a large input) it spills."""
-
-REPORT = "report.json"
 
 
 def _check_columns(rules: list[RuleBase], schema: pa.Schema, input_name: str) -> None:

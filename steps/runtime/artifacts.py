@@ -41,6 +41,8 @@ FORMAT = "ferry-artifact/1"
 DATA = "data"
 QUARANTINE = "quarantine"
 REASON_COLUMN = "_ferry_reason"
+REPORT = "report.json"
+"""A checks step's quality report, next to its manifest (rows, score, rule failures)."""
 DEFAULT_BATCH_SIZE = 65_536
 ROWS_PER_FILE = 4_000_000
 STAGING_PREFIX = ".staging-"

@@ -281,7 +281,7 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
         finally:
             con.close()
             writer.remove_staging()  # after a failure: no half-written files left behind
-    writer.commit()
+    writer.commit(rows_read=input_rows)
     return RowCounts(
         rows_in=sum(input_rows.values()),
         rows_out=rows,
