@@ -39,6 +39,14 @@ if TYPE_CHECKING:
     from steps.load.sql_table.config import SqlTableLoad
     from steps.python_step.rejected import Rejected
     from steps.runtime.config import Cursor
+    from workflows.partitions import (
+        DateRange,
+        FileGlob,
+        FromStep,
+        PartitionList,
+        SameAs,
+        partition,
+    )
     from workflows.pipeline import (
         TTL,
         Checks,
@@ -69,6 +77,14 @@ _EXPORTS = {
         "Transform",
         "TTL",
         "param",
+    ),
+    "workflows.partitions": (
+        "DateRange",
+        "FileGlob",
+        "FromStep",
+        "PartitionList",
+        "SameAs",
+        "partition",
     ),
     "steps.checks.config": (
         "AcceptedValues",
@@ -113,8 +129,11 @@ __all__ = [
     "CsvOptions",
     "Cursor",
     "CursorPagination",
+    "DateRange",
     "EventTrigger",
+    "FileGlob",
     "FilesExtract",
+    "FromStep",
     "HttpExtract",
     "LinkHeaderPagination",
     "NextLinkPagination",
@@ -123,6 +142,7 @@ __all__ = [
     "OffsetPagination",
     "PagePagination",
     "ParquetDatasetLoad",
+    "PartitionList",
     "Pipeline",
     "PodGC",
     "PythonStep",
@@ -132,6 +152,7 @@ __all__ = [
     "Resources",
     "RetryPolicy",
     "RowCount",
+    "SameAs",
     "Schedule",
     "SecretRef",
     "Source",
@@ -142,6 +163,7 @@ __all__ = [
     "Transform",
     "Unique",
     "param",
+    "partition",
 ]
 
 

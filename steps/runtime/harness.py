@@ -7,6 +7,7 @@ parameters, row-accounting check, one-line failure message and exit code.
 import argparse
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Iterable, Sequence
@@ -67,6 +68,12 @@ def build_parser(kinds: Iterable[StepKind] = KINDS.values()) -> argparse.Argumen
             help="an upstream artifact (repeatable)",
         )
         p.add_argument("--output", help="where this step's artifact goes")
+        p.add_argument(
+            "--partition",
+            metavar="KEY",
+            help="the partition this invocation runs (a fanned-out step): the step is "
+            "known as STEP@KEY in its log, its artifact and a load's ledger",
+        )
         cache = p.add_mutually_exclusive_group()
         cache.add_argument(
             "--cache",
@@ -81,6 +88,12 @@ def build_parser(kinds: Iterable[StepKind] = KINDS.values()) -> argparse.Argumen
             help="as --cache, reusing only an entry younger than SECONDS",
         )
     return parser
+
+
+PARTITION_MARK = "@"
+"""Between a fanned-out step's name and its partition key: ``orders@part-000.csv``."""
+
+_PARTITION_KEY = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def _parse_inputs(items: list[str]) -> dict[str, str]:
@@ -192,14 +205,20 @@ def run_step(argv: Sequence[str]) -> int:
     # a step's command line names its kind: building only that sub-command saves start-up
     args = build_parser([named] if named else KINDS.values()).parse_args(argv)
     kind = KINDS[args.kind]
-    log = EventLog(args.pipeline, args.step)
-    where = f"pipeline {args.pipeline!r}, step {args.step!r}"
+    step = args.step if args.partition is None else f"{args.step}{PARTITION_MARK}{args.partition}"
+    log = EventLog(args.pipeline, step)
+    where = f"pipeline {args.pipeline!r}, step {step!r}"
     ctx: StepContext | None = None
     try:
+        if args.partition is not None and not _PARTITION_KEY.fullmatch(args.partition):
+            raise StepUsageError(
+                f"--partition {args.partition!r} is not a partition key; use letters, digits, "
+                "'.', '_' and '-'"
+            )
         config = _config(kind, args.config)
         ctx = StepContext(
             pipeline=args.pipeline,
-            step=args.step,
+            step=step,
             run_id=args.run_id,
             store=open_location(args.store),
             log=log,

@@ -20,6 +20,7 @@ from typing import Any
 
 from steps.contract import OUTPUTS_DIR_ENV
 from workflows.runner.attempt import AttemptResult, AttemptSpec, Cancellation, run_attempt
+from workflows.runner.fanout import ExpansionError, expand, fold
 from workflows.runner.live import LiveView
 from workflows.runner.manifest import ContainerTemplate, Plan, Task
 from workflows.runner.record import HEARTBEAT_SECONDS, RunRecord, TaskRecord, TaskStatus
@@ -150,6 +151,10 @@ class _Loop:
             t for t in run.plan.tasks if run.record.task(t.name).status is not TaskStatus.SUCCEEDED
         ]
         self.running: set[str] = set()
+        self.fanned: dict[str, Task] = {}
+        """Fanned-out tasks whose partitions are not all done, by name."""
+        self.parent_of: dict[str, str] = {}
+        """Partition task name -> the fanned-out task it belongs to."""
         self.stopped = False
         self.signalled = False
         self.store_failure: StoreWriteError | None = None
@@ -195,18 +200,83 @@ class _Loop:
                     self.running.discard(event.task)
                     status = run.record.task(event.task).status
                     self.stopped = self.stopped or status is not TaskStatus.SUCCEEDED
+                    self._fold_finished()
                 self._save()
         finally:
             for task in self.pending:
                 run.record.task(task.name).status = TaskStatus.OMITTED
+            self.pending.clear()
+            self._fold_finished()
             self._save()
 
     def _start_ready(self) -> None:
-        for task in _ready(self.pending, self.running, self.run_):
-            self.pending.remove(task)
-            self.running.add(task.name)
-            worker = _TaskWorker(self.run_, task, self.events.put, self.cancel)
-            threading.Thread(target=worker.run, name=f"task-{task.name}", daemon=True).start()
+        expanded = True
+        while expanded:  # a fanned-out task's partitions may start in the same pass
+            expanded = False
+            room = self._room()
+            for task in _ready(self.pending, self.running, self.run_, room, self.parent_of):
+                self.pending.remove(task)
+                if task.fanout is not None:
+                    self._expand(task)
+                    expanded = True
+                    break
+                self.running.add(task.name)
+                worker = _TaskWorker(self.run_, task, self.events.put, self.cancel)
+                threading.Thread(target=worker.run, name=f"task-{task.name}", daemon=True).start()
+
+    def _room(self) -> dict[str, int]:
+        """Fanned-out task -> how many more of its partitions may start (its parallelism)."""
+        room: dict[str, int] = {}
+        for name, task in self.fanned.items():
+            limit = task.fanout.parallelism if task.fanout else None
+            if limit is not None:
+                busy = sum(1 for c in self.running if self.parent_of.get(c) == name)
+                room[name] = limit - busy
+        return room
+
+    def _expand(self, task: Task) -> None:
+        """Replace a fanned-out task by its partitions (those a resumed run kept stay done)."""
+        run = self.run_
+        parent = run.record.task(task.name)
+        parent.status = TaskStatus.RUNNING
+        parent.started = parent.started or datetime.now(UTC)
+        try:
+            children = expand(task, _values(run))
+        except ExpansionError as err:
+            parent.status, parent.reason = TaskStatus.ERROR, str(err)
+            parent.finished = datetime.now(UTC)
+            self.stopped = True
+            run.view.task_finished(parent)
+            return
+        kept = {c.name: c for c in parent.partitions if c.status is TaskStatus.SUCCEEDED}
+        parent.partitions = [
+            kept.get(child.name)
+            or TaskRecord(
+                name=child.name,
+                template=child.template,
+                log=run.folder.log_uri(child.name),
+                item=item,
+            )
+            for child, item in children
+        ]
+        self.fanned[task.name] = task
+        todo = [child for child, _ in children if child.name not in kept]
+        for child in todo:
+            self.parent_of[child.name] = task.name
+        self.pending[:0] = todo
+        run.view.task_started(parent)
+        self._fold_finished()
+
+    def _fold_finished(self) -> None:
+        """Finish every fanned-out task none of whose partitions is pending or running."""
+        outstanding = {self.parent_of[t.name] for t in self.pending if t.name in self.parent_of}
+        outstanding |= {self.parent_of[n] for n in self.running if n in self.parent_of}
+        for name in [n for n in self.fanned if n not in outstanding]:
+            del self.fanned[name]
+            parent = self.run_.record.task(name)
+            fold(parent, datetime.now(UTC))
+            self.stopped = self.stopped or parent.status is not TaskStatus.SUCCEEDED
+            self.run_.view.task_finished(parent)
 
     def _stop_for_signal(self, name: str) -> None:
         if self.signalled:
@@ -240,14 +310,39 @@ class _Loop:
             self._stop_for_store(failure)
 
 
-def _ready(pending: list[Task], running: set[str], run: Execution) -> list[Task]:
+def _ready(
+    pending: list[Task],
+    running: set[str],
+    run: Execution,
+    room: dict[str, int],
+    parent_of: Mapping[str, str],
+) -> list[Task]:
+    """Tasks that may start now: dependencies done, within the run's and the fan-outs' limits.
+
+    ``room`` is how many more partitions each fanned-out task may start (its parallelism).
+    """
     ready: list[Task] = []
+    left = dict(room)
     for task in pending:
         if len(running) + len(ready) >= run.parallelism:
             break
+        parent = parent_of.get(task.name)
+        if parent in left and left[parent] <= 0:
+            continue
         if all(run.record.task(d).status is TaskStatus.SUCCEEDED for d in task.dependencies):
             ready.append(task)
+            if parent in left:
+                left[parent] -= 1
     return ready
+
+
+def _values(run: Execution) -> dict[str, str]:
+    """The workflow's values and every finished task's outputs, for filling in tags."""
+    values = dict(run.global_values)
+    for done in run.record.tasks:
+        for name, value in done.outputs.items():
+            values[f"tasks.{done.name}.outputs.parameters.{name}"] = value
+    return values
 
 
 def _handle(event: _TaskEvent, run: Execution) -> bool:
@@ -392,10 +487,7 @@ class _TaskWorker:
 
     def _inputs(self) -> dict[str, str]:
         """The template's input parameters: task arguments, else the input's value/default."""
-        values = dict(self.run_.global_values)
-        for done in self.run_.record.tasks:
-            for name, value in done.outputs.items():
-                values[f"tasks.{done.name}.outputs.parameters.{name}"] = value
+        values = _values(self.run_)
         inputs = {}
         for name, default in self.template.inputs.items():
             raw = self.task.arguments.get(name, default)

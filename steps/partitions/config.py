@@ -1,0 +1,17 @@
+"""The typed config of ``partitions``: the step that lists a fanned-out step's partitions."""
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from steps.partitions.spec import ListedSpec
+from steps.runtime.config import StepConfig
+
+
+class ListPartitions(StepConfig):
+    """List the partitions of one step and write them as the ``partitions`` output."""
+
+    KIND: ClassVar[str] = "partitions"
+    ROLE: ClassVar[str] = "partitions"
+
+    spec: ListedSpec = Field(description="What the step is partitioned over.")
