@@ -44,7 +44,9 @@ def is_fan_out_template(template: Mapping[str, Any]) -> bool:
 
 
 def item_scope(raw_task: Mapping[str, Any]) -> frozenset[str]:
-    """The ``item`` tags a fanned-out task uses (in scope only there)."""
+    """The ``item`` tags a fanned-out task uses (in scope only there); none for other tasks."""
+    if not is_fan_out(raw_task):
+        return frozenset()
     return frozenset(
         name for name in tags(json.dumps(raw_task)) if name == "item" or name.startswith("item.")
     )
