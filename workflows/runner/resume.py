@@ -32,6 +32,14 @@ class Resume:
         """The earlier record of ``task`` when it is kept (not run again), else None."""
         return None if task in self.rerun else self.record.task(task)
 
+    def rerun_label(self, task: str) -> str:
+        """``task``, or ``task (1 of 4 partitions)`` when some of its partitions are kept."""
+        partitions = self.record.task(task).partitions
+        kept = len(self.kept_partitions(task))
+        if not kept:
+            return task
+        return f"{task} ({len(partitions) - kept} of {len(partitions)} partitions)"
+
     def kept_partitions(self, task: str) -> list[TaskRecord]:
         """The partitions of a fanned-out ``task`` that succeeded and are not run again."""
         if task in self.forced:
