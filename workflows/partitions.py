@@ -165,10 +165,3 @@ def _check_spec(
                 "partitions.step",
                 f"from-step {spec.step!r} runs after this step; name a step upstream of it",
             )
-        if specs.get(spec.step) is not None:
-            raise DefinitionError(
-                pipeline,
-                step,
-                "partitions.step",
-                f"from-step {spec.step!r} is partitioned itself; name an unpartitioned step",
-            )

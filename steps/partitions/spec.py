@@ -8,9 +8,10 @@ through ``partition("field")``. An explicit list is known when the pipeline is
 rendered; every other kind is listed at run time by the ``partitions`` step.
 """
 
-from typing import Annotated, ClassVar, Literal
+import difflib
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_PARTITIONS = 1000
 """Most partitions one step fans out to: the list travels as an Argo parameter, and a
@@ -28,6 +29,22 @@ class _Spec(BaseModel):
 
     LISTED_AT_RUN_TIME: ClassVar[bool] = True
     """Whether the ``partitions`` step lists the items (False: known at render time)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields(cls, data: Any) -> Any:
+        """Name a misspelt field and the one meant, instead of a bare "Field required"."""
+        if isinstance(data, dict):
+            for key in data:
+                if isinstance(key, str) and key not in cls.model_fields:
+                    close = difflib.get_close_matches(key, sorted(cls.model_fields), n=1)
+                    hint = (
+                        f"did you mean {close[0]!r}?"
+                        if close
+                        else "known: " + ", ".join(sorted(cls.model_fields))
+                    )
+                    raise ValueError(f"{cls.__name__} has no field {key!r}; {hint}")
+        return data
 
     parallelism: int = Field(
         default=DEFAULT_PARALLELISM,
