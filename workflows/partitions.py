@@ -14,6 +14,7 @@ from steps.partitions.spec import (
     DateRange,
     FileGlob,
     FromStep,
+    KeyRanges,
     PartitionList,
     SameAs,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "DateRange",
     "FileGlob",
     "FromStep",
+    "KeyRanges",
     "PartitionList",
     "SameAs",
     "partition",
@@ -41,7 +43,7 @@ def partition(field: str) -> str:
 
     ``key`` names the partition; the other fields depend on the partitioning:
     ``value`` (PartitionList, FromStep), ``path`` (FileGlob), ``start``/``end``
-    (DateRange).
+    (DateRange), ``lower``/``upper`` (KeyRanges).
 
     Example:
         >>> partition("path")

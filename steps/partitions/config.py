@@ -4,8 +4,8 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from steps.partitions.spec import ListedSpec
-from steps.runtime.config import StepConfig
+from steps.partitions.spec import KeyRanges, ListedSpec
+from steps.runtime.config import SecretEnv, StepConfig
 
 
 class ListPartitions(StepConfig):
@@ -15,3 +15,7 @@ class ListPartitions(StepConfig):
     ROLE: ClassVar[str] = "partitions"
 
     spec: ListedSpec = Field(description="What the step is partitioned over.")
+
+    def secret_envs(self) -> list[SecretEnv]:
+        """The database password of a key-ranges source, if it comes from a Secret."""
+        return self.spec.source.secret_envs() if isinstance(self.spec, KeyRanges) else []

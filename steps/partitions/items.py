@@ -5,9 +5,17 @@ expands with ``withParam``; it never carries data, only what names a partition.
 """
 
 import datetime as dt
+import itertools
 from typing import TYPE_CHECKING
 
-from steps.partitions.spec import MAX_PARTITIONS, DateRange, FileGlob, FromStep, safe_key
+from steps.partitions.spec import (
+    MAX_PARTITIONS,
+    DateRange,
+    FileGlob,
+    FromStep,
+    KeyRanges,
+    safe_key,
+)
 from steps.runtime.errors import DataRejected, StepUsageError
 
 if TYPE_CHECKING:
@@ -59,6 +67,54 @@ def file_items(spec: FileGlob) -> list[Item]:
     uris = [loc.uri for loc in list_source_files(spec.path)]
     names = [uri.rsplit("/", 1)[-1] for uri in uris]
     return [{"key": k, "path": u} for k, u in zip(_unique_keys(names), uris, strict=True)]
+
+
+def key_range_items(spec: KeyRanges) -> list[Item]:
+    """``spec.count`` ranges ``[lower, upper)`` covering the column's MIN .. MAX."""
+    lowest, highest = _min_max(spec)
+    if lowest is None or highest is None:
+        return []
+    if isinstance(lowest, dt.datetime) or isinstance(highest, dt.datetime):
+        raise StepUsageError(
+            f"key-ranges column {spec.column!r} is a timestamp; split on an integer or date "
+            "column (or a date cast in the query)"
+        )
+    if isinstance(lowest, dt.date) and isinstance(highest, dt.date):
+        span = (highest - lowest).days + 1
+        width = -(-span // spec.count)
+        bounds = [lowest + dt.timedelta(days=d) for d in range(0, span, width)]
+        bounds.append(highest + dt.timedelta(days=1))
+        texts = [b.isoformat() for b in bounds]
+    elif isinstance(lowest, int) and isinstance(highest, int):
+        width = -(-(highest - lowest + 1) // spec.count)
+        numbers = [*range(lowest, highest + 1, width), highest + 1]
+        texts = [str(n) for n in numbers]
+    else:
+        raise StepUsageError(
+            f"key-ranges column {spec.column!r} holds {type(lowest).__name__} values; split on "
+            "an integer or date column"
+        )
+    return [{"key": low, "lower": low, "upper": high} for low, high in itertools.pairwise(texts)]
+
+
+def _min_max(spec: KeyRanges) -> tuple[object, object]:
+    """The column's MIN and MAX in the source table or query."""
+    from steps.databases.sql import quote_name, subquery
+    from steps.extract.sql.query import build_select
+    from steps.extract.sql.reader import stream_batches
+
+    source = spec.source
+    url = source.database_url()
+    column = quote_name(url.dialect, spec.column)
+    select = build_select(url.dialect, source.table, source.query)
+    sql = (
+        f"SELECT MIN({column}) AS _ferry_lower, MAX({column}) AS _ferry_upper "
+        f"FROM {subquery(url.dialect, select)} AS _ferry_ranges"
+    )
+    for batch in stream_batches(url, source.password(), sql, 1, source.bounds()):
+        if batch.num_rows:
+            return batch.column(0)[0].as_py(), batch.column(1)[0].as_py()
+    return None, None
 
 
 def step_items(spec: FromStep, ctx: "StepContext") -> list[Item]:

@@ -13,6 +13,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from steps.extract.sql.config import SqlExtract
+
 MAX_PARTITIONS = 1000
 """Most partitions one step fans out to: the list travels as an Argo parameter, and a
 fan-out wider than this is better served by fewer, larger partitions."""
@@ -108,6 +110,34 @@ class FileGlob(_Spec):
     FIELDS: ClassVar[tuple[str, ...]] = ("path",)
 
 
+class KeyRanges(_Spec):
+    """``count`` ranges ``[lower, upper)`` of an integer or date column of a SQL table.
+
+    The ``partitions`` step reads the column's MIN and MAX from ``source`` and cuts
+    the span into ``count`` ranges of equal width (the last may be narrower); a
+    partitioned ``SqlExtract`` then reads its range, e.g. ``WHERE id >=
+    cast({partition("lower")} as bigint) AND id < cast({partition("upper")} as bigint)``.
+    """
+
+    kind: Literal["key-ranges"] = Field(
+        default="key-ranges", description="Partition kind (YAML: key-ranges)."
+    )
+    source: SqlExtract = Field(
+        description="The table or query to split and how to reach it (url, password, "
+        "timeouts): an SqlExtract without a cursor."
+    )
+    column: str = Field(min_length=1, description="An integer or date column to split on.")
+    count: int = Field(ge=1, le=MAX_PARTITIONS, description="How many ranges (at most).")
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("lower", "upper")
+
+    @model_validator(mode="after")
+    def _no_cursor(self) -> "KeyRanges":
+        if self.source.cursor is not None:
+            raise ValueError("key-ranges source has a cursor; split a plain table or query")
+        return self
+
+
 class FromStep(_Spec):
     """One partition per distinct value of a column of an upstream step's output."""
 
@@ -138,14 +168,15 @@ class SameAs(_Spec):
 
 
 PartitionSpec = Annotated[
-    PartitionList | DateRange | FileGlob | FromStep | SameAs, Field(discriminator="kind")
+    PartitionList | DateRange | FileGlob | KeyRanges | FromStep | SameAs,
+    Field(discriminator="kind"),
 ]
 """Any partitioning, told apart by ``kind``."""
 
-AnyPartitionSpec = PartitionList | DateRange | FileGlob | FromStep | SameAs
+AnyPartitionSpec = PartitionList | DateRange | FileGlob | KeyRanges | FromStep | SameAs
 """The partition classes, for ``isinstance`` and annotations."""
 
-ListedSpec = Annotated[DateRange | FileGlob | FromStep, Field(discriminator="kind")]
+ListedSpec = Annotated[DateRange | FileGlob | KeyRanges | FromStep, Field(discriminator="kind")]
 """The kinds the ``partitions`` step lists at run time."""
 
 

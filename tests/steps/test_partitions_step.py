@@ -168,3 +168,78 @@ def test_a_partition_runs_under_its_own_name(tmp_path: Path) -> None:
         "ferry: pipeline 'demo', step 'orders@a/b': --partition 'a/b' is not a partition key; "
         "use letters, digits, '.', '_' and '-'"
     )
+
+
+def _sqlite(tmp_path: Path, rows: list[int]) -> str:
+    import sqlite3
+
+    path = tmp_path / "x.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("create table orders (id integer, note text)")
+        conn.executemany("insert into orders values (?, 'n')", [(r,) for r in rows])
+    return f"sqlite://{path}"
+
+
+def test_key_ranges_split_an_integer_column_into_equal_ranges(tmp_path: Path) -> None:
+    url = _sqlite(tmp_path, list(range(1, 11)))
+    spec = {
+        "kind": "key-ranges",
+        "source": {"url": url, "table": "orders"},
+        "column": "id",
+        "count": 3,
+    }
+    code, error, items = _list(tmp_path, spec)
+    assert code == 0, error
+    assert items == [
+        {"key": "1", "lower": "1", "upper": "5"},
+        {"key": "5", "lower": "5", "upper": "9"},
+        {"key": "9", "lower": "9", "upper": "11"},
+    ]
+
+
+def test_key_ranges_of_an_empty_table_give_no_partitions(tmp_path: Path) -> None:
+    spec = {
+        "kind": "key-ranges",
+        "source": {"url": _sqlite(tmp_path, []), "table": "orders"},
+        "column": "id",
+        "count": 3,
+    }
+    code, error, _ = _list(tmp_path, spec)
+    assert code == 3
+    assert error.endswith("column 'id' of orders gives no partitions; nothing to run")
+
+
+def test_key_ranges_refuse_a_text_column(tmp_path: Path) -> None:
+    spec = {
+        "kind": "key-ranges",
+        "source": {"url": _sqlite(tmp_path, [1]), "table": "orders"},
+        "column": "note",
+        "count": 2,
+    }
+    code, error, _ = _list(tmp_path, spec)
+    assert code == 2
+    assert error.endswith(
+        "key-ranges column 'note' holds str values; split on an integer or date column"
+    )
+
+
+def test_key_ranges_split_a_date_column_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url) as c:
+        c.execute("create table days (d date)")
+        c.execute(
+            "insert into days select generate_series('2026-11-01'::date, '2026-11-10', '1 day')"
+        )
+    spec = {
+        "kind": "key-ranges",
+        "source": {"url": pg_url, "query": "select d from days where d is not null"},
+        "column": "d",
+        "count": 2,
+    }
+    code, error, items = _list(tmp_path, spec)
+    assert code == 0, error
+    assert items == [
+        {"key": "2026-11-01", "lower": "2026-11-01", "upper": "2026-11-06"},
+        {"key": "2026-11-06", "lower": "2026-11-06", "upper": "2026-11-11"},
+    ]
