@@ -214,3 +214,26 @@ def test_items_render_as_argo_renders_them(
 
 def test_child_names_drop_parentheses_as_argo_does() -> None:
     assert child_name("t", 2, "f(x)") == "t(2:fx)"
+
+
+def test_a_fanned_out_task_offers_no_outputs_downstream(store: Path, marks: Path) -> None:
+    manifest = _with_param('[{"p": "x", "rows": 1}]')
+    after = container(
+        "after", "--", "{{inputs.parameters.seen}}", inputs={"parameters": [{"name": "seen"}]}
+    )
+    manifest["spec"]["templates"].append(after)
+    manifest["spec"]["templates"][0]["dag"]["tasks"].append(
+        {
+            "name": "after",
+            "template": "after",
+            "dependencies": ["work"],
+            "arguments": {
+                "parameters": [
+                    {"name": "seen", "value": "{{tasks.work.outputs.parameters.rows_in}}"}
+                ]
+            },
+        }
+    )
+    with pytest.raises(ManifestRefused) as refused:
+        run(manifest, store, marks)
+    assert "unknown variable {{tasks.work.outputs.parameters.rows_in}}" in str(refused.value)

@@ -30,6 +30,7 @@ from steps.contract import (
     DEFAULT_OUTPUTS_DIR,
     DETERMINISTIC_EXITS,
     OUTPUT_PARAMETERS,
+    PARTITIONS_OUTPUT,
     PIPELINE_LABEL,
     STEP_COMMAND,
     STEP_LABEL,
@@ -62,7 +63,12 @@ produced none (a pod error), so pod errors, OOM kills (``'137'``) and every othe
 are still retried as ``retryPolicy`` allows; Argo retries only when both agree.
 """
 
-OUTPUT_DEFAULTS: dict[str, str] = {"input_rows": "{}", "warning": "", "cached": ""}
+OUTPUT_DEFAULTS: dict[str, str] = {
+    "input_rows": "{}",
+    "warning": "",
+    "cached": "",
+    PARTITIONS_OUTPUT: "[]",
+}
 """``valueFrom.default`` of the output parameters whose "nothing written" value is not "0".
 
 Every other output parameter (row counts, quality) reports ``"0"`` when the step wrote
