@@ -14,7 +14,7 @@ its row counts are theirs summed.
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -183,6 +183,63 @@ def expand(task: Task, values: Mapping[str, str]) -> list[tuple[Task, str]]:
         child = Task(child_name(task.name, index, described), task.template, (), arguments)
         children.append((child, item_tags["item"]))
     return children
+
+
+class FanOuts:
+    """The fanned-out tasks of a run whose partitions are not all done yet."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, Task] = {}
+        self.parent_of: dict[str, str] = {}
+        """Partition task name -> the fanned-out task it belongs to."""
+
+    def expand(
+        self,
+        task: Task,
+        parent: TaskRecord,
+        values: Mapping[str, str],
+        log_uri: Callable[[str], str],
+    ) -> list[Task]:
+        """Record ``task``'s partitions in ``parent``; the children that still have to run.
+
+        Partitions ``parent`` already holds as succeeded (a resumed run) are kept.
+
+        Raises:
+            ExpansionError: the items could not be worked out.
+        """
+        children = expand(task, values)
+        kept = {c.name: c for c in parent.partitions if c.status is TaskStatus.SUCCEEDED}
+        parent.partitions = [
+            kept.get(child.name)
+            or TaskRecord(
+                name=child.name, template=child.template, log=log_uri(child.name), item=item
+            )
+            for child, item in children
+        ]
+        self.tasks[task.name] = task
+        todo = [child for child, _ in children if child.name not in kept]
+        for child in todo:
+            self.parent_of[child.name] = task.name
+        return todo
+
+    def room(self, running: set[str]) -> dict[str, int]:
+        """Fanned-out task -> how many more of its partitions may start (its parallelism)."""
+        room: dict[str, int] = {}
+        for name, task in self.tasks.items():
+            limit = task.fanout.parallelism if task.fanout else None
+            if limit is not None:
+                busy = sum(1 for c in running if self.parent_of.get(c) == name)
+                room[name] = limit - busy
+        return room
+
+    def finished(self, pending: list[Task], running: set[str]) -> list[str]:
+        """The fanned-out tasks none of whose partitions is pending or running, now forgotten."""
+        outstanding = {self.parent_of[t.name] for t in pending if t.name in self.parent_of}
+        outstanding |= {self.parent_of[n] for n in running if n in self.parent_of}
+        done = [name for name in self.tasks if name not in outstanding]
+        for name in done:
+            del self.tasks[name]
+        return done
 
 
 def fold(parent: TaskRecord, now: datetime) -> None:

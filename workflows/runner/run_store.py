@@ -62,13 +62,18 @@ _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._()@,:=-]")
 MAX_LOG_NAME = 120
 
 
-def log_name(task: str) -> str:
-    """The log file name of ``task``: a partition's name may hold a path (``/``) or be long."""
+def file_name(task: str) -> str:
+    """``task`` as one file name: a partition's name may hold a path (``/``) or be long."""
     name = _UNSAFE_IN_NAME.sub("_", task)
     if len(name) > MAX_LOG_NAME:
         digest = hashlib.sha256(task.encode("utf-8")).hexdigest()[:12]
         name = f"{name[: MAX_LOG_NAME - 13]}-{digest}"
-    return f"{name}.log"
+    return name
+
+
+def log_name(task: str) -> str:
+    """The log file name of ``task``."""
+    return f"{file_name(task)}.log"
 
 
 def open_store(uri: str) -> Location:

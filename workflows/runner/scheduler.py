@@ -20,12 +20,12 @@ from typing import Any
 
 from steps.contract import OUTPUTS_DIR_ENV
 from workflows.runner.attempt import AttemptResult, AttemptSpec, Cancellation, run_attempt
-from workflows.runner.fanout import ExpansionError, expand, fold
+from workflows.runner.fanout import ExpansionError, FanOuts, fold
 from workflows.runner.live import LiveView
 from workflows.runner.manifest import ContainerTemplate, Plan, Task
 from workflows.runner.record import HEARTBEAT_SECONDS, RunRecord, TaskRecord, TaskStatus
 from workflows.runner.retry import AttemptPhase, declined_retry_label
-from workflows.runner.run_store import RunFolder, StoreWriteError
+from workflows.runner.run_store import RunFolder, StoreWriteError, file_name
 from workflows.runner.variables import pod_name, substitute
 
 
@@ -151,10 +151,7 @@ class _Loop:
             t for t in run.plan.tasks if run.record.task(t.name).status is not TaskStatus.SUCCEEDED
         ]
         self.running: set[str] = set()
-        self.fanned: dict[str, Task] = {}
-        """Fanned-out tasks whose partitions are not all done, by name."""
-        self.parent_of: dict[str, str] = {}
-        """Partition task name -> the fanned-out task it belongs to."""
+        self.fanouts = FanOuts()
         self.stopped = False
         self.signalled = False
         self.store_failure: StoreWriteError | None = None
@@ -213,8 +210,8 @@ class _Loop:
         expanded = True
         while expanded:  # a fanned-out task's partitions may start in the same pass
             expanded = False
-            room = self._room()
-            for task in _ready(self.pending, self.running, self.run_, room, self.parent_of):
+            room = self.fanouts.room(self.running)
+            for task in _ready(self.pending, self.running, self.run_, room, self.fanouts.parent_of):
                 self.pending.remove(task)
                 if task.fanout is not None:
                     self._expand(task)
@@ -224,16 +221,6 @@ class _Loop:
                 worker = _TaskWorker(self.run_, task, self.events.put, self.cancel)
                 threading.Thread(target=worker.run, name=f"task-{task.name}", daemon=True).start()
 
-    def _room(self) -> dict[str, int]:
-        """Fanned-out task -> how many more of its partitions may start (its parallelism)."""
-        room: dict[str, int] = {}
-        for name, task in self.fanned.items():
-            limit = task.fanout.parallelism if task.fanout else None
-            if limit is not None:
-                busy = sum(1 for c in self.running if self.parent_of.get(c) == name)
-                room[name] = limit - busy
-        return room
-
     def _expand(self, task: Task) -> None:
         """Replace a fanned-out task by its partitions (those a resumed run kept stay done)."""
         run = self.run_
@@ -241,38 +228,20 @@ class _Loop:
         parent.status = TaskStatus.RUNNING
         parent.started = parent.started or datetime.now(UTC)
         try:
-            children = expand(task, _values(run))
+            todo = self.fanouts.expand(task, parent, _values(run), run.folder.log_uri)
         except ExpansionError as err:
             parent.status, parent.reason = TaskStatus.ERROR, str(err)
             parent.finished = datetime.now(UTC)
             self.stopped = True
             run.view.task_finished(parent)
             return
-        kept = {c.name: c for c in parent.partitions if c.status is TaskStatus.SUCCEEDED}
-        parent.partitions = [
-            kept.get(child.name)
-            or TaskRecord(
-                name=child.name,
-                template=child.template,
-                log=run.folder.log_uri(child.name),
-                item=item,
-            )
-            for child, item in children
-        ]
-        self.fanned[task.name] = task
-        todo = [child for child, _ in children if child.name not in kept]
-        for child in todo:
-            self.parent_of[child.name] = task.name
         self.pending[:0] = todo
         run.view.task_started(parent)
         self._fold_finished()
 
     def _fold_finished(self) -> None:
         """Finish every fanned-out task none of whose partitions is pending or running."""
-        outstanding = {self.parent_of[t.name] for t in self.pending if t.name in self.parent_of}
-        outstanding |= {self.parent_of[n] for n in self.running if n in self.parent_of}
-        for name in [n for n in self.fanned if n not in outstanding]:
-            del self.fanned[name]
+        for name in self.fanouts.finished(self.pending, self.running):
             parent = self.run_.record.task(name)
             fold(parent, datetime.now(UTC))
             self.stopped = self.stopped or parent.status is not TaskStatus.SUCCEEDED
@@ -503,7 +472,8 @@ class _TaskWorker:
             "pod.name": pod,
             "retries": str(attempt),
         }
-        outputs_dir = self.run_.scratch / workflow / self.task.name / f"attempt-{attempt}"
+        folder = self.run_.scratch / workflow / file_name(self.task.name)
+        outputs_dir = folder / f"attempt-{attempt}"
         env = dict(self.run_.environ)
         env[OUTPUTS_DIR_ENV] = str(outputs_dir)
         for var in self.template.env:
