@@ -225,7 +225,8 @@ def test_a_run_time_list_renders_a_listing_step_and_with_param() -> None:
     listing = "{{tasks.orders-partitions.outputs.parameters.partitions}}"
     assert tasks["orders"]["arguments"]["parameters"] == [{"name": "partitions", "value": listing}]
     assert tasks["checked"]["dependencies"] == ["orders", "orders-partitions"]
-    assert templates["checked-each"]["parallelism"] == 3
+    assert templates["orders-each"]["parallelism"] == 3
+    assert templates["checked-each"]["parallelism"] == 4  # a same-as step has its own
     assert templates["orders-each"]["dag"]["tasks"][0]["withParam"] == (
         "{{inputs.parameters.partitions}}"
     )

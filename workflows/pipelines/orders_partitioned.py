@@ -89,7 +89,7 @@ pipeline = Pipeline(
         Checks(
             name="orders-checked",
             input="orders",
-            partitions=SameAs(step="orders"),
+            partitions=SameAs(step="orders", parallelism=2),
             rules=[
                 NotNull(column="order_id"),
                 NotNull(column="customer_id"),

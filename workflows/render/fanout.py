@@ -80,11 +80,10 @@ def plan_fanout(
     if isinstance(origin_of, PartitionList):
         items = tuple({"key": v, "value": v} for v in origin_of.values)
     partitionwise = (spec.step,) if isinstance(spec, SameAs) else ()
-    parallelism = origin_of.parallelism if isinstance(spec, SameAs) else spec.parallelism
     return FanOut(
         items=items,
         lister=None if items is not None else lister_name(origin),
-        parallelism=parallelism,
+        parallelism=spec.parallelism,
         fields=("key", *(f for f in fields if f != "key")),
         partitionwise=partitionwise,
     )
