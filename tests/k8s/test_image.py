@@ -93,7 +93,7 @@ def test_image_check_installs_the_wheel_and_runs_steps_outside_the_tree() -> Non
     lines = result.stdout.splitlines()
     assert lines[0] == "image-check: built ferry-0.1.0-py3-none-any.whl"
     assert (
-        lines[2] == "image-check: --help ok for 9 kinds; extract-files ran outside the source tree"
+        lines[2] == "image-check: --help ok for 10 kinds; extract-files ran outside the source tree"
     )
     assert lines[3] == (
         "image-check: images/user/example installed as images/user/Dockerfile.example does; "
