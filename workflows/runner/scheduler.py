@@ -4,6 +4,9 @@ One thread per running task does that task's attempts and backoff waits; the mai
 thread alone starts tasks, updates the run record and talks to the live view, driven
 by the events the task threads (and the stop-signal handlers) post. After a failure
 no new task starts (Argo's ``failFast``); running ones finish; the rest end ``Omitted``.
+A task with ``withItems``/``withParam`` is replaced by its partitions when it becomes
+ready, and finished from their records once none of them is left
+(:mod:`workflows.runner.fanout`).
 """
 
 import json
