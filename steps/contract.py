@@ -31,6 +31,18 @@ when there is none), e.g. a checks step with ``severity: warn`` below its thresh
 ``cached`` is empty unless the step adopted a cache entry, then a JSON object
 ``{"key": ..., "run_id": ...}``: the cache key and the run that computed the artifact."""
 
+PARTITIONS_OUTPUT = "partitions"
+"""Output parameter of the ``partitions`` step: the JSON list of partition items that
+the fanned-out task expands with ``withParam`` (a few fields each, never data)."""
+
+PARTITION_PARAMETER_PREFIX = "partition_"
+"""An item field reaches a partition's step as the parameter of this prefix and the
+field's name (``${param:partition_path}``, ``FERRY_PARAM_partition_path``), through
+the fanned-out template's input parameter of the same name."""
+
+PARTITIONS_FOLDER = "partitions"
+"""Folder of a fanned-out step's artifact holding one partition artifact per key."""
+
 EXIT_OK = 0
 """The step did its work."""
 

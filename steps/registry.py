@@ -117,6 +117,14 @@ KINDS: dict[str, StepKind] = {
             """--config '{"url": "postgresql://127.0.0.1/test", "table": "daily"}'""",
         ),
         StepKind(
+            "partitions",
+            "List the partitions of a fanned-out step (files, dates, values of a column).",
+            "steps.partitions.config:ListPartitions",
+            "steps.partitions.step:run",
+            f"partitions {_COMMON.format(step='orders-partitions')} "
+            """--config '{"spec": {"kind": "files", "path": "data/orders/*.csv"}}'""",
+        ),
+        StepKind(
             "commit-state",
             "Advance incremental high-water marks after every target has committed.",
             "steps.state.config:CommitState",

@@ -84,7 +84,7 @@ def test_bad_step_config_is_exit_2_with_one_line() -> None:
 def test_every_registered_kind_is_its_config_kind_with_a_role() -> None:
     from steps.registry import KINDS
 
-    roles = {"source", "check", "transform", "python", "target", "state", "notify"}
+    roles = {"source", "check", "transform", "python", "target", "state", "notify", "partitions"}
     for name, kind in KINDS.items():
         config = kind.load_config_class()
         assert (kind.name, config.KIND) == (name, name)

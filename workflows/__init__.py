@@ -39,6 +39,15 @@ if TYPE_CHECKING:
     from steps.load.sql_table.config import SqlTableLoad
     from steps.python_step.rejected import Rejected
     from steps.runtime.config import Cursor
+    from workflows.partitions import (
+        DateRange,
+        FileGlob,
+        FromStep,
+        KeyRanges,
+        PartitionList,
+        SameAs,
+        partition,
+    )
     from workflows.pipeline import (
         TTL,
         Checks,
@@ -69,6 +78,15 @@ _EXPORTS = {
         "Transform",
         "TTL",
         "param",
+    ),
+    "workflows.partitions": (
+        "DateRange",
+        "FileGlob",
+        "FromStep",
+        "KeyRanges",
+        "PartitionList",
+        "SameAs",
+        "partition",
     ),
     "steps.checks.config": (
         "AcceptedValues",
@@ -113,9 +131,13 @@ __all__ = [
     "CsvOptions",
     "Cursor",
     "CursorPagination",
+    "DateRange",
     "EventTrigger",
+    "FileGlob",
     "FilesExtract",
+    "FromStep",
     "HttpExtract",
+    "KeyRanges",
     "LinkHeaderPagination",
     "NextLinkPagination",
     "NotNull",
@@ -123,6 +145,7 @@ __all__ = [
     "OffsetPagination",
     "PagePagination",
     "ParquetDatasetLoad",
+    "PartitionList",
     "Pipeline",
     "PodGC",
     "PythonStep",
@@ -132,6 +155,7 @@ __all__ = [
     "Resources",
     "RetryPolicy",
     "RowCount",
+    "SameAs",
     "Schedule",
     "SecretRef",
     "Source",
@@ -142,6 +166,7 @@ __all__ = [
     "Transform",
     "Unique",
     "param",
+    "partition",
 ]
 
 

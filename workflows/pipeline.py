@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from steps.checks.config import ChecksConfig, Rule
+from steps.partitions.spec import PartitionSpec
 from steps.python_step.config import PythonStepConfig
 from steps.runtime.config import StepConfig
 from steps.transform.config import DEFAULT_MEMORY_LIMIT, TransformConfig
@@ -221,6 +222,15 @@ class _Node(_Model):
         "filled in), inputs, Ferry version and, for sources, files are unchanged: true caches "
         "with no expiry, a number of seconds is a TTL. Never for targets; a source other "
         "than files needs a TTL. `ferry run --no-cache` turns it off for one run.",
+    )
+
+    partitions: PartitionSpec | None = Field(
+        default=None,
+        description="Run this step once per partition, each in its own pod writing its own "
+        "partition artifact: PartitionList, DateRange, FileGlob, FromStep or SameAs (YAML: a "
+        "mapping with kind list, dates, files, from-step or same-as). The config reads the "
+        "partition through partition('field'); downstream steps read the union of the "
+        "partitions, or follow them with SameAs.",
     )
 
     @field_validator("cache")

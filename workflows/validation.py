@@ -19,6 +19,7 @@ from steps.runtime.config import StepConfig
 from workflows.definition_yaml import yaml_location
 from workflows.errors import DefinitionError
 from workflows.graph import find_cycle
+from workflows.partitions import PARTITION_REFERENCE, check_partitions
 from workflows.pipeline import (
     BUILTIN_PARAMS,
     PARAM_REFERENCE,
@@ -95,6 +96,7 @@ def _validate(pipeline: Pipeline) -> None:
     _check_target_columns(pipeline)
     _check_incremental_loads(pipeline)
     _check_cache(pipeline)
+    _check_partitions(pipeline)
     _check_schedule(pipeline)
     _check_params(pipeline)
     check_triggers(pipeline)
@@ -381,6 +383,35 @@ def _check_cache(pipeline: Pipeline) -> None:
                 f"a {node.config.KIND} source cannot tell when its data changed, so cache=True "
                 "would never read new rows; give a TTL in seconds instead (cache=3600)",
             )
+
+
+def _partition_restriction(pipeline: Pipeline, node: AnyNode) -> str | None:
+    if node.cache is not False:
+        return "a partitioned step cannot be cached yet; remove cache= or partitions="
+    if pipeline.step_config(node).incremental_cursor() is not None:
+        return (
+            "an incremental source cannot be partitioned (its mark is one value per step); "
+            "remove the cursor or partitions="
+        )
+    return None
+
+
+def _check_partitions(pipeline: Pipeline) -> None:
+    references = {
+        node.name: {
+            field
+            for text in _config_strings(pipeline.step_config(node).model_dump(mode="json"))
+            for field in PARTITION_REFERENCE.findall(text)
+        }
+        for node in pipeline.nodes()
+    }
+    check_partitions(
+        pipeline.name,
+        pipeline.graph(),
+        {node.name: node.partitions for node in pipeline.nodes()},
+        references,
+        {n.name: _partition_restriction(pipeline, n) for n in pipeline.nodes() if n.partitions},
+    )
 
 
 def _check_schedule(pipeline: Pipeline) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from steps.runtime.errors import StepError
+from steps.runtime.partition_union import union_manifest
 from steps.runtime.phases import NO_PHASES, Phases
 from steps.runtime.store import (
     Location,
@@ -268,18 +269,26 @@ class ArtifactWriter:
 
 
 class ArtifactReader:
-    """Reads a committed artifact: exactly the files its manifest lists."""
+    """Reads a committed artifact: exactly the files its manifest lists.
+
+    The artifact of a fanned-out step has no manifest of its own: it is the union of
+    its committed partition artifacts (``steps.runtime.partition_union``).
+    """
 
     def __init__(self, loc: Location, name: str) -> None:
         self.loc = loc
         self.name = name
         manifest_loc = loc.child(MANIFEST)
+        union = None if exists(manifest_loc) else union_manifest(loc, name, MANIFEST)
+        if union is not None:
+            self.manifest: dict[str, Any] = union
+            return
         if not exists(manifest_loc):
             raise StepError(
                 f"input {name!r} at {loc.uri} is incomplete: no {MANIFEST} (the step that "
                 "writes it did not finish); rerun that step"
             )
-        self.manifest: dict[str, Any] = json.loads(read_text(manifest_loc))
+        self.manifest = json.loads(read_text(manifest_loc))
         if self.manifest.get("format") != FORMAT:
             raise StepError(
                 f"input {name!r} at {loc.uri} has unknown format {self.manifest.get('format')!r}; "

@@ -137,7 +137,8 @@ class StepConfig(BaseModel):
 
     ROLE: ClassVar[str] = ""
     """Which pipeline node runs this config: ``source``, ``check``, ``transform``,
-    ``python``, ``target`` or ``state`` (the step added for incremental sources)."""
+    ``python``, ``target``, ``state`` (the step added for incremental sources) or
+    ``partitions`` (the step added to list a partitioned step's partitions)."""
 
     DECLARES_FRESHNESS: ClassVar[bool] = False
     """Whether :meth:`cache_freshness` tells when the step's result is out of date (a

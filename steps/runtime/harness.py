@@ -7,6 +7,7 @@ parameters, row-accounting check, one-line failure message and exit code.
 import argparse
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Iterable, Sequence
@@ -69,6 +70,12 @@ def build_parser(kinds: Iterable[StepKind] = KINDS.values()) -> argparse.Argumen
             help="an upstream artifact (repeatable)",
         )
         p.add_argument("--output", help="where this step's artifact goes")
+        p.add_argument(
+            "--partition",
+            metavar="KEY",
+            help="the partition this invocation runs (a fanned-out step): the step is "
+            "known as STEP@KEY in its log, its artifact and a load's ledger",
+        )
         cache = p.add_mutually_exclusive_group()
         cache.add_argument(
             "--cache",
@@ -83,6 +90,12 @@ def build_parser(kinds: Iterable[StepKind] = KINDS.values()) -> argparse.Argumen
             help="as --cache, reusing only an entry younger than SECONDS",
         )
     return parser
+
+
+PARTITION_MARK = "@"
+"""Between a fanned-out step's name and its partition key: ``orders@part-000.csv``."""
+
+_PARTITION_KEY = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def _parse_inputs(items: list[str]) -> dict[str, str]:
@@ -196,32 +209,45 @@ def run_step(argv: Sequence[str]) -> int:
     # a step's command line names its kind: building only that sub-command saves start-up
     args = build_parser([named] if named else KINDS.values()).parse_args(argv)
     kind = KINDS[args.kind]
+    step = args.step if args.partition is None else f"{args.step}{PARTITION_MARK}{args.partition}"
     observation = observe(
         pipeline=args.pipeline,
-        step=args.step,
+        step=step,
         run_id=args.run_id,
         kind=kind.name,
         environ=os.environ,
     )
-    log = EventLog(args.pipeline, args.step, trace_id=observation.trace_id)
+    log = EventLog(args.pipeline, step, trace_id=observation.trace_id)
     try:
-        return _run(args, kind, log, observation)
+        return _run(args, kind, step, log, observation)
     finally:
         observation.close(log)
 
 
 def _run(
-    args: argparse.Namespace, kind: StepKind, log: EventLog, observation: StepObservation
+    args: argparse.Namespace,
+    kind: StepKind,
+    step: str,
+    log: EventLog,
+    observation: StepObservation,
 ) -> int:
-    """The step's work between its start and its end, reported to ``observation``."""
-    where = f"pipeline {args.pipeline!r}, step {args.step!r}"
+    """The step's work between its start and its end, reported to ``observation``.
+
+    ``step`` is the step's name, with ``@<key>`` for one partition of a fanned-out step.
+    """
+    where = f"pipeline {args.pipeline!r}, step {step!r}"
     ctx: StepContext | None = None
     try:
+        if args.partition is not None and not _PARTITION_KEY.fullmatch(args.partition):
+            raise StepUsageError(
+                f"--partition {args.partition!r} is not a partition key; use letters, digits, "
+                "'.', '_' and '-'"
+            )
         with observation.phases.phase("prepare"):
             config = _config(kind, args.config)
             ctx = StepContext(
                 pipeline=args.pipeline,
-                step=args.step,
+                step=step,
                 run_id=args.run_id,
                 store=open_location(args.store),
                 log=log,

@@ -33,3 +33,10 @@ def write_output_parameters(counts: RowCounts, *, warning: str = "", cached: str
     }
     for name, value in values.items():
         (folder / name).write_text(value)
+
+
+def write_output_value(name: str, value: str) -> None:
+    """Write one output parameter besides those every step writes (e.g. ``partitions``)."""
+    folder = outputs_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(value)

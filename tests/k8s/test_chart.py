@@ -66,6 +66,7 @@ def test_pipelines_are_rendered_and_all_in_the_default_values() -> None:
         "orders-api",
         "orders-by-segment",
         "orders-daily",
+        "orders-partitioned",
         "orders-pseudonymized",
     ]
     values = yaml.safe_load((CHART / "values.yaml").read_text())

@@ -184,7 +184,8 @@ def test_get_pipeline_suggests_a_close_name() -> None:
         get_pipeline("orders-dialy", [EXAMPLES])
     assert str(info.value) == (
         "no pipeline named 'orders-dialy'; did you mean 'orders-daily'? available: "
-        "customer-quality, orders-api, orders-by-segment, orders-daily, orders-pseudonymized "
+        "customer-quality, orders-api, orders-by-segment, orders-daily, orders-partitioned, "
+        "orders-pseudonymized "
         "(search more with --pipelines PATH or $FERRY_PIPELINES)"
     )
 
@@ -194,6 +195,6 @@ def test_get_pipeline_without_a_close_name() -> None:
         get_pipeline("zzz", [EXAMPLES])
     assert str(info.value) == (
         "no pipeline named 'zzz'; available: customer-quality, orders-api, orders-by-segment, "
-        "orders-daily, orders-pseudonymized (search more with --pipelines PATH or "
-        "$FERRY_PIPELINES)"
+        "orders-daily, orders-partitioned, orders-pseudonymized (search more with --pipelines "
+        "PATH or $FERRY_PIPELINES)"
     )

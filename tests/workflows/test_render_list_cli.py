@@ -102,7 +102,8 @@ def test_render_unknown_pipeline_exits_2(ferry: Ferry, tmp_path: Path) -> None:
     assert (code, out) == (2, "")
     assert err.splitlines() == [
         "ferry: no pipeline named 'orders-dialy'; did you mean 'orders-daily'? available: "
-        "customer-quality, orders-api, orders-by-segment, orders-daily, orders-pseudonymized "
+        "customer-quality, orders-api, orders-by-segment, orders-daily, orders-partitioned, "
+        "orders-pseudonymized "
         "(search more with --pipelines PATH or $FERRY_PIPELINES)"
     ]
     assert not list(tmp_path.iterdir())

@@ -51,11 +51,9 @@ def retry(
 
     record, manifest = load_run(store, run_id)
     resume = plan_resume(record, build_plan(manifest, source=record.source), from_step)
-    click.echo(
-        f"retrying {run_id}: running {', '.join(sorted(resume.rerun))}; keeping "
-        f"{', '.join(t.name for t in record.tasks if t.name not in resume.rerun) or 'nothing'}",
-        err=True,
-    )
+    running = ", ".join(resume.rerun_label(name) for name in sorted(resume.rerun))
+    keeping = ", ".join(t.name for t in record.tasks if t.name not in resume.rerun)
+    click.echo(f"retrying {run_id}: running {running}; keeping {keeping or 'nothing'}", err=True)
     again = run_manifest(
         manifest,
         store=store,

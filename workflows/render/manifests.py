@@ -30,6 +30,7 @@ from steps.contract import (
     DEFAULT_OUTPUTS_DIR,
     DETERMINISTIC_EXITS,
     OUTPUT_PARAMETERS,
+    PARTITIONS_OUTPUT,
     PIPELINE_LABEL,
     PIPELINE_MUTEX_INTERVAL,
     PIPELINE_MUTEX_PREFIX,
@@ -39,6 +40,12 @@ from steps.contract import (
 from steps.runtime.parameters import env_name
 from steps.runtime.scheduled_interval import SCHEDULE_ENV, SCHEDULED_TIME_ENV
 from workflows.pipeline import Pipeline, Resources
+from workflows.render.fanout import (
+    KEY_PARAMETER,
+    fanout_task,
+    fanout_template,
+    partition_suffix,
+)
 from workflows.render.metrics import step_metrics, workflow_metrics
 from workflows.render.plan import PlannedStep, default_resources, plan_steps
 
@@ -59,7 +66,12 @@ produced none (a pod error), so pod errors, OOM kills (``'137'``) and every othe
 are still retried as ``retryPolicy`` allows; Argo retries only when both agree.
 """
 
-OUTPUT_DEFAULTS: dict[str, str] = {"input_rows": "{}", "warning": "", "cached": ""}
+OUTPUT_DEFAULTS: dict[str, str] = {
+    "input_rows": "{}",
+    "warning": "",
+    "cached": "",
+    PARTITIONS_OUTPUT: "[]",
+}
 """``valueFrom.default`` of the output parameters whose "nothing written" value is not "0".
 
 Every other output parameter (row counts, quality) reports ``"0"`` when the step wrote
@@ -149,10 +161,15 @@ def step_args(pipeline: Pipeline, step: PlannedStep) -> list[str]:
         "--config",
         step.config_json,
     ]
+    fanout = step.fanout
+    own_partition = partition_suffix() if fanout else ""
     for name in step.inputs:
-        args += ["--input", f"{name}={artifact_uri(name)}"]
+        partitionwise = fanout is not None and name in fanout.partitionwise
+        args += ["--input", f"{name}={artifact_uri(name)}{own_partition if partitionwise else ''}"]
     if step.writes_output:
-        args += ["--output", artifact_uri(step.name)]
+        args += ["--output", artifact_uri(step.name) + own_partition]
+    if fanout:
+        args += ["--partition", "{{inputs.parameters." + KEY_PARAMETER + "}}"]
     if step.cache is True:
         args += ["--cache"]
     elif step.cache is not False:
@@ -213,6 +230,10 @@ def _build_env(step: PlannedStep) -> list[Env | SecretEnv | ConfigMapEnv]:
             Env(name=SCHEDULE_ENV, value=step.schedule_json),
             Env(name=SCHEDULED_TIME_ENV, value="{{workflow.scheduledTime}}"),
         ]
+    env += [
+        Env(name=env_name(name), value="{{inputs.parameters." + name + "}}")
+        for name in (step.fanout.parameters if step.fanout else [])
+    ]
     builtin = {e.name for e in env}
     secrets = {s.env: s for s in step.config.secret_envs() if s.env not in builtin}
     env += [
@@ -278,7 +299,7 @@ def _build_security_context() -> m.SecurityContext:
     )
 
 
-def _build_outputs() -> list[Parameter]:
+def _build_outputs(extra: tuple[str, ...]) -> list[Parameter]:
     return [
         Parameter(
             name=name,
@@ -286,7 +307,7 @@ def _build_outputs() -> list[Parameter]:
                 path=f"{DEFAULT_OUTPUTS_DIR}/{name}", default=OUTPUT_DEFAULTS.get(name, "0")
             ),
         )
-        for name in OUTPUT_PARAMETERS
+        for name in (*OUTPUT_PARAMETERS, *extra)
     ]
 
 
@@ -305,7 +326,8 @@ def _build_container(pipeline: Pipeline, step: PlannedStep) -> Container:
                 name="tmp", mount_path="/tmp", size_limit=m.Quantity(root=step.tmp_size_limit)
             )
         ],
-        outputs=_build_outputs(),
+        inputs=[Parameter(name=p) for p in step.fanout.parameters] if step.fanout else None,
+        outputs=_build_outputs(step.extra_outputs),
         retry_strategy=_build_retry(step),
         active_deadline_seconds=step.active_deadline_seconds,
         labels={STEP_LABEL: step.name},
@@ -313,11 +335,14 @@ def _build_container(pipeline: Pipeline, step: PlannedStep) -> Container:
     )
 
 
-def _build_dag(steps: list[PlannedStep], containers: dict[str, Container]) -> DAG:
-    tasks: list[Task | m.DAGTask] = [
-        Task(name=s.name, template=containers[s.name], dependencies=s.dependencies or None)
-        for s in steps
-    ]
+def _build_dag(steps: list[PlannedStep], templates: dict[str, Container | DAG]) -> DAG:
+    tasks: list[Task | m.DAGTask] = []
+    for s in steps:
+        template = templates[s.name]
+        if s.fanout is not None and isinstance(template, DAG):
+            tasks.append(fanout_task(s.name, s.fanout, template, s.dependencies))
+        else:
+            tasks.append(Task(name=s.name, template=template, dependencies=s.dependencies or None))
     return DAG(name=ENTRYPOINT, tasks=tasks)
 
 
@@ -329,6 +354,9 @@ def _workflow_fields(pipeline: Pipeline) -> dict[str, Any]:
     """Spec and labels shared by the WorkflowTemplate and the self-contained Workflow."""
     steps = plan_steps(pipeline)
     containers = {s.name: _build_container(pipeline, s) for s in steps}
+    fanouts = {
+        s.name: fanout_template(s.name, s.fanout, containers[s.name]) for s in steps if s.fanout
+    }
     labels = common_labels(pipeline)
     fields: dict[str, Any] = {
         "labels": labels,
@@ -336,7 +364,11 @@ def _workflow_fields(pipeline: Pipeline) -> dict[str, Any]:
         "arguments": _build_arguments(pipeline),
         "service_account_name": pipeline.service_account,
         "pod_metadata": m.Metadata(labels=labels),
-        "templates": [_build_dag(steps, containers), *containers.values()],
+        "templates": [
+            _build_dag(steps, {**containers, **fanouts}),
+            *fanouts.values(),
+            *containers.values(),
+        ],
         "active_deadline_seconds": pipeline.run_deadline_seconds,
         "pod_gc": m.PodGC(
             strategy=pipeline.pod_gc.strategy,

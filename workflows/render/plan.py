@@ -10,9 +10,11 @@ import json
 import re
 from dataclasses import dataclass
 
+from steps.contract import PARTITIONS_OUTPUT
 from steps.runtime.config import StepConfig
 from steps.runtime.load_identity import INTERVAL_PARAMETERS
 from steps.runtime.parameters import placeholder
+from workflows.partitions import lister_name
 from workflows.pipeline import (
     PARAM_REFERENCE,
     AnyNode,
@@ -22,6 +24,7 @@ from workflows.pipeline import (
     Source,
     Target,
 )
+from workflows.render.fanout import FanOut, fill_partition_placeholders, plan_fanout
 
 COMMIT_STATE_STEP = "commit-state"
 """Name of the step that advances incremental high-water marks after all targets."""
@@ -50,6 +53,10 @@ class PlannedStep:
     """The pipeline's schedule as JSON, for a step of a scheduled pipeline that uses the
     interval: it works the interval out from Argo's scheduled time
     (``steps.runtime.scheduled_interval``)."""
+    fanout: FanOut | None = None
+    """How the step fans out over its partitions; None: one task, one pod."""
+    extra_outputs: tuple[str, ...] = ()
+    """Output parameters besides those every step writes (``partitions`` of a lister)."""
 
 
 def default_resources(pipeline: Pipeline) -> Resources:
@@ -90,6 +97,8 @@ def _planned(pipeline: Pipeline, node: AnyNode) -> PlannedStep:
         # An append is keyed by the run's data interval when it has one, so a target
         # always gets it (steps.runtime.load_identity).
         parameters = sorted({*parameters, *INTERVAL_PARAMETERS})
+    text, fields = fill_partition_placeholders(text)
+    fanout = plan_fanout({n.name: n.partitions for n in pipeline.nodes()}, node.name, fields)
     return PlannedStep(
         name=node.name,
         kind=config.KIND,
@@ -97,7 +106,7 @@ def _planned(pipeline: Pipeline, node: AnyNode) -> PlannedStep:
         parameters=parameters,
         schedule_json=_schedule_json(pipeline, parameters),
         inputs=inputs,
-        dependencies=inputs,
+        dependencies=[*inputs, *([fanout.lister] if fanout and fanout.lister else [])],
         writes_output=not isinstance(node, Target),
         retry=node.retry or pipeline.retry,
         resources=node.resources or pipeline.resources,
@@ -109,6 +118,35 @@ def _planned(pipeline: Pipeline, node: AnyNode) -> PlannedStep:
         ),
         config=config,
         cache=node.cache,
+        fanout=fanout,
+    )
+
+
+def _lister(pipeline: Pipeline, node: AnyNode) -> PlannedStep | None:
+    """The step listing ``node``'s partitions at run time, or None for none such."""
+    from steps.partitions.config import ListPartitions
+    from steps.partitions.spec import FromStep
+
+    spec = node.partitions
+    if spec is None or not spec.LISTED_AT_RUN_TIME:
+        return None
+    config = ListPartitions.model_validate({"spec": spec.model_dump()})
+    text, parameters = config_json(config)
+    inputs = [spec.step] if isinstance(spec, FromStep) else []
+    return PlannedStep(
+        name=lister_name(node.name),
+        kind=config.KIND,
+        config_json=text,
+        parameters=parameters,
+        inputs=inputs,
+        dependencies=inputs,
+        writes_output=False,
+        retry=node.retry or pipeline.retry,
+        resources=pipeline.resources,
+        tmp_size_limit=default_resources(pipeline).tmp_size_limit,
+        active_deadline_seconds=pipeline.active_deadline_seconds,
+        config=config,
+        extra_outputs=(PARTITIONS_OUTPUT,),
     )
 
 
@@ -142,7 +180,11 @@ def _commit_state(pipeline: Pipeline, cursor_sources: list[str]) -> PlannedStep:
 
 def plan_steps(pipeline: Pipeline) -> list[PlannedStep]:
     """Every step in definition order, plus ``commit-state`` when a source is incremental."""
-    steps = [_planned(pipeline, node) for node in pipeline.nodes()]
+    steps: list[PlannedStep] = []
+    for node in pipeline.nodes():
+        lister = _lister(pipeline, node)
+        steps += [lister] if lister else []
+        steps.append(_planned(pipeline, node))
     cursor_sources = [s.name for s in pipeline.of_kind(Source) if s.config.incremental_cursor()]
     if cursor_sources:
         steps.append(_commit_state(pipeline, cursor_sources))

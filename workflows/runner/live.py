@@ -4,6 +4,7 @@ A progress bar is added only when stderr is a terminal, so logs and CI output st
 plain lines.
 """
 
+import json
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -92,7 +93,7 @@ class LiveView:
         else:
             attempts = "1 attempt" if task.attempts == 1 else f"{task.attempts} attempts"
             self._line(f"✖ {task.name} {status} after {attempts}: {task.reason}")
-        if self._progress is not None and self._bar is not None:
+        if self._progress is not None and self._bar is not None and task.item is None:
             self._progress.advance(self._bar)
 
     def run_stopping(self, signal_name: str, running: list[str], grace_seconds: float) -> None:
@@ -121,20 +122,35 @@ class LiveView:
             self._line(f"⚠ warning: {warning}")
 
     def _line(self, text: str) -> None:
-        self.console.print(escape(text), soft_wrap=True)
+        self.console.print(escape(text), soft_wrap=True, emoji=False)
+
+
+def partition_label(task: TaskRecord) -> str:
+    """How the summary names one partition: its item's ``key``, else the item itself."""
+    try:
+        item = json.loads(task.item or "")
+    except ValueError:
+        return task.item or task.name
+    if isinstance(item, dict) and "key" in item:
+        return str(item["key"])
+    return task.item or task.name
 
 
 def summary_table(record: RunRecord) -> Table:
-    """The end-of-run table: one row per step."""
+    """The end-of-run table: one row per step, a fanned-out step's partitions below it."""
     table = Table(title=f"{record.pipeline} {record.run_id}: {record.status.value}")
     for column in ("step", "status", "attempts", "duration"):
         table.add_column(column)
     for column in ("rows in", "rows out", "rejected", "quality"):
         table.add_column(column, justify="right")
+    rows: list[tuple[str, TaskRecord]] = []
     for task in record.tasks:
+        rows.append((task.name, task))
+        rows += [(f"  └ {partition_label(p)}", p) for p in task.partitions]
+    for label, task in rows:
         quality = "" if task.quality_score is None else f"{task.quality_score:.4f}"
         table.add_row(
-            task.name,
+            escape(label),
             task.status.value,
             str(task.attempts),
             format_duration(task.duration_seconds),

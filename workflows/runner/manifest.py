@@ -53,6 +53,21 @@ class ContainerTemplate:
 
 
 @dataclass(frozen=True)
+class FanOut:
+    """A task's ``withItems``/``withParam``: one child task per item (``task(0:item)``)."""
+
+    items: tuple[object, ...] | None
+    """``withItems`` as given; None when the items come from ``with_param``."""
+    with_param: str | None
+    """``withParam``: text holding a JSON list once its tags are filled in."""
+    parallelism: int | None
+    """The ``parallelism`` of the DAG template the expanded task is in (its fan-out
+    template); None: only the run's limit applies."""
+    group_inputs: dict[str, str]
+    """The fan-out template's input parameters -> their values from the calling task."""
+
+
+@dataclass(frozen=True)
 class Task:
     """A DAG task: which template it runs, after which tasks, with which arguments."""
 
@@ -60,6 +75,8 @@ class Task:
     template: str
     dependencies: tuple[str, ...]
     arguments: dict[str, str]
+    fanout: FanOut | None = None
+    """Set for a task expanded over items; its children run ``template`` with ``arguments``."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from steps.contract import (
     STEP_COMMAND,
 )
 from workflows.graph import find_cycle, topological_order
-from workflows.runner import scopes
+from workflows.runner import fanout, scopes
 from workflows.runner.errors import ManifestRefused, Problems
 from workflows.runner.manifest import (
     ContainerTemplate,
@@ -81,6 +81,7 @@ def build_plan(manifest: dict[str, Any], *, source: str = "manifest") -> Plan:
     parameters = _workflow_parameters(spec, found)
     parameter_names = {p.name for p in parameters}
     containers: dict[str, ContainerTemplate] = {}
+    dags: dict[str, tuple[int, dict[str, Any]]] = {}
     dag_index: int | None = None
     for index, template in enumerate(templates_raw):
         path = f"spec.templates[{index}]"
@@ -90,16 +91,23 @@ def build_plan(manifest: dict[str, Any], *, source: str = "manifest") -> Plan:
             built = _container_template(template, path, parameter_names, found)
             containers[built.name] = built
         elif "dag" in template:
-            if template.get("name") == spec.get("entrypoint"):
+            entry = template.get("name") == spec.get("entrypoint")
+            if entry:
                 dag_index = index
-            _check_dag_template(template, path, found)
+            else:
+                dags[str(template.get("name"))] = (index, template)
+            _check_dag_template(
+                template, path, found, fan_out=not entry and fanout.is_fan_out_template(template)
+            )
         else:
             found.add(path, "has neither dag nor container; the local runner runs only these")
     tasks: tuple[Task, ...] = ()
     if dag_index is None:
         found.add("spec.entrypoint", f"{spec.get('entrypoint')!r} must name a dag template")
     else:
-        tasks = _dag_tasks(templates_raw[dag_index], dag_index, containers, names, found)
+        tasks = _dag_tasks(
+            templates_raw[dag_index], dag_index, containers, dags, parameter_names, names, found
+        )
         _check_task_variables(
             templates_raw[dag_index], dag_index, tasks, containers, parameter_names, found
         )
@@ -322,8 +330,12 @@ def _check_volumes(volumes: list[dict[str, Any]], path: str, found: Problems) ->
             found.add(f"{path}[{index}]", "only emptyDir volumes are supported by the local runner")
 
 
-def _check_dag_template(template: dict[str, Any], path: str, found: Problems) -> None:
-    for key in ("inputs", "outputs", "retryStrategy", "activeDeadlineSeconds", "volumes"):
+def _check_dag_template(
+    template: dict[str, Any], path: str, found: Problems, *, fan_out: bool
+) -> None:
+    """Refuse what a dag template may not have; a fan-out template may take inputs."""
+    refused = ("outputs", "retryStrategy", "activeDeadlineSeconds", "volumes")
+    for key in refused if fan_out else ("inputs", *refused):
         if key in template:
             found.add(f"{path}.{key}", "not supported on a dag template by the local runner")
 
@@ -332,24 +344,36 @@ def _dag_tasks(
     template: dict[str, Any],
     index: int,
     containers: dict[str, ContainerTemplate],
+    dags: dict[str, tuple[int, dict[str, Any]]],
+    parameter_names: set[str],
     template_names: list[object],
     found: Problems,
 ) -> tuple[Task, ...]:
     raw_tasks = template["dag"].get("tasks") or []
     task_names = [str(t.get("name")) for t in raw_tasks]
     tasks: list[Task] = []
-    for position, raw in enumerate(raw_tasks):
+    for position, outer in enumerate(raw_tasks):
         path = f"spec.templates[{index}].dag.tasks[{position}]"
-        name = str(raw.get("name"))
+        name = str(outer.get("name"))
         if task_names.count(name) > 1:
             found.add(f"{path}.name", f"task {name!r} appears more than once")
+        raw, fan_out = outer, None
+        group = dags.get(str(outer.get("template")))
+        if group is not None and fanout.is_fan_out_template(group[1]):
+            group_path = f"spec.templates[{group[0]}]"
+            raw, given, limit = fanout.group_task(
+                outer, group[1], path, group_path, containers, parameter_names, found
+            )
+            fan_out = fanout.fan_out_of(raw, f"{group_path}.dag.tasks[0]", limit, given, found)
+        elif fanout.is_fan_out(outer):
+            fan_out = fanout.fan_out_of(outer, path, None, {}, found)
         target = raw.get("template")
         if target not in containers:
             reason = "is a dag template" if target in template_names else "is not defined"
             found.add(
                 f"{path}.template", f"{target!r} {reason}; tasks must run container templates"
             )
-        dependencies = _dependencies(raw, path, found)
+        dependencies = _dependencies(outer, path, found)
         for dependency in dependencies:
             if dependency not in task_names:
                 found.add(path, f"depends on unknown task {dependency!r}")
@@ -370,7 +394,7 @@ def _dag_tasks(
                     found.add(
                         path, f"input parameter {input_name!r} of template {target!r} gets no value"
                     )
-        tasks.append(Task(name, str(target), dependencies, arguments))
+        tasks.append(Task(name, str(target), dependencies, arguments, fan_out))
     return _in_dependency_order(tasks, f"spec.templates[{index}].dag", found)
 
 
@@ -417,5 +441,5 @@ def _check_task_variables(
     task_scopes = scopes.task_scopes(tasks, containers, parameter_names)
     fallback = scopes.workflow_scope(parameter_names)
     for position, raw in enumerate(template["dag"].get("tasks") or []):
-        scope = task_scopes.get(str(raw.get("name")), fallback)
+        scope = task_scopes.get(str(raw.get("name")), fallback) | fanout.item_scope(raw)
         scopes.check_tags(raw, f"spec.templates[{index}].dag.tasks[{position}]", scope, found)

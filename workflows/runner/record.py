@@ -96,6 +96,16 @@ class TaskRecord(BaseModel):
         default=None, description="The cache key of the entry the step adopted, when it did."
     )
     log: str = Field(description="Where the task's stdout and stderr are kept.")
+    item: str | None = Field(
+        default=None,
+        description="For one partition of a fanned-out task: its item, as Argo renders "
+        "{{item}} (text, or compact JSON for an object).",
+    )
+    partitions: list["TaskRecord"] = Field(
+        default_factory=list,
+        description="For a fanned-out task (withItems/withParam): one record per item, named "
+        "as Argo names the nodes, task(0:item); the task's own row counts are their sums.",
+    )
 
 
 class RunRecord(BaseModel):
@@ -138,8 +148,14 @@ class RunRecord(BaseModel):
         return [f"{t.name}: {t.warning}" for t in self.tasks if t.warning]
 
     def task(self, name: str) -> TaskRecord:
-        """The record of task ``name``."""
-        return next(t for t in self.tasks if t.name == name)
+        """The record of task ``name``, or of the partition of a fanned-out task so named."""
+        for task in self.tasks:
+            if task.name == name:
+                return task
+            for child in task.partitions:
+                if child.name == name:
+                    return child
+        raise KeyError(name)
 
 
 def abandoned_reason(

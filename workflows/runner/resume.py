@@ -3,6 +3,8 @@
 As ``argo retry`` does: the steps that succeeded keep their artifacts (they live under
 the run id, which does not change) and are not run again; the failed, errored and
 omitted ones run, and so does everything downstream of a step named with ``--from``.
+Of a fanned-out step only the partitions that did not succeed run again, unless
+``--from`` names the step or one upstream of it.
 A re-run step overwrites its own artifact; loads stay idempotent because their ledger
 is keyed by the run id, and ``commit-state`` moves a mark only after every target
 committed, as in the first run.
@@ -22,10 +24,28 @@ class Resume:
 
     record: RunRecord
     rerun: frozenset[str]
+    forced: frozenset[str] = frozenset()
+    """Tasks run again because ``--from`` named them or a step upstream: all of their
+    partitions run again too, not only the failed ones."""
 
     def kept(self, task: str) -> TaskRecord | None:
         """The earlier record of ``task`` when it is kept (not run again), else None."""
         return None if task in self.rerun else self.record.task(task)
+
+    def rerun_label(self, task: str) -> str:
+        """``task``, or ``task (1 of 4 partitions)`` when some of its partitions are kept."""
+        partitions = self.record.task(task).partitions
+        kept = len(self.kept_partitions(task))
+        if not kept:
+            return task
+        return f"{task} ({len(partitions) - kept} of {len(partitions)} partitions)"
+
+    def kept_partitions(self, task: str) -> list[TaskRecord]:
+        """The partitions of a fanned-out ``task`` that succeeded and are not run again."""
+        if task in self.forced:
+            return []
+        earlier = self.record.task(task).partitions
+        return [p.model_copy() for p in earlier if p.status is TaskStatus.SUCCEEDED]
 
 
 def plan_resume(record: RunRecord, plan: Plan, from_step: str | None = None) -> Resume:
@@ -59,4 +79,6 @@ def plan_resume(record: RunRecord, plan: Plan, from_step: str | None = None) -> 
             f"run {record.run_id!r} succeeded; nothing to retry (--from STEP runs a step and "
             "everything downstream of it again)"
         )
-    return Resume(record, frozenset(downstream_of(dependency_graph(plan.tasks), roots)))
+    graph = dependency_graph(plan.tasks)
+    forced = downstream_of(graph, [from_step]) if from_step is not None else set()
+    return Resume(record, frozenset(downstream_of(graph, roots)), frozenset(forced))

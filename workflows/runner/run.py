@@ -230,7 +230,10 @@ def _task_record(task: Task, folder: RunFolder, resume: Resume | None) -> TaskRe
     kept = resume.kept(task.name) if resume is not None else None
     if kept is not None:
         return kept.model_copy()
-    return TaskRecord(name=task.name, template=task.template, log=folder.log_uri(task.name))
+    partitions = resume.kept_partitions(task.name) if resume and task.fanout else []
+    return TaskRecord(
+        name=task.name, template=task.template, log=folder.log_uri(task.name), partitions=partitions
+    )
 
 
 def _save_last(folder: RunFolder, record: RunRecord) -> str | None:

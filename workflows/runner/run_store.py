@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +56,24 @@ def store_problem(where: str, err: OSError) -> str:
     name = errno.errorcode.get(err.errno) if err.errno else None
     reason = err.strerror or " ".join(str(err).split()) or type(err).__name__
     return f"cannot write to the store: {where}: {reason}{f' ({name})' if name else ''}"
+
+
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._()@,:=-]")
+MAX_LOG_NAME = 120
+
+
+def file_name(task: str) -> str:
+    """``task`` as one file name: a partition's name may hold a path (``/``) or be long."""
+    name = _UNSAFE_IN_NAME.sub("_", task)
+    if len(name) > MAX_LOG_NAME:
+        digest = hashlib.sha256(task.encode("utf-8")).hexdigest()[:12]
+        name = f"{name[: MAX_LOG_NAME - 13]}-{digest}"
+    return name
+
+
+def log_name(task: str) -> str:
+    """The log file name of ``task``."""
+    return f"{file_name(task)}.log"
 
 
 def open_store(uri: str) -> Location:
@@ -187,11 +206,11 @@ class RunFolder:
 
     def log_uri(self, task: str) -> str:
         """Where the log of ``task`` ends up in the store."""
-        return self.location.child("logs", f"{task}.log").uri
+        return self.location.child("logs", log_name(task)).uri
 
     def log_file(self, task: str) -> Path:
         """The local file the attempts of ``task`` append their output to."""
-        return self._log_dir / f"{task}.log"
+        return self._log_dir / log_name(task)
 
     def publish_log(self, task: str) -> None:
         """Copy the log of ``task`` into the store (a no-op when the store is a local folder).
@@ -200,7 +219,7 @@ class RunFolder:
             StoreWriteError: the upload failed.
         """
         if not self._local:
-            target = self.location.child("logs", f"{task}.log")
+            target = self.location.child("logs", log_name(task))
             try:
                 publish_bytes(target, self.log_file(task).read_bytes())
             except OSError as err:

@@ -4,6 +4,9 @@ One thread per running task does that task's attempts and backoff waits; the mai
 thread alone starts tasks, updates the run record and talks to the live view, driven
 by the events the task threads (and the stop-signal handlers) post. After a failure
 no new task starts (Argo's ``failFast``); running ones finish; the rest end ``Omitted``.
+A task with ``withItems``/``withParam`` is replaced by its partitions when it becomes
+ready, and finished from their records once none of them is left
+(:mod:`workflows.runner.fanout`).
 """
 
 import json
@@ -20,11 +23,12 @@ from typing import Any
 
 from steps.contract import OUTPUTS_DIR_ENV
 from workflows.runner.attempt import AttemptResult, AttemptSpec, Cancellation, run_attempt
+from workflows.runner.fanout import ExpansionError, FanOuts, fold
 from workflows.runner.live import LiveView
 from workflows.runner.manifest import ContainerTemplate, Plan, Task
 from workflows.runner.record import HEARTBEAT_SECONDS, RunRecord, TaskRecord, TaskStatus
 from workflows.runner.retry import AttemptPhase, declined_retry_label
-from workflows.runner.run_store import RunFolder, StoreWriteError
+from workflows.runner.run_store import RunFolder, StoreWriteError, file_name
 from workflows.runner.tracing import AttemptIdentity
 from workflows.runner.variables import pod_name, substitute
 
@@ -151,6 +155,7 @@ class _Loop:
             t for t in run.plan.tasks if run.record.task(t.name).status is not TaskStatus.SUCCEEDED
         ]
         self.running: set[str] = set()
+        self.fanouts = FanOuts()
         self.stopped = False
         self.signalled = False
         self.store_failure: StoreWriteError | None = None
@@ -196,18 +201,55 @@ class _Loop:
                     self.running.discard(event.task)
                     status = run.record.task(event.task).status
                     self.stopped = self.stopped or status is not TaskStatus.SUCCEEDED
+                    self._fold_finished()
                 self._save()
         finally:
             for task in self.pending:
                 run.record.task(task.name).status = TaskStatus.OMITTED
+            self.pending.clear()
+            self._fold_finished()
             self._save()
 
     def _start_ready(self) -> None:
-        for task in _ready(self.pending, self.running, self.run_):
-            self.pending.remove(task)
-            self.running.add(task.name)
-            worker = _TaskWorker(self.run_, task, self.events.put, self.cancel)
-            threading.Thread(target=worker.run, name=f"task-{task.name}", daemon=True).start()
+        expanded = True
+        while expanded:  # a fanned-out task's partitions may start in the same pass
+            expanded = False
+            room = self.fanouts.room(self.running)
+            for task in _ready(self.pending, self.running, self.run_, room, self.fanouts.parent_of):
+                self.pending.remove(task)
+                if task.fanout is not None:
+                    self._expand(task)
+                    expanded = True
+                    break
+                self.running.add(task.name)
+                worker = _TaskWorker(self.run_, task, self.events.put, self.cancel)
+                threading.Thread(target=worker.run, name=f"task-{task.name}", daemon=True).start()
+
+    def _expand(self, task: Task) -> None:
+        """Replace a fanned-out task by its partitions (those a resumed run kept stay done)."""
+        run = self.run_
+        parent = run.record.task(task.name)
+        parent.status = TaskStatus.RUNNING
+        parent.started = parent.started or datetime.now(UTC)
+        try:
+            todo = self.fanouts.expand(task, parent, _values(run), run.folder.log_uri)
+        except ExpansionError as err:
+            parent.status, parent.reason = TaskStatus.ERROR, str(err)
+            parent.finished = datetime.now(UTC)
+            self.stopped = True
+            run.view.task_finished(parent)
+            return
+        self.pending[:0] = todo
+        run.view.task_started(parent)
+        self._fold_finished()
+
+    def _fold_finished(self) -> None:
+        """Finish every fanned-out task none of whose partitions is pending or running."""
+        for name in self.fanouts.finished(self.pending, self.running):
+            parent = self.run_.record.task(name)
+            fold(parent, datetime.now(UTC))
+            self.stopped = self.stopped or parent.status is not TaskStatus.SUCCEEDED
+            self.run_.view.task_finished(parent)
 
     def _stop_for_signal(self, name: str) -> None:
         if self.signalled:
@@ -241,14 +283,39 @@ class _Loop:
             self._stop_for_store(failure)
 
 
-def _ready(pending: list[Task], running: set[str], run: Execution) -> list[Task]:
+def _ready(
+    pending: list[Task],
+    running: set[str],
+    run: Execution,
+    room: dict[str, int],
+    parent_of: Mapping[str, str],
+) -> list[Task]:
+    """Tasks that may start now: dependencies done, within the run's and the fan-outs' limits.
+
+    ``room`` is how many more partitions each fanned-out task may start (its parallelism).
+    """
     ready: list[Task] = []
+    left = dict(room)
     for task in pending:
         if len(running) + len(ready) >= run.parallelism:
             break
+        parent = parent_of.get(task.name)
+        if parent in left and left[parent] <= 0:
+            continue
         if all(run.record.task(d).status is TaskStatus.SUCCEEDED for d in task.dependencies):
             ready.append(task)
+            if parent in left:
+                left[parent] -= 1
     return ready
+
+
+def _values(run: Execution) -> dict[str, str]:
+    """The workflow's values and every finished task's outputs, for filling in tags."""
+    values = dict(run.global_values)
+    for done in run.record.tasks:
+        for name, value in done.outputs.items():
+            values[f"tasks.{done.name}.outputs.parameters.{name}"] = value
+    return values
 
 
 def _handle(event: _TaskEvent, run: Execution) -> bool:
@@ -393,10 +460,7 @@ class _TaskWorker:
 
     def _inputs(self) -> dict[str, str]:
         """The template's input parameters: task arguments, else the input's value/default."""
-        values = dict(self.run_.global_values)
-        for done in self.run_.record.tasks:
-            for name, value in done.outputs.items():
-                values[f"tasks.{done.name}.outputs.parameters.{name}"] = value
+        values = _values(self.run_)
         inputs = {}
         for name, default in self.template.inputs.items():
             raw = self.task.arguments.get(name, default)
@@ -412,7 +476,8 @@ class _TaskWorker:
             "pod.name": pod,
             "retries": str(attempt),
         }
-        outputs_dir = self.run_.scratch / workflow / self.task.name / f"attempt-{attempt}"
+        folder = self.run_.scratch / workflow / file_name(self.task.name)
+        outputs_dir = folder / f"attempt-{attempt}"
         env = dict(self.run_.environ)
         env[OUTPUTS_DIR_ENV] = str(outputs_dir)
         for var in self.template.env:

@@ -80,7 +80,8 @@ def task_scopes(
 ) -> dict[str, Scope]:
     """What each DAG task may use: the workflow scope and the outputs of the tasks upstream of it.
 
-    Upstream means reached through ``dependencies``/``depends``, directly or not.
+    Upstream means reached through ``dependencies``/``depends``, directly or not. A
+    task that fans out (``withItems``/``withParam``) offers no outputs of its own.
     """
     graph = dependency_graph(tasks)
     by_name = {t.name: t for t in tasks}
@@ -90,6 +91,8 @@ def task_scopes(
         scope = set(base)
         for name in upstream_of(graph, graph[task]):
             upstream = by_name.get(name)
+            if upstream is not None and upstream.fanout is not None:
+                continue  # its children have outputs; the fanned-out task has none of its own
             template = containers.get(upstream.template) if upstream else None
             for output in template.outputs if template else ():
                 scope.add(f"tasks.{name}.outputs.parameters.{output.name}")

@@ -51,6 +51,8 @@ _TASK: Shape = {
     "dependencies": USED,
     "depends": USED,
     "arguments": {"parameters": [_ARGUMENT_PARAMETER]},
+    "withItems": USED,
+    "withParam": USED,
 }
 # Argo's controller emits these; locally `ferry metrics` computes the same names from the
 # run records (workflows/monitoring/). Their tags are still checked (scopes.check_metrics).

@@ -1,0 +1,125 @@
+"""``orders-partitioned``: the demo orders fanned out by file, then by date range.
+
+Each orders CSV is extracted and checked in its own pod (a partition-wise chain:
+``orders`` and ``orders-checked`` run per file, the checks reading only their file's
+partition), the daily revenue is computed per week of order dates over the union of
+the checked files, and the weeks' results are loaded together into one dataset.
+Generate its input with ``ferry demo-data`` and run it with
+``ferry run orders-partitioned --pipelines workflows.pipelines``.
+"""
+
+from workflows import (
+    AcceptedValues,
+    Checks,
+    CsvOptions,
+    DateRange,
+    FileGlob,
+    FilesExtract,
+    NotNull,
+    ParquetDatasetLoad,
+    Pipeline,
+    Range,
+    Regex,
+    SameAs,
+    Source,
+    Target,
+    Transform,
+    Unique,
+    param,
+    partition,
+)
+
+WEEKLY_REVENUE_SQL = f"""\
+select
+    cast(o.order_ts as date) as order_date,
+    coalesce(c.country, 'unknown') as country,
+    o.status,
+    o.currency,
+    count(*) as orders,
+    sum(o.amount) as revenue
+from "orders-checked" as o
+left join customers as c on c.customer_id = o.customer_id
+where o.order_ts >= cast({partition("start")} as timestamp)
+  and o.order_ts < cast({partition("end")} as timestamp)
+group by all
+order by all
+"""
+
+pipeline = Pipeline(
+    name="orders-partitioned",
+    params={
+        "data_dir": "data/demo",
+        "output_dir": "data/demo-output",
+        "first_day": "2026-11-01",
+        "end_day": "2026-11-15",
+    },
+    steps=[
+        Source(
+            name="orders",
+            partitions=FileGlob(path=f"{param('data_dir')}/orders/*.csv", parallelism=2),
+            config=FilesExtract(
+                path=partition("path"),
+                format="csv",
+                columns={
+                    "order_id": "int64",
+                    "customer_id": "int64",
+                    "order_ts": "timestamp",
+                    "status": "string",
+                    "amount": "float64",
+                    "currency": "string",
+                    "email": "string",
+                },
+                csv=CsvOptions(header=True),
+                on_bad_row="quarantine",
+            ),
+        ),
+        Source(
+            name="customers",
+            config=FilesExtract(
+                path=f"{param('data_dir')}/customers/*.parquet",
+                format="parquet",
+                columns={
+                    "customer_id": "int64",
+                    "name": "string",
+                    "country": "string",
+                    "segment": "string",
+                },
+            ),
+        ),
+        Checks(
+            name="orders-checked",
+            input="orders",
+            partitions=SameAs(step="orders", parallelism=2),
+            rules=[
+                NotNull(column="order_id"),
+                NotNull(column="customer_id"),
+                NotNull(column="amount"),
+                Unique(columns=["order_id"]),
+                AcceptedValues(
+                    column="status",
+                    values=["placed", "shipped", "delivered", "cancelled", "returned"],
+                ),
+                Range(column="amount", min=0, max=100_000),
+                Regex(column="email", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+                AcceptedValues(column="currency", values=["EUR", "USD", "GBP"]),
+            ],
+        ),
+        Transform(
+            name="weekly-revenue",
+            inputs=["orders-checked", "customers"],
+            partitions=DateRange(
+                start=param("first_day"), end=param("end_day"), days=7, parallelism=2
+            ),
+            sql=WEEKLY_REVENUE_SQL,
+        ),
+        Target(
+            name="revenue-dataset",
+            input="weekly-revenue",
+            config=ParquetDatasetLoad(
+                path=f"{param('output_dir')}/partitioned_revenue",
+                partition_by=["order_date"],
+                mode="overwrite-partitions",
+            ),
+        ),
+    ],
+)
