@@ -51,6 +51,8 @@ _TASK: Shape = {
     "dependencies": USED,
     "depends": USED,
     "arguments": {"parameters": [_ARGUMENT_PARAMETER]},
+    # Only exit-handler tasks may have one (workflows.runner.hooks checks where).
+    "when": USED,
 }
 # Argo's controller emits these; locally `ferry metrics` computes the same names from the
 # run records (workflows/monitoring/). Their tags are still checked (scopes.check_metrics).
@@ -67,6 +69,7 @@ _TEMPLATE: Shape = {
     "name": USED,
     "dag": {"tasks": [_TASK]},
     "container": _CONTAINER,
+    "resource": {"action": USED, "manifest": USED},
     "inputs": {"parameters": [_INPUT_PARAMETER]},
     "outputs": {"parameters": [_OUTPUT_PARAMETER]},
     "retryStrategy": {
@@ -91,6 +94,9 @@ _SPEC: Shape = {
     "activeDeadlineSeconds": USED,
     "parallelism": USED,
     "volumes": [_VOLUME],
+    # A mapping of hook name -> hook; workflows.runner.hooks checks each entry's fields.
+    "hooks": USED,
+    "onExit": USED,
     "podMetadata": ACCEPTED,
     "workflowMetadata": ACCEPTED,
     "ttlStrategy": ACCEPTED,
