@@ -53,7 +53,7 @@ if TYPE_CHECKING:
         Transform,
         param,
     )
-    from workflows.triggers import EventTrigger, ObjectArrival
+    from workflows.triggers import AfterPipeline, EventTrigger, ObjectArrival
 
 _EXPORTS = {
     "workflows.pipeline": (
@@ -97,7 +97,7 @@ _EXPORTS = {
     "steps.load.sql_table.config": ("SqlTableLoad",),
     "steps.python_step.rejected": ("Rejected",),
     "steps.runtime.config": ("Cursor",),
-    "workflows.triggers": ("EventTrigger", "ObjectArrival"),
+    "workflows.triggers": ("AfterPipeline", "EventTrigger", "ObjectArrival"),
 }
 """Module -> the public names it provides."""
 
@@ -106,6 +106,7 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 __all__ = [
     "TTL",
     "AcceptedValues",
+    "AfterPipeline",
     "ApiKeyAuth",
     "BasicAuth",
     "BearerAuth",

@@ -435,8 +435,9 @@ class Pipeline(_Model):
     )
     triggers: list[Trigger] = Field(
         default=[],
-        description="Events that start a run: EventTrigger, ObjectArrival (YAML: kind event or "
-        "object-arrival); each renders a WorkflowEventBinding.",
+        description="What starts a run besides the schedule: EventTrigger, ObjectArrival (YAML: "
+        "kind event or object-arrival; each renders a WorkflowEventBinding) and AfterPipeline "
+        "(kind after-pipeline; renders into the upstream's exit handler).",
     )
     image: str = Field(
         default="ghcr.io/ferry-etl/ferry-step:0.1.0",

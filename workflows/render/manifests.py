@@ -36,6 +36,7 @@ from steps.contract import (
 )
 from steps.runtime.parameters import env_name
 from workflows.pipeline import Pipeline, Resources
+from workflows.render.exit_handler import ExitParts, add_exit_handler
 from workflows.render.metrics import step_metrics, workflow_metrics
 from workflows.render.plan import PlannedStep, default_resources, plan_steps
 
@@ -342,20 +343,27 @@ def _with_pending_timeout(document: dict[str, Any], pipeline: Pipeline) -> dict[
     return document
 
 
-def build_workflow_template(pipeline: Pipeline) -> dict[str, Any]:
-    """The WorkflowTemplate named after the pipeline, as a manifest dict."""
+def build_workflow_template(
+    pipeline: Pipeline, exit_parts: ExitParts | None = None
+) -> dict[str, Any]:
+    """The WorkflowTemplate named after the pipeline, as a manifest dict.
+
+    ``exit_parts``: the exit handler and hooks (``workflows.render.exit_handler``).
+    """
     local = local_default_parameters(pipeline)
     annotations = {LOCAL_DEFAULTS_ANNOTATION: ",".join(local)} if local else None
     template = WorkflowTemplate(
         name=pipeline.name, annotations=annotations, **_workflow_fields(pipeline)
     )
-    return _with_pending_timeout(template.to_dict(), pipeline)
+    document = _with_pending_timeout(template.to_dict(), pipeline)
+    return add_exit_handler(document, exit_parts or ExitParts())
 
 
-def build_workflow(pipeline: Pipeline) -> dict[str, Any]:
+def build_workflow(pipeline: Pipeline, exit_parts: ExitParts | None = None) -> dict[str, Any]:
     """A self-contained Workflow (``generateName: <pipeline>-``), as a manifest dict."""
     workflow = Workflow(generate_name=f"{pipeline.name}-", **_workflow_fields(pipeline))
-    return _with_pending_timeout(workflow.to_dict(), pipeline)
+    document = _with_pending_timeout(workflow.to_dict(), pipeline)
+    return add_exit_handler(document, exit_parts or ExitParts())
 
 
 def build_cron_workflow(pipeline: Pipeline) -> dict[str, Any] | None:

@@ -428,7 +428,9 @@ def _step_environment(python_path: Sequence[str | Path], *, no_cache: bool) -> d
 
 def missing_environment(plan: Plan, environ: Mapping[str, str]) -> list[str]:
     """One line per secret or config map variable a task needs that is not exported."""
-    used = {t.template for t in plan.tasks}
+    used = {t.template for t in plan.tasks} | {h.template for h in plan.timed_hooks}
+    if plan.exit_handler is not None:
+        used |= {t.task.template for t in plan.exit_handler.tasks}
     problems = []
     for template in plan.templates.values():
         if template.name not in used:
