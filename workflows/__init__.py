@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from steps.load.sql_table.config import SqlTableLoad
     from steps.python_step.rejected import Rejected
     from steps.runtime.config import Cursor
+    from workflows.alerts import Alert
     from workflows.pipeline import (
         TTL,
         Checks,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from workflows.triggers import AfterPipeline, EventTrigger, ObjectArrival
 
 _EXPORTS = {
+    "workflows.alerts": ("Alert",),
     "workflows.pipeline": (
         "Checks",
         "Pipeline",
@@ -107,6 +109,7 @@ __all__ = [
     "TTL",
     "AcceptedValues",
     "AfterPipeline",
+    "Alert",
     "ApiKeyAuth",
     "BasicAuth",
     "BearerAuth",

@@ -158,8 +158,9 @@ def step_args(pipeline: Pipeline, step: PlannedStep) -> list[str]:
     return args
 
 
-def _build_env(step: PlannedStep) -> list[Env | SecretEnv | ConfigMapEnv]:
-    env: list[Env | SecretEnv | ConfigMapEnv] = [
+def store_env() -> list[Env | SecretEnv | ConfigMapEnv]:
+    """The S3 credentials, endpoint and region every step gets from ``ferry-s3`` (optional)."""
+    return [
         SecretEnv(
             name="AWS_ACCESS_KEY_ID",
             secret_name=STORE_SETTINGS,
@@ -185,6 +186,10 @@ def _build_env(step: PlannedStep) -> list[Env | SecretEnv | ConfigMapEnv]:
             optional=True,
         ),
     ]
+
+
+def _build_env(step: PlannedStep) -> list[Env | SecretEnv | ConfigMapEnv]:
+    env = store_env()
     env += [
         Env(name=env_name(name), value="{{workflow.parameters." + name + "}}")
         for name in step.parameters
@@ -243,7 +248,8 @@ def executor_pod_spec_patch(security_context: dict[str, Any] | None = None) -> s
     return json.dumps(patch, sort_keys=True, separators=(",", ":"))
 
 
-def _build_security_context() -> m.SecurityContext:
+def build_security_context() -> m.SecurityContext:
+    """A step container's security context: non-root, read-only root, no privileges."""
     return m.SecurityContext(
         run_as_non_root=True,
         run_as_user=10001,
@@ -275,7 +281,7 @@ def _build_container(pipeline: Pipeline, step: PlannedStep) -> Container:
         args=step_args(pipeline, step),
         env=_build_env(step),
         resources=None if step.resources is None else _build_resources(step.resources),
-        security_context=_build_security_context(),
+        security_context=build_security_context(),
         volumes=[
             EmptyDirVolume(
                 name="tmp", mount_path="/tmp", size_limit=m.Quantity(root=step.tmp_size_limit)

@@ -9,6 +9,7 @@ import yaml
 
 from workflows.errors import UsageError
 from workflows.pipeline import Pipeline
+from workflows.render.alerts import alert_parts
 from workflows.render.events import build_event_bindings
 from workflows.render.exit_handler import ExitParts, dependency_trigger_parts
 from workflows.render.manifests import (
@@ -96,7 +97,13 @@ def render_pipeline(
 
 
 def _exit_parts(pipeline: Pipeline, dependents: Sequence[tuple[str, AfterPipeline]]) -> ExitParts:
-    return dependency_trigger_parts(pipeline, list(dependents))
+    triggers = dependency_trigger_parts(pipeline, list(dependents))
+    alerts = alert_parts(pipeline)
+    return ExitParts(
+        tasks=triggers.tasks + alerts.tasks,
+        templates=triggers.templates + alerts.templates,
+        hooks={**triggers.hooks, **alerts.hooks},
+    )
 
 
 def render_pipelines(

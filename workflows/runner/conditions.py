@@ -60,9 +60,3 @@ def duration_hook_seconds(expression: object) -> float | None:
         return None
     match = _DURATION_HOOK.match(expression)
     return float(match.group(1)) if match else None
-
-
-def duration_hook_expression(seconds: float) -> str:
-    """The hook expression that holds once a running workflow is older than ``seconds``."""
-    number = f"{seconds:f}".rstrip("0").rstrip(".")
-    return f'workflow.status == "Running" && asFloat(workflow.duration) > {number}'
