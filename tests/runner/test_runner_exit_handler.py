@@ -213,3 +213,40 @@ def test_exit_variables_are_refused_in_the_main_dag(store: Path, marks: Path) ->
         run(manifest, store, marks)
 
     assert "unknown variable {{workflow.failures}}" in str(caught.value)
+
+
+def test_when_on_the_main_dag_is_refused(store: Path, marks: Path) -> None:
+    manifest = workflow([container("a")])
+    manifest["spec"]["templates"][0]["dag"]["tasks"][0]["when"] = "{{workflow.name}} == x"
+
+    with pytest.raises(UsageError) as caught:
+        run(manifest, store, marks)
+
+    assert str(caught.value).endswith(
+        "spec.templates[0].dag.tasks[0].when: not supported by the local runner outside an "
+        "exit handler"
+    )
+
+
+def test_a_resource_template_other_than_creating_a_workflow_is_refused(
+    store: Path, marks: Path
+) -> None:
+    manifest = with_exit_handler(
+        [container("a")],
+        [{"name": "cleanup", "template": "cleanup"}],
+        [
+            {
+                "name": "cleanup",
+                "resource": {"action": "delete", "manifest": "kind: ConfigMap\n"},
+            }
+        ],
+    )
+
+    with pytest.raises(UsageError) as caught:
+        run(manifest, store, marks)
+
+    assert str(caught.value).endswith(
+        "spec.templates[3].resource.action: 'delete' is not supported by the local runner; "
+        "only create; spec.templates[3].resource.manifest: the local runner creates only a "
+        "Workflow whose spec is a workflowTemplateRef with arguments (a dependency trigger)"
+    )
