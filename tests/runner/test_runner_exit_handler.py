@@ -58,10 +58,11 @@ def test_failures_carry_argos_fields_and_when_picks_the_tasks(store: Path, marks
         [container("on-success"), container("on-failure", *EXIT_ARGS)],
     )
 
-    record, _ = run(manifest, store, marks)
+    record, shown = run(manifest, store, marks)
 
     assert record.status is RunStatus.FAILED
     assert record.message == "step 'a': boom at row 7"
+    assert "↷ on-success skipped: when '{{workflow.status}} == Succeeded' was false" in shown
     assert statuses(record) == {"a": "Failed", "on-success": "Skipped", "on-failure": "Succeeded"}
     assert record.task("on-success").reason == "when '{{workflow.status}} == Succeeded' was false"
     assert not (marks / "on-success.start").exists()

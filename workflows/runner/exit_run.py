@@ -116,6 +116,8 @@ def run_exit_handler(
             created += _create(entry, exit_task, handler, values, triggers=triggers)
         else:
             containers.append(exit_task.task)
+            continue
+        run.view.task_settled(entry)
     run.folder.save(record)
     if containers:
         names = {task.name for task in containers}
