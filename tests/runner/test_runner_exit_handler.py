@@ -251,3 +251,30 @@ def test_a_resource_template_other_than_creating_a_workflow_is_refused(
         "only create; spec.templates[3].resource.manifest: the local runner creates only a "
         "Workflow whose spec is a workflowTemplateRef with arguments (a dependency trigger)"
     )
+
+
+def test_a_retried_run_runs_its_exit_handler_again(
+    store: Path, marks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runner_testkit import INLINE_PYTHON
+
+    from workflows.runner import parse
+    from workflows.runner.resume import plan_resume
+
+    manifest = with_exit_handler(
+        [container("a", "--fail-first", "1")],
+        [{"name": "notify", "template": "notify"}],
+        [container("notify", *EXIT_ARGS)],
+    )
+    first, _ = run(manifest, store, marks)
+    assert statuses(first) == {"a": "Failed", "notify": "Succeeded"}
+    assert argv(marks, "notify")[0] == "Failed"
+
+    monkeypatch.setattr(parse, "ACCEPTED_COMMANDS", (*parse.ACCEPTED_COMMANDS, INLINE_PYTHON))
+    resume = plan_resume(first, parse.build_plan(manifest))
+    again, _ = run(manifest, store, marks, resume=resume)
+
+    assert again.run_id == first.run_id
+    assert again.status is RunStatus.SUCCEEDED
+    assert statuses(again) == {"a": "Succeeded", "notify": "Succeeded"}
+    assert argv(marks, "notify")[0] == "Succeeded"
