@@ -4,7 +4,8 @@ It shows what ``orders-daily`` does not: an inferred source schema, dataset-leve
 and SQL rules, a strict threshold, per-step retry and resources, ``run_date`` in
 the SQL and in an output path, one step feeding two targets, and a dependency
 trigger: every run of ``orders-daily`` that succeeds starts it with the same
-``run_date`` (rendered into ``orders-daily``'s exit handler). It reads the
+``run_date``, ``data_dir`` and ``output_dir`` (rendered into ``orders-daily``'s exit
+handler). It reads the
 customers of ``ferry demo-data``:
 
     ferry run customer-quality -p run_date=2026-11-01
@@ -87,7 +88,16 @@ pipeline = Pipeline(
             ),
         ),
     ],
-    triggers=[AfterPipeline(pipeline="orders-daily", parameters={"run_date": "run_date"})],
+    triggers=[
+        AfterPipeline(
+            pipeline="orders-daily",
+            parameters={
+                "run_date": "run_date",
+                "data_dir": "data_dir",
+                "output_dir": "output_dir",
+            },
+        )
+    ],
     quality_threshold=0.99,
     labels={"team": "data-quality"},
 )
