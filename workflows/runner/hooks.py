@@ -83,14 +83,15 @@ def create_workflow(template: Mapping[str, Any], path: str, found: Problems) -> 
         manifest = yaml.safe_load(str(resource.get("manifest") or ""))
     except yaml.YAMLError:
         manifest = None
-    spec = manifest.get("spec") if isinstance(manifest, dict) else None
-    reference = spec.get("workflowTemplateRef") if isinstance(spec, dict) else None
+    document: dict[str, Any] = manifest if isinstance(manifest, dict) else {}
+    spec = document.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    reference = spec.get("workflowTemplateRef")
     if (
-        not isinstance(manifest, dict)
-        or manifest.get("kind") != "Workflow"
+        document.get("kind") != "Workflow"
         or not isinstance(reference, dict)
         or not reference.get("name")
-        or set(spec) - {"workflowTemplateRef", "arguments"}  # type: ignore[arg-type]
+        or set(spec) - {"workflowTemplateRef", "arguments"}
     ):
         found.add(
             f"{where}.manifest",
@@ -98,12 +99,11 @@ def create_workflow(template: Mapping[str, Any], path: str, found: Problems) -> 
             "with arguments (a dependency trigger)",
         )
         return CreateWorkflow(name, "", {}, {})
-    assert isinstance(spec, dict)
     parameters = {
         str(p.get("name")): str(p.get("value", ""))
         for p in (spec.get("arguments") or {}).get("parameters") or []
     }
-    annotations = (manifest.get("metadata") or {}).get("annotations") or {}
+    annotations = (document.get("metadata") or {}).get("annotations") or {}
     return CreateWorkflow(
         name, str(reference["name"]), parameters, {str(k): str(v) for k, v in annotations.items()}
     )
