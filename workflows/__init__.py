@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from steps.load.sql_table.config import SqlTableLoad
     from steps.python_step.rejected import Rejected
     from steps.runtime.config import Cursor
+    from workflows.alerts import Alert
     from workflows.partitions import (
         DateRange,
         FileGlob,
@@ -62,9 +63,10 @@ if TYPE_CHECKING:
         Transform,
         param,
     )
-    from workflows.triggers import EventTrigger, ObjectArrival
+    from workflows.triggers import AfterPipeline, EventTrigger, ObjectArrival
 
 _EXPORTS = {
+    "workflows.alerts": ("Alert",),
     "workflows.pipeline": (
         "Checks",
         "Pipeline",
@@ -115,7 +117,7 @@ _EXPORTS = {
     "steps.load.sql_table.config": ("SqlTableLoad",),
     "steps.python_step.rejected": ("Rejected",),
     "steps.runtime.config": ("Cursor",),
-    "workflows.triggers": ("EventTrigger", "ObjectArrival"),
+    "workflows.triggers": ("AfterPipeline", "EventTrigger", "ObjectArrival"),
 }
 """Module -> the public names it provides."""
 
@@ -124,6 +126,8 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 __all__ = [
     "TTL",
     "AcceptedValues",
+    "AfterPipeline",
+    "Alert",
     "ApiKeyAuth",
     "BasicAuth",
     "BearerAuth",

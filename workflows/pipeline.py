@@ -35,6 +35,7 @@ from steps.partitions.spec import PartitionSpec
 from steps.python_step.config import PythonStepConfig
 from steps.runtime.config import StepConfig
 from steps.transform.config import DEFAULT_MEMORY_LIMIT, TransformConfig
+from workflows.alerts import Alert
 from workflows.triggers import Trigger
 
 BUILTIN_PARAMS = ("store", "run_date", "interval_start", "interval_end")
@@ -445,8 +446,14 @@ class Pipeline(_Model):
     )
     triggers: list[Trigger] = Field(
         default=[],
-        description="Events that start a run: EventTrigger, ObjectArrival (YAML: kind event or "
-        "object-arrival); each renders a WorkflowEventBinding.",
+        description="What starts a run besides the schedule: EventTrigger, ObjectArrival (YAML: "
+        "kind event or object-arrival; each renders a WorkflowEventBinding) and AfterPipeline "
+        "(kind after-pipeline; renders into the upstream's exit handler).",
+    )
+    alerts: list[Alert] = Field(
+        default=[],
+        description="Webhooks told when a run fails, is slow (SLA), scores low on quality or "
+        "rejects many rows; each renders a notify task of the exit handler (or a hook).",
     )
     image: str = Field(
         default="ghcr.io/ferry-etl/ferry-step:0.1.0",

@@ -15,15 +15,22 @@ Example:
     ... )
     >>> arrival = ObjectArrival(bucket="landing", prefix="orders/", suffix=".csv",
     ...                         parameters={"input_key": "key"})
+    >>> after = AfterPipeline(pipeline="orders-daily")
+
+A dependency trigger (:class:`AfterPipeline`) is no event: it renders into the
+*upstream's* exit handler (``workflows.render.exit_handler``), which creates a Workflow
+from this pipeline's WorkflowTemplate once the upstream run succeeded.
 """
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflows import event_selector
 from workflows.errors import DefinitionError
+from workflows.graph import find_cycle
 
 if TYPE_CHECKING:
     from workflows.pipeline import Pipeline
@@ -134,8 +141,100 @@ class ObjectArrival(_TriggerModel):
         return {name: fields.get(field, field) for name, field in self.parameters.items()}
 
 
-Trigger = Annotated[EventTrigger | ObjectArrival, Field(discriminator="kind")]
+class AfterPipeline(_TriggerModel):
+    """Start a run after a run of another pipeline (the upstream) succeeded.
+
+    Rendered without Argo Events: the upstream's WorkflowTemplate gets an exit handler
+    task ``when: "{{workflow.status}} == Succeeded"`` whose resource template creates a
+    Workflow from this pipeline's WorkflowTemplate, passing the parameters on.
+    """
+
+    kind: Literal["after-pipeline"] = Field(
+        default="after-pipeline", description="Trigger kind (YAML: after-pipeline)."
+    )
+    pipeline: str = Field(description="Name of the upstream pipeline, one Ferry discovers too.")
+    parameters: dict[str, str] = Field(
+        default={"run_date": "run_date"},
+        description="This pipeline's parameter -> the upstream's parameter whose value it "
+        "takes; by default run_date from run_date.",
+    )
+
+
+EventKind = EventTrigger | ObjectArrival
+"""The triggers that render as a WorkflowEventBinding."""
+
+Trigger = Annotated[EventTrigger | ObjectArrival | AfterPipeline, Field(discriminator="kind")]
 """Any trigger, told apart by ``kind``."""
+
+
+def event_triggers(pipeline: "Pipeline") -> list[EventKind]:
+    """The pipeline's event and object-arrival triggers, in definition order."""
+    return [t for t in pipeline.triggers if not isinstance(t, AfterPipeline)]
+
+
+def dependents_of(
+    upstream: str, pipelines: Mapping[str, "Pipeline"]
+) -> list[tuple[str, AfterPipeline]]:
+    """(downstream pipeline, its trigger) for every pipeline that runs after ``upstream``.
+
+    Sorted by the downstream's name, so rendering is stable.
+    """
+    return [
+        (name, trigger)
+        for name, pipeline in sorted(pipelines.items())
+        for trigger in pipeline.triggers
+        if isinstance(trigger, AfterPipeline) and trigger.pipeline == upstream
+    ]
+
+
+def check_dependency_triggers(pipelines: Mapping[str, "Pipeline"]) -> None:
+    """Refuse dependency triggers that name an unknown upstream or parameter, or form a cycle.
+
+    Raises:
+        DefinitionError: naming the downstream pipeline and the trigger, or every
+            pipeline of a cycle in run order.
+    """
+    from workflows.pipeline import BUILTIN_PARAMS
+
+    for name, pipeline in sorted(pipelines.items()):
+        for index, trigger in enumerate(pipeline.triggers):
+            if not isinstance(trigger, AfterPipeline):
+                continue
+            where = f"triggers[{index}]"
+            upstream = pipelines.get(trigger.pipeline)
+            if upstream is None:
+                known = ", ".join(sorted(set(pipelines) - {name})) or "none"
+                raise DefinitionError(
+                    name,
+                    None,
+                    f"{where}.pipeline",
+                    f"no pipeline named {trigger.pipeline!r} among the discovered pipelines "
+                    f"(known: {known}); name one of them or add it to --pipelines",
+                )
+            offered = [p for p in BUILTIN_PARAMS if p != "store"] + list(upstream.params)
+            for own, theirs in trigger.parameters.items():
+                if theirs not in offered:
+                    raise DefinitionError(
+                        name,
+                        None,
+                        f"{where}.parameters.{own}",
+                        f"pipeline {trigger.pipeline!r} has no parameter {theirs!r} to pass on; "
+                        f"use one of {', '.join(offered)}",
+                    )
+    graph = {
+        name: [t.pipeline for t in p.triggers if isinstance(t, AfterPipeline)]
+        for name, p in pipelines.items()
+    }
+    cycle = find_cycle(graph)
+    if cycle is not None:
+        path = " -> ".join(reversed(cycle))
+        raise DefinitionError(
+            cycle[0],
+            None,
+            "triggers",
+            f"dependency triggers form a cycle: {path}; a run would start itself again, "
+            "remove one of these triggers",
+        )
 
 
 def discriminator_of(trigger: EventTrigger | ObjectArrival) -> str:
@@ -154,11 +253,17 @@ def check_triggers(pipeline: "Pipeline") -> None:
     """
     known = sorted(TRIGGER_PARAMS + tuple(pipeline.params))
     seen: dict[str, int] = {}
+    upstreams: dict[str, int] = {}
     for index, trigger in enumerate(pipeline.triggers):
         where = f"triggers[{index}]"
 
         def fail(field: str, message: str, where: str = where) -> DefinitionError:
             return DefinitionError(pipeline.name, None, f"{where}.{field}", message)
+
+        if isinstance(trigger, AfterPipeline):
+            _check_after_pipeline(pipeline, trigger, fail, known, upstreams.get(trigger.pipeline))
+            upstreams[trigger.pipeline] = index
+            continue
 
         discriminator = discriminator_of(trigger)
         field = (
@@ -206,6 +311,36 @@ def check_triggers(pipeline: "Pipeline") -> None:
                     "(declare it in Pipeline.params)",
                 )
             _check_expression(fail, f"parameters.{name}", expression)
+
+
+def _check_after_pipeline(
+    pipeline: "Pipeline",
+    trigger: AfterPipeline,
+    fail: "_Fail",
+    known: list[str],
+    earlier: int | None,
+) -> None:
+    """What a dependency trigger must hold on its own; the upstream is checked with the others."""
+    if trigger.pipeline == pipeline.name:
+        raise fail("pipeline", "a pipeline cannot run after itself (a cycle); name another one")
+    if earlier is not None:
+        raise fail(
+            "pipeline",
+            f"pipeline {trigger.pipeline!r} is already named by triggers[{earlier}]; "
+            "one trigger per upstream pipeline",
+        )
+    for name in trigger.parameters:
+        if name == "store":
+            raise fail(
+                f"parameters.{name}",
+                "'store' is the deployment's setting and is not passed between pipelines",
+            )
+        if name not in known:
+            raise fail(
+                f"parameters.{name}",
+                f"unknown parameter {name!r}; a dependency trigger may set {', '.join(known)} "
+                "(declare it in Pipeline.params)",
+            )
 
 
 def _check_expression(fail: "_Fail", field: str, text: str) -> None:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from steps.runtime.config import StepConfig
+from workflows.alerts import check_alerts
 from workflows.definition_yaml import yaml_location
 from workflows.errors import DefinitionError
 from workflows.graph import find_cycle
@@ -100,6 +101,7 @@ def _validate(pipeline: Pipeline) -> None:
     _check_schedule(pipeline)
     _check_params(pipeline)
     check_triggers(pipeline)
+    check_alerts(pipeline)
     _check_labels(pipeline)
 
 

@@ -341,17 +341,22 @@ def test_s3_secret_has_every_key_the_pipelines_reference(render: Callable[..., l
                     assert ref["configMapKeyRef"]["key"] in configmap["data"]
 
 
-def test_workflow_role_grants_only_workflowtaskresults_create_patch(
+TASK_RESULTS_RULE = {
+    "apiGroups": ["argoproj.io"],
+    "resources": ["workflowtaskresults"],
+    "verbs": ["create", "patch"],
+}
+
+
+def test_workflow_role_grants_workflowtaskresults_and_workflows_create_for_triggers(
     render: Callable[..., list[dict]],
 ) -> None:
     docs = render("values.yaml")
     (role,) = _of_kind(docs, "Role")
+    # orders-daily's exit handler creates the customer-quality Workflow (a dependency trigger).
     assert role["rules"] == [
-        {
-            "apiGroups": ["argoproj.io"],
-            "resources": ["workflowtaskresults"],
-            "verbs": ["create", "patch"],
-        }
+        TASK_RESULTS_RULE,
+        {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["create"]},
     ]
     (binding,) = _of_kind(docs, "RoleBinding")
     assert binding["subjects"][0]["name"] == _of_kind(docs, "ServiceAccount")[0]["metadata"]["name"]
@@ -428,6 +433,33 @@ def test_bad_values_are_rejected_with_a_clear_message(
     assert message in result.stderr
 
 
+def test_without_a_dependency_trigger_the_role_grants_only_workflowtaskresults(
+    render: Callable[..., list[dict]],
+) -> None:
+    docs = render("values.yaml", sets=("pipelines={customer-quality,orders-api}",))
+    (role,) = _of_kind(docs, "Role")
+    assert role["rules"] == [TASK_RESULTS_RULE]
+
+
+def test_a_trigger_whose_downstream_is_not_installed_is_refused(
+    run_helm: HelmRun, chart: Path
+) -> None:
+    result = run_helm(
+        "template",
+        "ferry-test",
+        str(chart),
+        "--set",
+        f"image.repository={TEST_IMAGE}",
+        "--set",
+        "pipelines={orders-daily}",
+    )
+    assert result.returncode == 1
+    assert (
+        'pipelines: "orders-daily" runs "customer-quality" after it succeeds (a dependency '
+        'trigger), but "customer-quality" is not installed; add it to pipelines'
+    ) in result.stderr
+
+
 def test_notes_show_the_next_commands(run_helm: HelmRun, chart: Path) -> None:
     result = run_helm(
         "install",
@@ -502,8 +534,8 @@ def test_event_bindings_of_selected_pipelines_are_installed_unchanged(
 def test_event_bindings_follow_pipelines_and_events_enabled(
     render: Callable[..., list[dict]],
 ) -> None:
-    only_daily = render("values.yaml", sets=("pipelines={orders-daily}",))
-    assert _of_kind(only_daily, "WorkflowEventBinding") == []
+    no_events = render("values.yaml", sets=("pipelines={orders-daily,customer-quality}",))
+    assert _of_kind(no_events, "WorkflowEventBinding") == []
     disabled = render("values.yaml", sets=("events.enabled=false",))
     assert _of_kind(disabled, "WorkflowEventBinding") == []
     assert _of_kind(disabled, "WorkflowTemplate")

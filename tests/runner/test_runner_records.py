@@ -53,6 +53,7 @@ def test_run_json_is_written_while_running_and_at_the_end(store: Path, marks: Pa
         "heartbeat",
         "python_path",
         "retries",
+        "triggered_by",
     }
     assert saved["runner_pid"] == os.getpid()
     assert saved["runner_host"] == socket.gethostname()

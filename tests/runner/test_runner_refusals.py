@@ -18,7 +18,7 @@ def refusal(manifest: dict, store: Path, marks: Path, **options: object) -> str:
 
 
 def test_unknown_fields_are_refused_by_path_all_at_once(store: Path, marks: Path) -> None:
-    manifest = workflow([container("a")], onExit="cleanup")
+    manifest = workflow([container("a")], artifactGC={"strategy": "OnWorkflowDeletion"})
     manifest["spec"]["templates"].append(
         {"name": "sh", "script": {"image": "alpine", "source": "ls"}}
     )
@@ -30,7 +30,7 @@ def test_unknown_fields_are_refused_by_path_all_at_once(store: Path, marks: Path
         [
             "spec.templates[1].container.workingDir: not supported by the local runner",
             "spec.templates[2].script: not supported by the local runner",
-            "spec.onExit: not supported by the local runner",
+            "spec.artifactGC: not supported by the local runner",
         ]
     )
 

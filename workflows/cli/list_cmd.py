@@ -21,9 +21,11 @@ def list_pipelines(paths: tuple[str, ...]) -> None:
     from workflows.discovery import load_pipelines
     from workflows.errors import DefinitionError, UsageError
     from workflows.render.plan import plan_steps
+    from workflows.triggers import AfterPipeline, check_dependency_triggers
     from workflows.validation import definition_warnings, validate_pipeline
 
     pipelines = load_pipelines(list(paths) if paths else None)
+    check_dependency_triggers(pipelines)
     invalid = 0
     for name, pipeline in sorted(pipelines.items()):
         schedule = pipeline.schedule
@@ -31,6 +33,8 @@ def list_pipelines(paths: tuple[str, ...]) -> None:
         if schedule is not None:
             when = f"{', '.join(schedule.cron)} {schedule.timezone}"
             when += ", suspended" if schedule.suspend else ""
+        after = [t.pipeline for t in pipeline.triggers if isinstance(t, AfterPipeline)]
+        when += f", after {', '.join(after)}" if after else ""
         click.echo(f"{name}  [{when}]")
         try:
             validate_pipeline(pipeline)

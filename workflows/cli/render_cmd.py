@@ -33,15 +33,16 @@ def render(names: tuple[str, ...], paths: tuple[str, ...], out_dir: Path) -> Non
       ferry render --pipelines my_pipelines/ --out rendered
     """  # noqa: D301 (click needs a real \b)
     from workflows.discovery import get_pipeline, load_pipelines
-    from workflows.render import render_pipeline, write_files
+    from workflows.render import render_pipelines, write_files
     from workflows.validation import definition_warnings
 
     search = list(paths) if paths else None
+    found = load_pipelines(search)
     if names:
         pipelines = [get_pipeline(name, search) for name in names]
     else:
-        pipelines = [p for _, p in sorted(load_pipelines(search).items())]
-    rendered = [render_pipeline(pipeline) for pipeline in pipelines]
+        pipelines = [p for _, p in sorted(found.items())]
+    rendered = list(render_pipelines(found, [p.name for p in pipelines]).values())
     for pipeline in pipelines:
         for warning in definition_warnings(pipeline):
             click.echo(f"ferry: warning: pipeline {pipeline.name!r}: {warning}", err=True)

@@ -1,12 +1,15 @@
 """``ferry run``: render a pipeline's Workflow and execute that manifest locally."""
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from workflows.cli.options import echo_run, pipelines_option, store_option
 from workflows.errors import RunFailed, UsageError
+
+if TYPE_CHECKING:
+    from workflows.runner.triggered import Resolve, TriggerTarget
 
 
 def parse_parameters(items: tuple[str, ...]) -> dict[str, str]:
@@ -22,8 +25,10 @@ def parse_parameters(items: tuple[str, ...]) -> dict[str, str]:
 
 def _manifest_for(
     pipeline: str | None, manifest: Path | None, paths: tuple[str, ...]
-) -> tuple[dict[str, Any], str, list[Path]]:
-    """The Workflow to run, how to name it, and the folders its steps import from."""
+) -> tuple["TriggerTarget", "Resolve"]:
+    """The Workflow to run (with its name and import folders) and how to find trigger targets."""
+    from workflows.runner.triggered import TriggerTarget
+
     if (pipeline is None) == (manifest is None):
         raise UsageError("name a PIPELINE or pass --manifest FILE (one of the two)")
     if manifest is not None:
@@ -34,13 +39,44 @@ def _manifest_for(
             )
         from workflows.runner import load_manifest_file
 
-        return load_manifest_file(manifest), str(manifest), []
-    from workflows.discovery import find_pipeline
-    from workflows.render import render_pipeline
+        target = TriggerTarget(load_manifest_file(manifest), str(manifest))
+        return target, lambda name: _rendered_next_to(manifest, name)
+    from workflows.discovery import find_pipeline, find_pipelines
+    from workflows.render import render_pipelines
 
     assert pipeline is not None
-    found = find_pipeline(pipeline, list(paths) if paths else None)
-    return render_pipeline(found.pipeline).workflow, pipeline, [found.folder]
+    search = list(paths) if paths else None
+    found = find_pipelines(search)
+    find_pipeline(pipeline, search)  # the message naming close matches
+    pipelines = {name: one.pipeline for name, one in found.items()}
+
+    def resolve(name: str) -> TriggerTarget:
+        if name not in found:
+            raise UsageError(
+                f"a dependency trigger starts pipeline {name!r}, which is not among the "
+                "discovered pipelines; add its folder to --pipelines, or run with --no-triggers"
+            )
+        workflow = render_pipelines(pipelines, [name])[name].workflow
+        return TriggerTarget(workflow, name, [found[name].folder])
+
+    first = render_pipelines(pipelines, [pipeline])[pipeline].workflow
+    return TriggerTarget(first, pipeline, [found[pipeline].folder]), resolve
+
+
+def _rendered_next_to(manifest: Path, name: str) -> "TriggerTarget":
+    """The WorkflowTemplate ``name`` as ``ferry render`` wrote it beside ``manifest``'s folder."""
+    from workflows.render.output import WORKFLOW_TEMPLATE_FILE
+    from workflows.runner import load_manifest_file
+    from workflows.runner.triggered import TriggerTarget
+
+    path = manifest.parent.parent / name / WORKFLOW_TEMPLATE_FILE
+    if not path.is_file():
+        raise UsageError(
+            f"--manifest {manifest}: a dependency trigger creates a Workflow from "
+            f"WorkflowTemplate {name!r}, but {path} does not exist; render that pipeline "
+            "into the same folder, or run with --no-triggers"
+        )
+    return TriggerTarget(load_manifest_file(path), str(path))
 
 
 @click.command("run")
@@ -79,6 +115,12 @@ def _manifest_for(
     is_flag=True,
     help="Run every step, cached ones too, and write no cache entries (FERRY_NO_CACHE=1).",
 )
+@click.option(
+    "--no-triggers",
+    is_flag=True,
+    help="Run this pipeline alone: its dependency triggers (pipelines that run after it) "
+    "are recorded Skipped.",
+)
 def run(
     pipeline: str | None,
     params: tuple[str, ...],
@@ -88,6 +130,7 @@ def run(
     manifest: Path | None,
     output: str,
     no_cache: bool,
+    no_triggers: bool,
 ) -> None:
     """Run a pipeline on this machine by executing its rendered Workflow manifest.
 
@@ -98,8 +141,12 @@ def run(
     refused up front. Progress goes to stderr; the run record to
     STORE/runs/<pipeline>/<run-id>/run.json. Ctrl-C or SIGTERM stops the running
     steps and records the run as Failed; a store that fills up mid-run stops it too.
-    One run of a pipeline at a time per local store. Exit 0 succeeded, 1 failed or
-    stopped, 2 bad usage (nothing started).
+    One run of a pipeline at a time per local store. The manifest's exit handler runs
+    after the steps; a pipeline that runs after this one (a dependency trigger,
+    AfterPipeline) runs next on the same store, recorded as its own run
+    (`--no-triggers` skips it; with --manifest its workflowtemplate.yaml is taken
+    from the folder beside the manifest's). Exit 0 every run succeeded, 1 a run
+    failed or stopped, 2 bad usage (nothing started).
 
     \b
     Example:
@@ -107,21 +154,28 @@ def run(
       ferry run orders-daily --pipelines my_pipelines/ --store s3://ferry/dev --output json
       ferry run --manifest rendered/orders-daily/workflow.yaml
       ferry run orders-daily --pipelines workflows.pipelines --no-cache
+      ferry run orders-daily --pipelines workflows.pipelines --no-triggers
     """  # noqa: D301 (click needs a real \b)
-    from workflows.runner import RunStatus, run_manifest
+    from workflows.runner import RunStatus
+    from workflows.runner.triggered import run_with_triggers
 
     values = parse_parameters(params)
-    document, source, python_path = _manifest_for(pipeline, manifest, paths)
-    record = run_manifest(
-        document,
-        store=store,
+    first, resolve = _manifest_for(pipeline, manifest, paths)
+    records = run_with_triggers(
+        first.manifest,
+        source=first.source,
+        resolve=None if no_triggers else resolve,
         parameters=values,
+        python_path=first.python_path,
+        store=store,
         parallelism=parallelism,
-        source=source,
-        python_path=python_path,
         no_cache=no_cache,
     )
-    echo_run(record, output)
-    if record.status is not RunStatus.SUCCEEDED:
-        outcome = record.status.value.lower()
-        raise RunFailed(f"run {record.run_id} of {record.pipeline} {outcome}: {record.message}")
+    echo_run(records[0], output)
+    if output != "json":
+        for triggered in records[1:]:
+            echo_run(triggered, output)
+    for record in records:
+        if record.status is not RunStatus.SUCCEEDED:
+            outcome = record.status.value.lower()
+            raise RunFailed(f"run {record.run_id} of {record.pipeline} {outcome}: {record.message}")

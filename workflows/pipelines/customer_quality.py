@@ -1,8 +1,11 @@
-"""``customer-quality``: a data-quality gate on customers, on demand, with two outputs.
+"""``customer-quality``: a data-quality gate on customers, after ``orders-daily``, two outputs.
 
 It shows what ``orders-daily`` does not: an inferred source schema, dataset-level
 and SQL rules, a strict threshold, per-step retry and resources, ``run_date`` in
-the SQL and in an output path, and one step feeding two targets. It reads the
+the SQL and in an output path, one step feeding two targets, and a dependency
+trigger: every run of ``orders-daily`` that succeeds starts it with the same
+``run_date``, ``data_dir`` and ``output_dir`` (rendered into ``orders-daily``'s exit
+handler). It reads the
 customers of ``ferry demo-data``:
 
     ferry run customer-quality -p run_date=2026-11-01
@@ -10,6 +13,7 @@ customers of ``ferry demo-data``:
 
 from workflows import (
     AcceptedValues,
+    AfterPipeline,
     Checks,
     FilesExtract,
     NotNull,
@@ -83,6 +87,16 @@ pipeline = Pipeline(
                 mode="overwrite-partitions",
             ),
         ),
+    ],
+    triggers=[
+        AfterPipeline(
+            pipeline="orders-daily",
+            parameters={
+                "run_date": "run_date",
+                "data_dir": "data_dir",
+                "output_dir": "output_dir",
+            },
+        )
     ],
     quality_threshold=0.99,
     labels={"team": "data-quality"},

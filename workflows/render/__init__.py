@@ -10,9 +10,17 @@ Example:
 from workflows.render.output import (
     RenderedPipeline,
     render_pipeline,
+    render_pipelines,
     to_yaml,
     write_files,
     write_rendered,
 )
 
-__all__ = ["RenderedPipeline", "render_pipeline", "to_yaml", "write_files", "write_rendered"]
+__all__ = [
+    "RenderedPipeline",
+    "render_pipeline",
+    "render_pipelines",
+    "to_yaml",
+    "write_files",
+    "write_rendered",
+]

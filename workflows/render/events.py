@@ -15,7 +15,7 @@ from hera.workflows import models as m
 
 from workflows.pipeline import Pipeline
 from workflows.render.manifests import common_labels
-from workflows.triggers import EventTrigger, ObjectArrival, discriminator_of
+from workflows.triggers import EventTrigger, ObjectArrival, discriminator_of, event_triggers
 
 API_VERSION = "argoproj.io/v1alpha1"
 
@@ -49,5 +49,5 @@ def build_event_binding(
 
 
 def build_event_bindings(pipeline: Pipeline) -> list[dict[str, Any]]:
-    """One binding per trigger, in definition order; empty for a pipeline without triggers."""
-    return [build_event_binding(pipeline, trigger) for trigger in pipeline.triggers]
+    """One binding per event trigger, in definition order; dependency triggers have none."""
+    return [build_event_binding(pipeline, trigger) for trigger in event_triggers(pipeline)]

@@ -40,6 +40,7 @@ from steps.contract import (
 from steps.runtime.parameters import env_name
 from steps.runtime.scheduled_interval import SCHEDULE_ENV, SCHEDULED_TIME_ENV
 from workflows.pipeline import Pipeline, Resources
+from workflows.render.exit_handler import ExitParts, add_exit_handler
 from workflows.render.fanout import (
     KEY_PARAMETER,
     fanout_task,
@@ -194,8 +195,9 @@ def _build_synchronization(pipeline: Pipeline) -> m.Synchronization | None:
     return m.Synchronization(mutexes=[m.Mutex(name=mutex_name(pipeline))])
 
 
-def _build_env(step: PlannedStep) -> list[Env | SecretEnv | ConfigMapEnv]:
-    env: list[Env | SecretEnv | ConfigMapEnv] = [
+def store_env() -> list[Env | SecretEnv | ConfigMapEnv]:
+    """The S3 credentials, endpoint and region every step gets from ``ferry-s3`` (optional)."""
+    return [
         SecretEnv(
             name="AWS_ACCESS_KEY_ID",
             secret_name=STORE_SETTINGS,
@@ -221,6 +223,10 @@ def _build_env(step: PlannedStep) -> list[Env | SecretEnv | ConfigMapEnv]:
             optional=True,
         ),
     ]
+
+
+def _build_env(step: PlannedStep) -> list[Env | SecretEnv | ConfigMapEnv]:
+    env = store_env()
     env += [
         Env(name=env_name(name), value="{{workflow.parameters." + name + "}}")
         for name in step.parameters
@@ -288,7 +294,8 @@ def executor_pod_spec_patch(security_context: dict[str, Any] | None = None) -> s
     return json.dumps(patch, sort_keys=True, separators=(",", ":"))
 
 
-def _build_security_context() -> m.SecurityContext:
+def build_security_context() -> m.SecurityContext:
+    """A step container's security context: non-root, read-only root, no privileges."""
     return m.SecurityContext(
         run_as_non_root=True,
         run_as_user=10001,
@@ -320,7 +327,7 @@ def _build_container(pipeline: Pipeline, step: PlannedStep) -> Container:
         args=step_args(pipeline, step),
         env=_build_env(step),
         resources=None if step.resources is None else _build_resources(step.resources),
-        security_context=_build_security_context(),
+        security_context=build_security_context(),
         volumes=[
             EmptyDirVolume(
                 name="tmp", mount_path="/tmp", size_limit=m.Quantity(root=step.tmp_size_limit)
@@ -400,20 +407,27 @@ def _with_pending_timeout(document: dict[str, Any], pipeline: Pipeline) -> dict[
     return document
 
 
-def build_workflow_template(pipeline: Pipeline) -> dict[str, Any]:
-    """The WorkflowTemplate named after the pipeline, as a manifest dict."""
+def build_workflow_template(
+    pipeline: Pipeline, exit_parts: ExitParts | None = None
+) -> dict[str, Any]:
+    """The WorkflowTemplate named after the pipeline, as a manifest dict.
+
+    ``exit_parts``: the exit handler and hooks (``workflows.render.exit_handler``).
+    """
     local = local_default_parameters(pipeline)
     annotations = {LOCAL_DEFAULTS_ANNOTATION: ",".join(local)} if local else None
     template = WorkflowTemplate(
         name=pipeline.name, annotations=annotations, **_workflow_fields(pipeline)
     )
-    return _with_pending_timeout(template.to_dict(), pipeline)
+    document = _with_pending_timeout(template.to_dict(), pipeline)
+    return add_exit_handler(document, exit_parts or ExitParts())
 
 
-def build_workflow(pipeline: Pipeline) -> dict[str, Any]:
+def build_workflow(pipeline: Pipeline, exit_parts: ExitParts | None = None) -> dict[str, Any]:
     """A self-contained Workflow (``generateName: <pipeline>-``), as a manifest dict."""
     workflow = Workflow(generate_name=f"{pipeline.name}-", **_workflow_fields(pipeline))
-    return _with_pending_timeout(workflow.to_dict(), pipeline)
+    document = _with_pending_timeout(workflow.to_dict(), pipeline)
+    return add_exit_handler(document, exit_parts or ExitParts())
 
 
 def build_cron_workflow(pipeline: Pipeline) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
 """Rendered documents: validate, build, serialise to stable YAML, write to files."""
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -8,12 +9,15 @@ import yaml
 
 from workflows.errors import UsageError
 from workflows.pipeline import Pipeline
+from workflows.render.alerts import alert_parts
 from workflows.render.events import build_event_bindings
+from workflows.render.exit_handler import ExitParts, dependency_trigger_parts
 from workflows.render.manifests import (
     build_cron_workflow,
     build_workflow,
     build_workflow_template,
 )
+from workflows.triggers import AfterPipeline, check_dependency_triggers, dependents_of
 from workflows.validation import validate_pipeline
 
 HEADER = "# Rendered by `ferry render` from the pipeline definition; do not edit by hand.\n"
@@ -65,12 +69,22 @@ def to_yaml_documents(documents: tuple[dict[str, Any], ...]) -> str:
     return HEADER + "".join(f"---\n{body}" for body in bodies)
 
 
-def render_pipeline(pipeline: Pipeline) -> RenderedPipeline:
-    """Validate a pipeline and build its manifests; raise DefinitionError when invalid."""
+def render_pipeline(
+    pipeline: Pipeline, dependents: Sequence[tuple[str, AfterPipeline]] = ()
+) -> RenderedPipeline:
+    """Validate a pipeline and build its manifests; raise DefinitionError when invalid.
+
+    Args:
+        pipeline: the pipeline.
+        dependents: (downstream pipeline, its trigger) of every pipeline that runs after
+            this one; their triggers render into this pipeline's exit handler. Use
+            :func:`render_pipelines` to find them among all pipelines.
+    """
     validate_pipeline(pipeline)
+    parts = _exit_parts(pipeline, dependents)
     documents = {
-        WORKFLOW_TEMPLATE_FILE: build_workflow_template(pipeline),
-        WORKFLOW_FILE: build_workflow(pipeline),
+        WORKFLOW_TEMPLATE_FILE: build_workflow_template(pipeline, parts),
+        WORKFLOW_FILE: build_workflow(pipeline, parts),
     }
     cron = build_cron_workflow(pipeline)
     if cron is not None:
@@ -80,6 +94,35 @@ def render_pipeline(pipeline: Pipeline) -> RenderedPipeline:
         documents=documents,
         event_bindings=tuple(build_event_bindings(pipeline)),
     )
+
+
+def _exit_parts(pipeline: Pipeline, dependents: Sequence[tuple[str, AfterPipeline]]) -> ExitParts:
+    triggers = dependency_trigger_parts(pipeline, list(dependents))
+    alerts = alert_parts(pipeline)
+    return ExitParts(
+        tasks=triggers.tasks + alerts.tasks,
+        templates=triggers.templates + alerts.templates,
+        hooks={**triggers.hooks, **alerts.hooks},
+    )
+
+
+def render_pipelines(
+    pipelines: Mapping[str, Pipeline], names: Iterable[str] | None = None
+) -> dict[str, RenderedPipeline]:
+    """Check the dependency triggers of all pipelines, render the named ones (or all).
+
+    The triggers of every pipeline are needed to render one: an ``AfterPipeline``
+    renders into its upstream's exit handler.
+
+    Raises:
+        DefinitionError: a rendered pipeline is invalid, a trigger names an unknown
+            upstream or parameter, or the triggers form a cycle.
+    """
+    check_dependency_triggers(pipelines)
+    selected = sorted(pipelines) if names is None else list(names)
+    return {
+        name: render_pipeline(pipelines[name], dependents_of(name, pipelines)) for name in selected
+    }
 
 
 def write_rendered(pipeline: Pipeline, out_dir: str | Path) -> list[Path]:

@@ -96,6 +96,16 @@ class LiveView:
         if self._progress is not None and self._bar is not None and task.item is None:
             self._progress.advance(self._bar)
 
+    def task_settled(self, task: TaskRecord) -> None:
+        """An exit-handler task done without a process.
+
+        ``↷ name skipped: reason``, or ``✔ name created run R`` (a dependency trigger).
+        """
+        if task.status is TaskStatus.SKIPPED:
+            self._line(f"↷ {task.name} skipped: {task.reason}")
+        elif task.created_run:
+            self._line(f"✔ {task.name} created run {task.created_run}")
+
     def run_stopping(self, signal_name: str, running: list[str], grace_seconds: float) -> None:
         """``■ SIGTERM: stopping the run; killing a, b (SIGTERM, then SIGKILL after 5.0s)``."""
         what = (

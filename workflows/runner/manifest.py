@@ -80,6 +80,50 @@ class Task:
 
 
 @dataclass(frozen=True)
+class CreateWorkflow:
+    """A ``resource`` template with ``action: create`` of a Workflow from a WorkflowTemplate.
+
+    Locally, creating it starts a run of that WorkflowTemplate's pipeline (a dependency
+    trigger); the parameters are still unsubstituted text.
+    """
+
+    name: str
+    workflow_template: str
+    parameters: dict[str, str]
+    annotations: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ExitTask:
+    """A task of the exit handler: a DAG task with an optional ``when`` condition."""
+
+    task: Task
+    when: str | None
+
+
+@dataclass(frozen=True)
+class ExitHandler:
+    """``spec.hooks.exit`` (or ``spec.onExit``): what runs once the main DAG has finished."""
+
+    template: str
+    tasks: tuple[ExitTask, ...]
+    resources: dict[str, CreateWorkflow]
+
+
+@dataclass(frozen=True)
+class TimedHook:
+    """A workflow-level hook whose ``expression`` holds once the run is older than a bound.
+
+    Ferry renders only ``workflow.status == "Running" && asFloat(workflow.duration) > N``,
+    which the runner fires ``after_seconds`` after the run started, while it still runs.
+    """
+
+    name: str
+    template: str
+    after_seconds: float
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything the runner needs from one manifest, tasks in dependency order."""
 
@@ -91,6 +135,8 @@ class Plan:
     templates: dict[str, ContainerTemplate]
     deadline_seconds: int | None
     parallelism: int | None
+    exit_handler: ExitHandler | None = None
+    timed_hooks: tuple[TimedHook, ...] = ()
 
 
 def dependency_graph(tasks: tuple[Task, ...] | list[Task]) -> Graph:

@@ -20,10 +20,11 @@ from steps.contract import (
     STEP_COMMAND,
 )
 from workflows.graph import find_cycle, topological_order
-from workflows.runner import fanout, scopes
+from workflows.runner import fanout, hooks, scopes
 from workflows.runner.errors import ManifestRefused, Problems
 from workflows.runner.manifest import (
     ContainerTemplate,
+    CreateWorkflow,
     EnvVar,
     OutputParameter,
     Plan,
@@ -82,14 +83,20 @@ def build_plan(manifest: dict[str, Any], *, source: str = "manifest") -> Plan:
     parameter_names = {p.name for p in parameters}
     containers: dict[str, ContainerTemplate] = {}
     dags: dict[str, tuple[int, dict[str, Any]]] = {}
+    resources: dict[str, CreateWorkflow] = {}
+    hook_scopes = hooks.hook_scopes(spec, templates_raw)
     dag_index: int | None = None
     for index, template in enumerate(templates_raw):
         path = f"spec.templates[{index}]"
-        if "dag" in template and "container" in template:
-            found.add(path, "has both dag and container")
+        extra = hook_scopes.get(str(template.get("name")), frozenset())
+        if len({"dag", "container", "resource"} & set(template)) > 1:
+            found.add(path, "has more than one of dag, container and resource")
         elif "container" in template:
-            built = _container_template(template, path, parameter_names, found)
+            built = _container_template(template, path, parameter_names, found, extra)
             containers[built.name] = built
+        elif "resource" in template:
+            resources[str(template.get("name"))] = hooks.create_workflow(template, path, found)
+            scopes.check_tags(template, path, scopes.workflow_scope(parameter_names) | extra, found)
         elif "dag" in template:
             entry = template.get("name") == spec.get("entrypoint")
             if entry:
@@ -100,7 +107,10 @@ def build_plan(manifest: dict[str, Any], *, source: str = "manifest") -> Plan:
                 template, path, found, fan_out=not entry and fanout.is_fan_out_template(template)
             )
         else:
-            found.add(path, "has neither dag nor container; the local runner runs only these")
+            found.add(
+                path,
+                "has neither dag, container nor resource; the local runner runs only these",
+            )
     tasks: tuple[Task, ...] = ()
     if dag_index is None:
         found.add("spec.entrypoint", f"{spec.get('entrypoint')!r} must name a dag template")
@@ -111,7 +121,15 @@ def build_plan(manifest: dict[str, Any], *, source: str = "manifest") -> Plan:
         _check_task_variables(
             templates_raw[dag_index], dag_index, tasks, containers, parameter_names, found
         )
-    scopes.check_spec(spec, parameter_names, found)
+    exit_handler = hooks.exit_handler(
+        spec, templates_raw, containers, resources, parameter_names, found
+    )
+    timed_hooks = hooks.timed_hooks(spec, containers, found)
+    for problem in hooks.check_names(exit_handler, timed_hooks, {t.name for t in tasks}):
+        found.items.append(problem)
+    scopes.check_spec(
+        {k: v for k, v in spec.items() if k not in ("hooks", "onExit")}, parameter_names, found
+    )
     deadline = _positive_int(spec.get("activeDeadlineSeconds"), "spec.activeDeadlineSeconds", found)
     parallelism = _positive_int(spec.get("parallelism"), "spec.parallelism", found)
     if dag_index is not None:
@@ -137,6 +155,8 @@ def build_plan(manifest: dict[str, Any], *, source: str = "manifest") -> Plan:
         templates=containers,
         deadline_seconds=deadline,
         parallelism=parallelism,
+        exit_handler=exit_handler,
+        timed_hooks=timed_hooks,
     )
 
 
@@ -208,7 +228,11 @@ def _workflow_parameters(spec: dict[str, Any], found: Problems) -> tuple[Workflo
 
 
 def _container_template(
-    template: dict[str, Any], path: str, parameter_names: set[str], found: Problems
+    template: dict[str, Any],
+    path: str,
+    parameter_names: set[str],
+    found: Problems,
+    extra: frozenset[str] = frozenset(),
 ) -> ContainerTemplate:
     container = template["container"]
     argv = _argv(container, f"{path}.container", found)
@@ -246,7 +270,7 @@ def _container_template(
             )
     _check_volumes(template.get("volumes") or [], f"{path}.volumes", found)
     own = {key: value for key, value in template.items() if key != "metrics"}
-    scopes.check_tags(own, path, scopes.container_scope(parameter_names, inputs), found)
+    scopes.check_tags(own, path, scopes.container_scope(parameter_names, inputs) | extra, found)
     if "metrics" in template:
         metrics_scope = scopes.template_metrics_scope(
             parameter_names, inputs, [output.name for output in outputs]
@@ -373,6 +397,8 @@ def _dag_tasks(
             found.add(
                 f"{path}.template", f"{target!r} {reason}; tasks must run container templates"
             )
+        if "when" in raw:
+            found.add(f"{path}.when", "not supported by the local runner outside an exit handler")
         dependencies = _dependencies(outer, path, found)
         for dependency in dependencies:
             if dependency not in task_names:

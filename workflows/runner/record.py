@@ -42,6 +42,8 @@ class TaskStatus(StrEnum):
     FAILED = "Failed"
     ERROR = "Error"
     OMITTED = "Omitted"
+    SKIPPED = "Skipped"
+    """An exit-handler task whose ``when`` was false, or a trigger ``--no-triggers`` turned off."""
 
 
 class TaskRecord(BaseModel):
@@ -106,6 +108,15 @@ class TaskRecord(BaseModel):
         description="For a fanned-out task (withItems/withParam): one record per item, named "
         "as Argo names the nodes, task(0:item); the task's own row counts are their sums.",
     )
+    hook: str | None = Field(
+        default=None,
+        description="'exit' for a task of the exit handler, a hook's name for a workflow "
+        "hook's task, None for a task of the main DAG.",
+    )
+    created_run: str | None = Field(
+        default=None,
+        description="Run id of the Workflow this resource task created (a dependency trigger).",
+    )
 
 
 class RunRecord(BaseModel):
@@ -141,6 +152,10 @@ class RunRecord(BaseModel):
     )
     retries: int = Field(
         default=0, description="How often `ferry retry` resumed this run (same run id)."
+    )
+    triggered_by: str | None = Field(
+        default=None,
+        description="Run id of the upstream run whose dependency trigger started this run.",
     )
 
     def warnings(self) -> list[str]:

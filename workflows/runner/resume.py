@@ -7,7 +7,8 @@ Of a fanned-out step only the partitions that did not succeed run again, unless
 ``--from`` names the step or one upstream of it.
 A re-run step overwrites its own artifact; loads stay idempotent because their ledger
 is keyed by the run id, and ``commit-state`` moves a mark only after every target
-committed, as in the first run.
+committed, as in the first run. The exit handler runs again after the steps, as
+``argo retry`` resets its nodes.
 """
 
 from dataclasses import dataclass
@@ -56,7 +57,8 @@ def plan_resume(record: RunRecord, plan: Plan, from_step: str | None = None) -> 
             ``from_step`` is not one of its steps (exit 2).
     """
     names = [t.name for t in plan.tasks]
-    if [t.name for t in record.tasks] != names:
+    main = [t for t in record.tasks if t.hook is None]  # the exit handler runs again anyway
+    if [t.name for t in main] != names:
         raise UsageError(
             f"run {record.run_id!r}: its kept manifest and its record name different steps; "
             "start a new run with ferry run"
@@ -65,7 +67,7 @@ def plan_resume(record: RunRecord, plan: Plan, from_step: str | None = None) -> 
         raise UsageError(
             f"run {record.run_id!r} is still running; wait for it, or stop it, then retry"
         )
-    not_done = {t.name for t in record.tasks if t.status is not TaskStatus.SUCCEEDED}
+    not_done = {t.name for t in main if t.status is not TaskStatus.SUCCEEDED}
     roots = set(not_done)
     if from_step is not None:
         if from_step not in names:

@@ -18,6 +18,7 @@ from steps.contract import NO_CACHE_ENV
 from steps.runtime.store import is_s3
 from workflows.errors import UsageError
 from workflows.runner.errors import ManifestRefused
+from workflows.runner.exit_run import EXIT_HOOK, CreatedRun, run_exit_handler
 from workflows.runner.live import LiveView
 from workflows.runner.manifest import Plan, Task
 from workflows.runner.parse import build_plan
@@ -91,6 +92,9 @@ def run_manifest(
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
     resume: Resume | None = None,
     no_cache: bool = False,
+    triggers: bool = False,
+    triggered: CreatedRun | None = None,
+    created_runs: list[CreatedRun] | None = None,
 ) -> RunRecord:
     """Run ``manifest`` as Argo would, with each task as a local subprocess.
 
@@ -113,6 +117,12 @@ def run_manifest(
             the tasks it does not name (``ferry retry``, :mod:`workflows.runner.resume`).
         no_cache: run every step without its cache (``FERRY_NO_CACHE=1`` in the steps'
             environment): nothing is looked up, no entry is written.
+        triggers: let the exit handler's resource tasks create runs (dependency
+            triggers); False records them Skipped. The created runs are appended to
+            ``created_runs`` for the caller to start (:mod:`workflows.runner.triggered`).
+        triggered: this run is one a dependency trigger created: its run id, parameters
+            and the run that triggered it.
+        created_runs: where the runs this run's triggers created are appended.
 
     SIGINT, SIGTERM and SIGHUP (when called from the main thread) stop the run: the
     running steps are killed and the record is finalised ``Failed`` with the message
@@ -135,6 +145,8 @@ def run_manifest(
     started = resume.record.started if resume else datetime.now(UTC)
     created = started.replace(microsecond=0)
     run_id = resume.record.run_id if resume else workflow_name(plan.generate_name)
+    if triggered is not None:
+        run_id = triggered.run_id
     global_values = {
         "workflow.name": run_id,
         "workflow.namespace": NAMESPACE,
@@ -174,6 +186,7 @@ def run_manifest(
             python_path=[str(Path(p).resolve()) for p in python_path],
             retries=resume.record.retries + 1 if resume else 0,
             tasks=[_task_record(t, folder, resume) for t in plan.tasks],
+            triggered_by=triggered.triggered_by if triggered else None,
         )
         live = view or LiveView()
         limit = parallelism or default_parallelism()
@@ -185,25 +198,34 @@ def run_manifest(
                 raise StoreWriteError(first.problem, "nothing was started") from None
             live.run_started(record)
             failure: StoreWriteError | None = None
+            execution = Execution(
+                plan=plan,
+                record=record,
+                folder=folder,
+                view=live,
+                global_values=global_values,
+                environ={
+                    **_step_environment(python_path, no_cache=no_cache),
+                    **trace_environment,
+                },
+                scratch=scratch,
+                parallelism=min(limit, plan.parallelism or limit),
+                kill_grace_seconds=kill_grace_seconds,
+                heartbeat_seconds=heartbeat_seconds,
+                timed_hooks=plan.timed_hooks,
+            )
             try:
-                execute(
-                    Execution(
-                        plan=plan,
-                        record=record,
-                        folder=folder,
-                        view=live,
-                        global_values=global_values,
-                        environ={
-                            **_step_environment(python_path, no_cache=no_cache),
-                            **trace_environment,
-                        },
-                        scratch=scratch,
-                        parallelism=min(limit, plan.parallelism or limit),
-                        kill_grace_seconds=kill_grace_seconds,
-                        heartbeat_seconds=heartbeat_seconds,
-                    ),
-                    signals,
-                )
+                execute(execution, signals)
+                if plan.exit_handler is not None and signals.received is None:
+                    made = run_exit_handler(
+                        execution,
+                        plan.exit_handler,
+                        _status_of(record.tasks),
+                        triggers=triggers,
+                        signals=signals,
+                    )
+                    if created_runs is not None:
+                        created_runs.extend(made)
             except StoreWriteError as err:
                 failure = err
             finally:
@@ -259,20 +281,47 @@ def _store_outcome(
     )
 
 
-def _finish(record: RunRecord) -> None:
-    statuses = {t.status for t in record.tasks}
+def _status_of(tasks: list[TaskRecord]) -> RunStatus:
+    """The main DAG's phase from its tasks (hook and exit-handler tasks left out)."""
+    statuses = {t.status for t in tasks if t.hook is None}
     if TaskStatus.FAILED in statuses or TaskStatus.RUNNING in statuses:
-        record.status = RunStatus.FAILED
-    elif TaskStatus.ERROR in statuses:
-        record.status = RunStatus.ERROR
-    elif statuses <= {TaskStatus.SUCCEEDED}:
-        record.status = RunStatus.SUCCEEDED
-    else:
-        record.status = RunStatus.FAILED
+        return RunStatus.FAILED
+    if TaskStatus.ERROR in statuses:
+        return RunStatus.ERROR
+    if statuses <= {TaskStatus.SUCCEEDED}:
+        return RunStatus.SUCCEEDED
+    return RunStatus.FAILED
+
+
+def _finish(record: RunRecord) -> None:
+    """The run's phase and message: the main DAG's, then the exit handler's as Argo's.
+
+    A run whose main DAG succeeded but whose exit handler failed (or errored) is
+    Failed (Error) with the exit handler's failure as its message; a failed run stays
+    failed whatever the exit handler did. Hook tasks never change the phase.
+    """
+    record.status = _status_of(record.tasks)
+    failed_main = [
+        t
+        for t in record.tasks
+        if t.hook is None and t.status in (TaskStatus.FAILED, TaskStatus.ERROR)
+    ]
+    failed_exit = [
+        t
+        for t in record.tasks
+        if t.hook == EXIT_HOOK
+        and t.status in (TaskStatus.FAILED, TaskStatus.ERROR, TaskStatus.OMITTED)
+    ]
+    if record.status is RunStatus.SUCCEEDED and failed_exit:
+        errored = all(t.status is TaskStatus.ERROR for t in failed_exit)
+        record.status = RunStatus.ERROR if errored else RunStatus.FAILED
+        if record.message is None:
+            record.message = "exit handler: " + "; ".join(
+                f"step {t.name!r}: {_own_reason(record, t) or t.status.value}" for t in failed_exit
+            )
     if record.status is not RunStatus.SUCCEEDED and record.message is None:
-        failed = [t for t in record.tasks if t.status in (TaskStatus.FAILED, TaskStatus.ERROR)]
         record.message = (
-            "; ".join(f"step {t.name!r}: {_own_reason(record, t)}" for t in failed) or None
+            "; ".join(f"step {t.name!r}: {_own_reason(record, t)}" for t in failed_main) or None
         )
     record.finished = datetime.now(UTC)
     record.duration_seconds = (record.finished - record.started).total_seconds()
@@ -389,7 +438,9 @@ def _step_environment(python_path: Sequence[str | Path], *, no_cache: bool) -> d
 
 def missing_environment(plan: Plan, environ: Mapping[str, str]) -> list[str]:
     """One line per secret or config map variable a task needs that is not exported."""
-    used = {t.template for t in plan.tasks}
+    used = {t.template for t in plan.tasks} | {h.template for h in plan.timed_hooks}
+    if plan.exit_handler is not None:
+        used |= {t.task.template for t in plan.exit_handler.tasks}
     problems = []
     for template in plan.templates.values():
         if template.name not in used:

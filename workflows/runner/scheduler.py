@@ -25,7 +25,7 @@ from steps.contract import OUTPUTS_DIR_ENV
 from workflows.runner.attempt import AttemptResult, AttemptSpec, Cancellation, run_attempt
 from workflows.runner.fanout import ExpansionError, FanOuts, fold
 from workflows.runner.live import LiveView
-from workflows.runner.manifest import ContainerTemplate, Plan, Task
+from workflows.runner.manifest import ContainerTemplate, Plan, Task, TimedHook
 from workflows.runner.record import HEARTBEAT_SECONDS, RunRecord, TaskRecord, TaskStatus
 from workflows.runner.retry import AttemptPhase, declined_retry_label
 from workflows.runner.run_store import RunFolder, StoreWriteError, file_name
@@ -111,6 +111,8 @@ class Execution:
     parallelism: int
     kill_grace_seconds: float
     heartbeat_seconds: float = HEARTBEAT_SECONDS
+    timed_hooks: tuple[TimedHook, ...] = ()
+    """Hooks started ``after_seconds`` into the run while tasks are still pending or running."""
 
 
 def stop_message(signal_name: str) -> str:
@@ -156,6 +158,7 @@ class _Loop:
         ]
         self.running: set[str] = set()
         self.fanouts = FanOuts()
+        self.hooks_due = sorted(run.timed_hooks, key=lambda hook: hook.after_seconds)
         self.stopped = False
         self.signalled = False
         self.store_failure: StoreWriteError | None = None
@@ -171,10 +174,14 @@ class _Loop:
             while self.pending or self.running:
                 if not self.stopped and not self._signal_waiting():
                     self._start_ready()
+                    self._start_due_hooks(time.monotonic() - start)
                 if not self.running and not (self._signal_waiting() and not self.signalled):
                     break
                 left = None if deadline is None else start + deadline - time.monotonic()
                 timeout = run.heartbeat_seconds
+                if self.hooks_due:
+                    next_hook = start + self.hooks_due[0].after_seconds - time.monotonic()
+                    timeout = max(0.0, min(timeout, next_hook))
                 if left is not None and not self.cancel.is_set():
                     timeout = max(0.0, min(timeout, left))
                 try:
@@ -199,8 +206,9 @@ class _Loop:
                     self._stop_for_store(StoreWriteError(event.result.store_problem))
                 if done:
                     self.running.discard(event.task)
-                    status = run.record.task(event.task).status
-                    self.stopped = self.stopped or status is not TaskStatus.SUCCEEDED
+                    finished = run.record.task(event.task)
+                    failed = finished.status is not TaskStatus.SUCCEEDED
+                    self.stopped = self.stopped or (failed and finished.hook is None)
                     self._fold_finished()
                 self._save()
         finally:
@@ -250,6 +258,36 @@ class _Loop:
             fold(parent, datetime.now(UTC))
             self.stopped = self.stopped or parent.status is not TaskStatus.SUCCEEDED
             self.run_.view.task_finished(parent)
+
+    def _start_due_hooks(self, elapsed: float) -> None:
+        """Start every timed hook whose time has come, as Argo's next reconciliation would.
+
+        A hook sees ``workflow.status`` Running and ``workflow.duration`` (seconds, as
+        Argo formats it); it gets a record entry when it fires, and its failure stops
+        nothing.
+        """
+        while self.hooks_due and self.hooks_due[0].after_seconds <= elapsed:
+            hook = self.hooks_due.pop(0)
+            run = self.run_
+            run.record.tasks.append(
+                TaskRecord(
+                    name=hook.name,
+                    template=hook.template,
+                    log=run.folder.log_uri(hook.name),
+                    hook=hook.name,
+                )
+            )
+            values = {
+                **run.global_values,
+                "workflow.status": "Running",
+                "workflow.duration": f"{elapsed:f}",
+            }
+            task = Task(hook.name, hook.template, (), {})
+            self.running.add(hook.name)
+            worker = _TaskWorker(
+                replace(run, global_values=values), task, self.events.put, self.cancel
+            )
+            threading.Thread(target=worker.run, name=f"hook-{hook.name}", daemon=True).start()
 
     def _stop_for_signal(self, name: str) -> None:
         if self.signalled:

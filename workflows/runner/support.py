@@ -53,6 +53,8 @@ _TASK: Shape = {
     "arguments": {"parameters": [_ARGUMENT_PARAMETER]},
     "withItems": USED,
     "withParam": USED,
+    # Only exit-handler tasks may have one (workflows.runner.hooks checks where).
+    "when": USED,
 }
 # Argo's controller emits these; locally `ferry metrics` computes the same names from the
 # run records (workflows/monitoring/). Their tags are still checked (scopes.check_metrics).
@@ -69,6 +71,7 @@ _TEMPLATE: Shape = {
     "name": USED,
     "dag": {"tasks": [_TASK]},
     "container": _CONTAINER,
+    "resource": {"action": USED, "manifest": USED},
     "inputs": {"parameters": [_INPUT_PARAMETER]},
     "outputs": {"parameters": [_OUTPUT_PARAMETER]},
     "retryStrategy": {
@@ -97,6 +100,9 @@ _SPEC: Shape = {
     "activeDeadlineSeconds": USED,
     "parallelism": USED,
     "volumes": [_VOLUME],
+    # A mapping of hook name -> hook; workflows.runner.hooks checks each entry's fields.
+    "hooks": USED,
+    "onExit": USED,
     "podMetadata": ACCEPTED,
     "workflowMetadata": ACCEPTED,
     "ttlStrategy": ACCEPTED,
