@@ -5,9 +5,13 @@ at a time. Parsing every ``run.json`` on every request would not stay fast with
 thousands of runs, so the index keeps one :class:`RunSummary` per record file and
 re-reads a file only when its modification time or size changed (a runner rewrites
 its record after every task event). A request then costs one listing of the
-pipeline's run folders plus the records that changed since the last request.
+pipeline's run folders plus the records that changed since the last request. The
+summaries are also saved beside the runs (``runs/<pipeline>/.ui-index.json``, a
+cache checked against the same times and sizes), so a restarted server does not
+read thousands of records before its first answer.
 """
 
+import contextlib
 import json
 import os
 import threading
@@ -18,9 +22,19 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from steps.runtime.store import Location, read_text
+from steps.runtime.store import Location, read_text, write_text_atomic
 from workflows.runner.record import RunRecord, RunStatus, abandoned_reason
 from workflows.runner.run_store import RUN_FILE
+
+INDEX_FILE = ".ui-index.json"
+"""The saved index of a pipeline's runs: ``STORE/runs/<pipeline>/.ui-index.json``."""
+
+INDEX_FORMAT = "ferry-ui-index/1"
+
+SAVE_AFTER_READS = 20
+"""The saved index is rewritten when a request had to read at least this many records."""
+
+_TIMES = ("started", "finished")
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,21 @@ class RunSummary:
     message: str | None
     runner_pid: int | None
     """The process of the ``ferry`` command that runs (or ran) it."""
+
+
+def _summary_to_json(summary: RunSummary | None) -> dict[str, Any]:
+    assert summary is not None
+    data = dict(vars(summary))
+    for key in _TIMES:
+        data[key] = data[key].isoformat() if data[key] else None
+    return data
+
+
+def _summary_from_json(data: dict[str, Any]) -> RunSummary:
+    values = dict(data)
+    for key in _TIMES:
+        values[key] = _parse_time(values[key])
+    return RunSummary(**values)
 
 
 @dataclass
@@ -135,6 +164,7 @@ class RunIndex:
         self._final_steps = final_steps
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        self._loaded: set[str] = set()
         self.damaged: dict[str, str] = {}
         """Record path -> one line saying why it was skipped."""
 
@@ -149,18 +179,75 @@ class RunIndex:
         """Every readable run of ``pipeline``, newest first; ``Running`` ones checked for life."""
         files = self._record_files(pipeline)
         with self._lock:
+            if pipeline not in self._loaded:
+                self._load_saved(pipeline)
+                self._loaded.add(pipeline)
             prefix = self._store.child("runs", pipeline).path + "/"
             for path in [p for p in self._entries if p.startswith(prefix) and p not in files]:
                 del self._entries[path]
                 self.damaged.pop(path, None)
+            reads = 0
             for path, (mtime_ns, size) in files.items():
                 entry = self._entries.get(path)
                 if entry is None or entry.mtime_ns != mtime_ns or entry.size != size:
                     self._entries[path] = _Entry(mtime_ns, size, self._read(path, pipeline))
+                    reads += 1
+            if reads >= SAVE_AFTER_READS:
+                self._save(pipeline, prefix)
             summaries = [e.summary for p, e in self._entries.items() if p in files and e.summary]
         summaries = [self._alive(s, pipeline) for s in summaries]
         summaries.sort(key=lambda s: s.started, reverse=True)
         return summaries
+
+    def _index_location(self, pipeline: str) -> Location:
+        return self._store.child("runs", pipeline, INDEX_FILE)
+
+    def _load_saved(self, pipeline: str) -> None:
+        """Take the summaries a previous server saved, when they were made the same way.
+
+        The saved index is a cache: missing, unreadable or of another format or
+        other final steps, it is ignored and rebuilt from the records.
+        """
+        try:
+            saved = json.loads(read_text(self._index_location(pipeline)))
+        except (OSError, ValueError):
+            return
+        finals = sorted(self._final_steps.get(pipeline, frozenset()))
+        if not isinstance(saved, dict) or saved.get("format") != INDEX_FORMAT:
+            return
+        if saved.get("final_steps") != finals or not isinstance(saved.get("runs"), dict):
+            return
+        prefix = self._store.child("runs", pipeline).path + "/"
+        try:
+            for name, entry in saved["runs"].items():
+                summary = _summary_from_json(entry["summary"])
+                path = f"{prefix}{name}/{RUN_FILE}"
+                self._entries[path] = _Entry(entry["mtime_ns"], entry["size"], summary)
+        except (KeyError, TypeError, ValueError):
+            for path in [p for p in self._entries if p.startswith(prefix)]:
+                del self._entries[path]
+
+    def _save(self, pipeline: str, prefix: str) -> None:
+        """Save the pipeline's summaries beside its runs, so a restarted server starts warm.
+
+        A store the UI may not write keeps the index in memory only.
+        """
+        runs = {
+            path[len(prefix) :].split("/")[0]: {
+                "mtime_ns": entry.mtime_ns,
+                "size": entry.size,
+                "summary": _summary_to_json(entry.summary),
+            }
+            for path, entry in self._entries.items()
+            if path.startswith(prefix) and entry.summary is not None
+        }
+        saved = {
+            "format": INDEX_FORMAT,
+            "final_steps": sorted(self._final_steps.get(pipeline, frozenset())),
+            "runs": runs,
+        }
+        with contextlib.suppress(OSError):
+            write_text_atomic(self._index_location(pipeline), json.dumps(saved))
 
     def page(self, pipeline: str, where: RunFilter, page: int, per_page: int) -> RunPage:
         """Page ``page`` (from 1) of the runs of ``pipeline`` that ``where`` accepts."""
