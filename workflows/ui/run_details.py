@@ -149,19 +149,19 @@ def _depends_names(expression: str, known: set[str]) -> list[str]:
 def dag_graph(record: RunRecord, manifest: dict[str, Any] | None) -> dict[str, list[str]]:
     """Task name -> the tasks it waits for, from the manifest's DAG; the record's tasks.
 
-    A task in the record that the manifest does not name (or a run without a manifest)
-    gets no edges, so every task is still drawn.
+    The record's tasks are the nodes: one the manifest does not name (or every task of
+    a run without a manifest) gets no edges, and a manifest task the record lacks is
+    left out.
     """
-    tasks = _dag_tasks(manifest) if manifest else []
-    known = {t.name for t in record.tasks} | {str(t["name"]) for t in tasks}
     graph: dict[str, list[str]] = {t.name: [] for t in record.tasks}
-    for task in tasks:
+    for task in _dag_tasks(manifest) if manifest else []:
         name = str(task["name"])
+        if name not in graph:
+            continue
         deps = [str(d) for d in task.get("dependencies") or []]
         if isinstance(task.get("depends"), str):
-            deps += _depends_names(task["depends"], known)
-        graph.setdefault(name, [])
-        graph[name] = list(dict.fromkeys(d for d in deps if d != name))
+            deps += _depends_names(task["depends"], set(graph))
+        graph[name] = list(dict.fromkeys(d for d in deps if d in graph and d != name))
     return graph
 
 

@@ -12,8 +12,10 @@
 
   function setStatus(element, status) {
     if (!element) { return; }
-    element.className = element.className.replace(/\bstatus-[a-z]+\b/g, "").trim() +
-      " status-" + status.toLowerCase();
+    Array.prototype.slice.call(element.classList).forEach(function (name) {
+      if (name.indexOf("status-") === 0) { element.classList.remove(name); }
+    });
+    element.classList.add("status-" + status.toLowerCase());
     if (element.dataset.field === "status") { element.textContent = status; }
   }
 
