@@ -199,10 +199,10 @@ def read_attempts(store: Location, record: RunRecord, task: TaskRecord) -> list[
     """The task's attempts, from the headers the runner writes into its log.
 
     The header's time has whole seconds only, so an attempt starts where its first
-    JSON log line says the step started (its time less its ``elapsed_s``), the first
-    attempt at the task's start. An attempt ends at its last timestamped log line; the
-    task's last attempt at the task's end when the record has one. A task that never
-    started has none.
+    JSON log line says the step started (its time less its ``elapsed_s``). A retried
+    run's log keeps the attempts of every ``ferry retry``. An attempt ends at its last
+    timestamped log line, the task's last attempt at the task's end when the record
+    has one. A task that never started has none.
     """
     sections: list[dict[str, Any]] = []
     for line in _log_head_lines(store, record, task):
@@ -238,8 +238,6 @@ def read_attempts(store: Location, record: RunRecord, task: TaskRecord) -> list[
             finished = task.finished or finished
             outcome = outcome or task.status.value
         began = section.get("began") or section["started"]
-        if index == 0 and task.started is not None:
-            began = task.started
         attempts.append(
             Attempt(
                 number=section["number"],
