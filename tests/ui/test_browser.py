@@ -107,7 +107,7 @@ def test_click_through_a_failed_run_down_to_its_checks_step(
     assert page.locator("svg.dag path.edge").count() == sum(
         len(t.get("dependencies", [])) for t in dag
     )
-    _screenshot(page, "ui-run-failed.png")
+    _screenshot(page, "ui-run.png")
 
     page.locator('svg.dag .node[data-task="orders-checked"]').click()
     page.wait_for_url(f"{ui}/pipelines/ui-strict/runs/{run_id}/steps/orders-checked")
@@ -143,6 +143,7 @@ def test_click_through_a_failed_run_down_to_its_checks_step(
     log_file = real_runs.store / "runs" / "ui-strict" / run_id / "logs" / "orders-checked.log"
     log_text = page.locator("#log").inner_text()
     assert log_text.strip() == log_file.read_text().strip()
+    _screenshot(page, "ui-step.png")
 
 
 def test_a_warn_gate_shows_its_warning_on_the_run_and_the_step(
@@ -157,7 +158,7 @@ def test_a_warn_gate_shows_its_warning_on_the_run_and_the_step(
     stroke = node.locator("rect").evaluate("r => getComputedStyle(r).stroke")
     assert stroke == "rgb(217, 154, 0)"
     assert f"{warned['name']}: {warned['warning']}" in page.locator("main").inner_text()
-    _screenshot(page, "ui-run.png")
+    _screenshot(page, "ui-run-warned.png")
     node.click()
     assert page.locator("#step-warning").inner_text() == warned["warning"]
     assert page.locator("#report-summary .badge").inner_text() == "failed"
