@@ -84,6 +84,25 @@ def real_runs(tmp_path_factory: pytest.TempPathFactory) -> RealRuns:
     return RealRuns(root, store, data, records)
 
 
+def copy_run(real_runs: RealRuns, pipeline: str, store: Path) -> tuple[dict, Path]:
+    """Copy the real run of ``pipeline`` (record, logs, manifest, artifacts) into ``store``.
+
+    The copy's record names ``store`` as its store, so its artifacts are found there.
+    Returns the record (as written) and the run's folder.
+    """
+    import shutil
+
+    record = dict(real_runs.records[pipeline])
+    folder = store / "runs" / pipeline / record["run_id"]
+    shutil.copytree(real_runs.store / "runs" / pipeline / record["run_id"], folder)
+    shutil.copytree(
+        real_runs.store / "artifacts" / record["run_id"], store / "artifacts" / record["run_id"]
+    )
+    record["parameters"] = {**record["parameters"], "store": str(store)}
+    (folder / "run.json").write_text(json.dumps(record))
+    return record, folder
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,31 +2,21 @@
 
 import json
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import PIPELINES, RealRuns, serve, stop
+from tests.ui.conftest import PIPELINES, RealRuns, copy_run, serve, stop
 from tests.ui.http_client import request
 
 
 @pytest.fixture
 def own_store(real_runs: RealRuns, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A store of its own holding a copy of the failed run, served by a UI of its own."""
-    record = dict(real_runs.records["ui-strict"])
     store = tmp_path / "store"
-    shutil.copytree(
-        real_runs.store / "runs" / "ui-strict" / record["run_id"],
-        store / "runs" / "ui-strict" / record["run_id"],
-    )
-    shutil.copytree(
-        real_runs.store / "artifacts" / record["run_id"], store / "artifacts" / record["run_id"]
-    )
-    record["parameters"] = {**record["parameters"], "store": str(store)}
-    (store / "runs" / "ui-strict" / record["run_id"] / "run.json").write_text(json.dumps(record))
+    copy_run(real_runs, "ui-strict", store)
     served = serve(store, PIPELINES)
     try:
         yield served.url, store

@@ -8,7 +8,6 @@ reloading by hand, and saves screenshots under test-artifacts/.
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from tests.ui.conftest import ARTIFACTS, PIPELINES, RealRuns, serve, stop
+from tests.ui.conftest import ARTIFACTS, PIPELINES, RealRuns, copy_run, serve, stop
 
 COLOURS = {
     "Succeeded": "rgb(31, 157, 85)",
@@ -199,14 +198,8 @@ def test_run_now_starts_a_run_that_appears_and_finishes_live(
 @pytest.fixture
 def hostile_ui(real_runs: RealRuns, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A copy of the failed run whose step name, log, message and report carry markup."""
-    record = dict(real_runs.records["ui-strict"])
-    source = real_runs.store / "runs" / "ui-strict" / record["run_id"]
     store = tmp_path / "store"
-    folder = store / "runs" / "ui-strict" / record["run_id"]
-    shutil.copytree(source, folder)
-    shutil.copytree(
-        real_runs.store / "artifacts" / record["run_id"], store / "artifacts" / record["run_id"]
-    )
+    record, folder = copy_run(real_runs, "ui-strict", store)
     hostile = "<img src=x onerror=window.__ferry_xss=1>"
     tasks = [dict(t) for t in record["tasks"]]
     for task in tasks:
@@ -215,7 +208,6 @@ def hostile_ui(real_runs: RealRuns, tmp_path: Path) -> Iterator[tuple[str, str]]
             (folder / "logs" / "customers.log").rename(folder / "logs" / f"{hostile}.log")
     record["tasks"] = tasks
     record["message"] = "<script>window.__ferry_xss=2</script>"
-    record["parameters"] = {**record["parameters"], "store": str(store)}
     (folder / "run.json").write_text(json.dumps(record))
     with (folder / "logs" / "orders-checked.log").open("a") as log:
         log.write("<script>window.__ferry_xss=3</script><b onmouseover=alert(1)>bold</b>\n")
