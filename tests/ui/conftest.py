@@ -118,13 +118,17 @@ class Served:
     thread: threading.Thread
 
 
-def serve(store: Path | str, pipelines: str, cwd: Path | None = None) -> Served:
+def serve(store: Path | str, pipelines: str) -> Served:
     """Serve ``create_ui_app(store, pipelines)`` on 127.0.0.1 and a free port."""
-    import uvicorn
-
     from workflows.ui import create_ui_app
 
-    app = create_ui_app(str(store), pipelines)
+    return serve_app(create_ui_app(str(store), pipelines))
+
+
+def serve_app(app: object) -> Served:
+    """Serve the ASGI ``app`` with uvicorn in a thread on 127.0.0.1 and a free port."""
+    import uvicorn
+
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
