@@ -365,6 +365,8 @@ class UI:
             run = await run_in_threadpool(wait_for_run, started, self.index, pipeline)
         except LaunchFailed as err:
             return self.problem(request, 400 if started.process.returncode == 2 else 500, str(err))
+        finally:
+            started.discard()
         if run is None:
             url = request.url_for("runs", pipeline=pipeline).include_query_params(
                 notice="the command ended without starting a run (nothing to do)"

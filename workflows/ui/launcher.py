@@ -5,7 +5,8 @@ type, with the server's ``--pipelines`` and ``--store``, as a detached process (
 own session, so stopping the server does not stop the run). The runner writes its
 process id into the run record, which is how the UI finds the run a button started
 and redirects to it. The command's stderr goes to a file, so a command that exits
-before starting a run (a bad parameter) is reported in one line.
+before starting a run (a bad parameter) is reported in one line; the file is removed
+once the button has its answer.
 """
 
 import os
@@ -61,6 +62,10 @@ class Started:
         except OSError:
             return ""
         return next((line.strip() for line in reversed(lines) if line.strip()), "")
+
+    def discard(self) -> None:
+        """Remove the stderr file (a command still running keeps writing to it unseen)."""
+        self.stderr_file.unlink(missing_ok=True)
 
 
 class Launcher:
