@@ -14,15 +14,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflows.discovery import find_pipelines
 from workflows.runner.live import format_duration
@@ -32,15 +29,12 @@ from workflows.ui.dag_layout import layout_dag
 from workflows.ui.forms import FormError, read_form, same_origin
 from workflows.ui.launcher import Launcher, LaunchFailed, Started, wait_for_run
 from workflows.ui.pipeline_info import PipelineInfo, final_steps, pipeline_info
-from workflows.ui.run_details import (
-    RunNotFound,
-    dag_graph,
-    load_manifest,
-    load_record,
-    read_attempts,
-    step_details,
-)
+from workflows.ui.run_files import RunNotFound, dag_graph, load_manifest, load_record
 from workflows.ui.run_index import RunFilter, RunIndex
+from workflows.ui.security import SecurityHeaders
+from workflows.ui.step_details import step_details
+from workflows.ui.step_log import read_attempts
+from workflows.ui.templating import count, score, templates
 from workflows.ui.timeline import build_timeline
 
 HERE = Path(__file__).parent
@@ -51,67 +45,10 @@ RUNS_PER_PAGE = 50
 RETRYABLE = {RunStatus.FAILED, RunStatus.ERROR, RunStatus.ABANDONED}
 """Run phases the retry button is offered for (what ``ferry retry`` resumes)."""
 
-SECURITY_HEADERS = {
-    "content-security-policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "same-origin",
-    "cache-control": "no-store",
-}
-
-
-class _SecurityHeaders:
-    """Add :data:`SECURITY_HEADERS` to every response of the wrapped app."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                for name, value in SECURITY_HEADERS.items():
-                    if name.encode() not in present:
-                        headers.append((name.encode(), value.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
 
 def _safe_segment(value: str) -> bool:
     """Whether a path parameter may name a folder in the store (no ``..``, no hidden files)."""
     return bool(value) and not value.startswith(".") and "/" not in value and "\\" not in value
-
-
-def _when(value: datetime | None) -> str:
-    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _count(value: int | None) -> str:
-    return "" if value is None else f"{value:,}"
-
-
-def _score(value: float | None) -> str:
-    return "" if value is None else f"{value:.4f}"
-
-
-def _templates() -> Jinja2Templates:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters.update(when=_when, count=_count, score=_score, duration=format_duration)
-    env.filters["css"] = lambda status: str(status).lower()
-    return Jinja2Templates(env=env)
 
 
 def _parse_day(value: str | None, name: str) -> date | None:
@@ -151,7 +88,7 @@ class UI:
             self.store, {name: final_steps(f.pipeline) for name, f in self.found.items()}
         )
         self.launcher = Launcher(pipelines, store_uri)
-        self.templates = _templates()
+        self.templates = templates()
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
         """Render template ``name`` with ``context``."""
@@ -387,10 +324,10 @@ def _task_state(task: TaskRecord) -> dict[str, Any]:
         "name": task.name,
         "status": task.status.value,
         "attempts": task.attempts,
-        "rows_in": _count(task.rows_in),
-        "rows_out": _count(task.rows_out),
-        "rows_rejected": _count(task.rows_rejected),
-        "quality_score": _score(task.quality_score),
+        "rows_in": count(task.rows_in),
+        "rows_out": count(task.rows_out),
+        "rows_rejected": count(task.rows_rejected),
+        "quality_score": score(task.quality_score),
         "duration": format_duration(task.duration_seconds),
     }
 
@@ -430,5 +367,5 @@ def create_ui_app(store_uri: str, pipelines: str) -> Starlette:
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes)
-    app.add_middleware(_SecurityHeaders)
+    app.add_middleware(SecurityHeaders)
     return app

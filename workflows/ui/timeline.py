@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from workflows.runner.live import format_duration
-from workflows.ui.run_details import Attempt
+from workflows.ui.step_log import Attempt
 
 LABEL_WIDTH = 190
 """Pixels left of the axis for the step names."""

@@ -1,18 +1,13 @@
-"""Reading a run's folder for the run and step pages: attempts, DAG, artifact, profile."""
+"""Reading a run's folder for the run and step pages: attempts, log, DAG, artifact, profile."""
 
 from datetime import UTC, datetime
 from pathlib import Path
 
 from steps.runtime.store import open_location
 from workflows.runner.record import RunRecord, TaskRecord, TaskStatus
-from workflows.ui.run_details import (
-    LOG_TAIL_BYTES,
-    artifact_location,
-    dag_graph,
-    profile_table,
-    read_attempts,
-    read_log_tail,
-)
+from workflows.ui.run_files import artifact_location, dag_graph
+from workflows.ui.step_artifact import profile_table
+from workflows.ui.step_log import LOG_TAIL_BYTES, read_attempts, read_log_tail
 
 
 def _record(store: Path, task: TaskRecord) -> RunRecord:
