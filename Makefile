@@ -35,7 +35,15 @@ lint: install ## ruff check + format check
 typecheck: install ## mypy over steps/ and workflows/
 	$(BIN)/mypy
 
-test: install tools ## Run the whole test suite (ruff and mypy included; installs helm first)
+CHROMIUM := /usr/bin/chromium
+
+# The UI's browser tests drive Debian's chromium with Playwright (the dev extra);
+# Playwright's own browser download is not used.
+browser: install ## Install Debian's chromium for the UI browser tests when it is missing (needs root)
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@test -x $(CHROMIUM) && $(BIN)/python -c 'import playwright' && echo "browser: $(CHROMIUM) and playwright ready"
+
+test: install tools browser ## Run the whole test suite (ruff and mypy included; installs helm and chromium first)
 	$(BIN)/ruff check steps workflows tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
@@ -43,7 +51,7 @@ test: install tools ## Run the whole test suite (ruff and mypy included; install
 bench: install ## Benchmarks: transform vs DuckDB direct, step memory, PostgreSQL load/extract
 	$(BIN)/python -m bench
 
-.PHONY: help install demo-data run lint typecheck test bench
+.PHONY: help install demo-data run lint typecheck browser test bench
 
 # --- Kubernetes: step image, Helm chart, kind dev loop (docs/kubernetes.md) ---
 TOOLS_BIN := .tools/bin
