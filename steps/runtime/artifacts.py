@@ -29,6 +29,7 @@ from steps.runtime.store import (
     read_text,
     write_text_atomic,
 )
+from steps.runtime.write_behind import WriteBehind
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -48,8 +49,9 @@ STAGING_PREFIX = ".staging-"
 class _PartWriter:
     """Streams record batches of one part (data or quarantine) into Parquet files."""
 
-    def __init__(self, loc: Location, part: str, token: str) -> None:
+    def __init__(self, loc: Location, part: str, token: str, writes: WriteBehind) -> None:
         self._loc = loc
+        self._writes = writes
         self._part = part
         self._token = token
         self._writer: pq.ParquetWriter | None = None
@@ -82,11 +84,15 @@ class _PartWriter:
                     f"{self._part} batch schema changed mid-stream in {self._loc.uri}: "
                     f"expected {self.schema}, got {batch.schema}; declare the schema in the config"
                 )
+        self.rows += batch.num_rows
+        self._writes.submit(lambda: self._write_now(batch))
+
+    def _write_now(self, batch: "pa.RecordBatch") -> None:
+        """Write on the writer thread, the only one touching the open file until close."""
         if self._writer is None:
             self._open()
         assert self._writer is not None
         self._writer.write_batch(batch)
-        self.rows += batch.num_rows
         self._rows_in_file += batch.num_rows
         if self._rows_in_file >= ROWS_PER_FILE:
             self._close_file()
@@ -162,9 +168,10 @@ class ArtifactWriter:
         for part in (DATA, QUARANTINE):  # an earlier attempt's files, unlisted from now on
             delete_folder(loc.child(part))
         token = uuid.uuid4().hex[:8]
+        self._writes = WriteBehind()
         self._parts = {
-            DATA: _PartWriter(loc, DATA, token),
-            QUARANTINE: _PartWriter(loc, QUARANTINE, token),
+            DATA: _PartWriter(loc, DATA, token, self._writes),
+            QUARANTINE: _PartWriter(loc, QUARANTINE, token, self._writes),
         }
         self._staging: list[str] = []
 
@@ -205,6 +212,7 @@ class ArtifactWriter:
         not copied, and the staging folders removed; the artifact becomes readable
         only at :meth:`commit`.
         """
+        self._writes.drain()
         data = self._parts[DATA]
         for path in files:
             data.adopt(path)
@@ -234,6 +242,7 @@ class ArtifactWriter:
         ``schema`` is used for an empty output so downstream SQL still sees the
         columns. ``extra`` fields (e.g. ``cursor``) are stored in the manifest.
         """
+        self._writes.close()
         data, quarantine = self._parts[DATA], self._parts[QUARANTINE]
         data.close(schema)
         quarantine.close(None)

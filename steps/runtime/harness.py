@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -187,7 +187,7 @@ def _store(entry: tuple[str, "Location"], counts: RowCounts, ctx: StepContext) -
     ctx.log.event("step_cache_stored", key=key, entry=loc.uri)
 
 
-def resource_usage() -> dict[str, float]:
+def resource_usage() -> dict[str, Any]:
     """This process's peak resident memory (MB) and CPU seconds so far, for the last log line.
 
     Logged by the step itself, so a run record's log shows each step's footprint the
