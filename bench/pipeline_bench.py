@@ -11,6 +11,7 @@ seconds from its own ``step_finished`` log line.
 """
 
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -138,6 +139,7 @@ def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def main(rows: int, large_rows: int | None, pairs: int = PAIRS) -> dict[str, Any]:
     """Run the pairs at ``rows`` and one Ferry run at ``large_rows`` (for memory)."""
     data = demo_data(rows)
+    load_before = os.getloadavg()[0]
     measured = []
     for n in range(pairs):
         measured.append(_pair(data, ferry_first=n % 2 == 0))
@@ -150,6 +152,7 @@ def main(rows: int, large_rows: int | None, pairs: int = PAIRS) -> dict[str, Any
         "ferry": ferry,
         "baseline": _median_run([p["baseline"] for p in measured]),
         "large": None,
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
     if large_rows:
         with tempfile.TemporaryDirectory(prefix="ferry-pipeline-bench-") as tmp:
@@ -168,6 +171,11 @@ RSS_GROWTH_LIMIT = 1.2
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def _load(result: dict[str, Any]) -> str:
+    load = result.get("load_average")
+    return " / ".join(f"{v:.1f}" for v in load) if load else "not recorded"
 
 
 def _verdict(ratio: float) -> str:
@@ -215,7 +223,7 @@ def markdown(result: dict[str, Any]) -> str:
         "against `bench/baseline_orders_daily.py`, one DuckDB script doing the same work",
         "without artifacts: the typed CSV read keeping rejected lines, the eight rules with",
         "a reason per failing row, the join, the aggregate, the partitioned Parquet output.",
-        f"{len(result['pairs'])} pairs, which side goes first alternating; both outputs are",
+        f"Pairs: {len(result['pairs'])}, which side goes first alternating; both outputs are",
         "compared row by row in every pair. The ratio is baseline time / Ferry time",
         "(higher is better for Ferry), the median of the pairs'. Run it alone with",
         "`python -m bench pipeline`.",
@@ -235,6 +243,10 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Baseline / Ferry: **{result['ratio']:.3f}x** (target >= {TARGET}x, floor {FLOOR}x: "
         f"{_verdict(result['ratio'])}).",
+        "",
+        f"Load average (1 min) before and after the pairs: {_load(result)} on "
+        f"{os.cpu_count()} cores; on a machine busy with other work wall times stretch and "
+        "the ratio moves, so read it next to the CPU seconds.",
         "",
         *_table(
             ["side (median run)", "wall s", "CPU s", "CPU/wall", "peak RSS MB"],
