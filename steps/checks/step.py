@@ -52,19 +52,22 @@ def _check_columns(rules: list[RuleBase], schema: pa.Schema, input_name: str) ->
 
 def _drift(
     ctx: StepContext, config: ChecksConfig, profile: dict[str, Any]
-) -> dict[str, Any] | None:
-    """Compare with the previous run's profile; a move is a warning. None when switched off."""
+) -> tuple[dict[str, Any] | None, str]:
+    """Compare with the previous run's profile: the report's entry and the warning ("" if none).
+
+    The entry is None when the comparison is switched off.
+    """
     if config.profile_drift is None:
-        return None
+        return None, ""
     previous = previous_profile(profile_location(ctx.store, ctx.pipeline, ctx.step))
     moves = [] if previous is None else drift(previous, profile, config.profile_drift)
-    if previous is not None and moves:
-        ctx.warn(drift_message(previous, moves, config.profile_drift))
-    return {
+    warning = drift_message(previous, moves, config.profile_drift) if previous and moves else ""
+    entry = {
         "factor": config.profile_drift,
         "previous_run": None if previous is None else previous.get("run_id"),
         "moves": moves,
     }
+    return entry, warning
 
 
 def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
@@ -101,7 +104,7 @@ def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
             con.close()
     counts = RowCounts(rows_in=rows_in, rows_out=writer.rows, rows_rejected=writer.rejected)
     profile = profiler.to_dict()
-    drift = _drift(ctx, config, profile)
+    drift, drift_warning = _drift(ctx, config, profile)
     report_loc = writer.loc.child(REPORT)
     write_text_atomic(report_loc, report.to_json(counts, profile, drift))
     writer.commit(schema=schema)
@@ -111,8 +114,11 @@ def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
     if not passed:
         quarantine_uri = writer.loc.child(QUARANTINE).uri
         message = report.failure_message(counts, quarantine_uri, report_loc.uri)
-        if config.severity == "warn":
-            ctx.warn(message)
-        else:
+        if config.severity == "error":
+            if drift_warning:
+                ctx.warn(drift_warning)
             raise DataRejected(message, counts=counts)
+        ctx.warn(message)  # the failed gate first: it is what the run summary must lead with
+    if drift_warning:
+        ctx.warn(drift_warning)
     return counts

@@ -187,3 +187,12 @@ def test_equal_numbers_hash_alike_and_negative_zero_is_zero() -> None:
     hashes = number_hashes(pa.array([0.0, -0.0, 1.5, None, 1.5]))
     assert len(hashes) == 4
     assert hashes[0] == hashes[1] and hashes[2] == hashes[3] and hashes[0] != hashes[2]
+
+
+def test_a_failed_warn_gate_leads_the_warning_and_drift_follows(tmp_path: Path) -> None:
+    gate = {"rules": [{"rule": "not_null", "column": "email"}], "severity": "warn"}
+    check_run(tmp_path, "r1", orders(100, 10), **gate)
+    second = check_run(tmp_path, "r2", orders(100, 5), **gate)
+    quality, drift = second["warning"].split("; profile drift since run r1: ")
+    assert quality.startswith("quality score 0.8000 is below threshold 0.9500")
+    assert drift.startswith("column 'email' null share 0.1000 -> 0.2000 (2.00x)")
