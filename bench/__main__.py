@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import sql_bench, transform_bench
+from bench import pipeline_bench, sql_bench, transform_bench
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 STEPS = (
@@ -172,29 +172,54 @@ def render_markdown(
     return "\n".join(parts) + "\n"
 
 
+def _pipeline(args: argparse.Namespace) -> dict[str, Any]:
+    result = pipeline_bench.main(args.rows, args.large_rows or None, args.pairs)
+    print(pipeline_bench.markdown(result), flush=True)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks; write docs/benchmarks.md and print the figures."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "case",
+        nargs="?",
+        choices=["all", "pipeline"],
+        default="all",
+        help="all (default), or only the whole-pipeline case (its section of the page is "
+        "replaced, the rest kept)",
+    )
     parser.add_argument("--rows", type=int, default=10_000_000, help="transform benchmark size")
     parser.add_argument("--large-rows", type=int, default=30_000_000, help="memory comparison size")
     parser.add_argument("--sql-rows", type=int, default=5_000_000, help="PostgreSQL benchmark size")
+    parser.add_argument("--pairs", type=int, default=pipeline_bench.PAIRS, help="pipeline pairs")
     parser.add_argument("--skip-sql", action="store_true", help="skip the PostgreSQL benchmark")
     parser.add_argument("--out", type=Path, default=DOC, help="markdown file to write")
     args = parser.parse_args(argv)
+    if args.case == "pipeline":
+        result = _pipeline(args)
+        page = args.out.read_text() if args.out.exists() else ""
+        args.out.write_text(pipeline_bench.replace_section(page, pipeline_bench.markdown(result)))
+        print(json.dumps(result, indent=2), file=sys.stderr)
+        return 0
     small = transform_bench.main(args.rows)
     print(transform_bench.table(small), flush=True)
     large = transform_bench.main(args.large_rows)
     print(transform_bench.table(large), flush=True)
     sql = None if args.skip_sql else sql_bench.main(args.sql_rows)
+    pipeline = _pipeline(args)
     command = (
         "make bench"
         if argv is None and len(sys.argv) == 1
         else "python -m bench " + " ".join(sys.argv[1:])
     )
-    markdown = render_markdown(command, small, large, sql)
+    markdown = (
+        render_markdown(command, small, large, sql) + "\n" + pipeline_bench.markdown(pipeline)
+    )
     args.out.write_text(markdown)
     print(markdown)
-    print(json.dumps({"small": small, "large": large, "sql": sql}, indent=2), file=sys.stderr)
+    figures = {"small": small, "large": large, "sql": sql, "pipeline": pipeline}
+    print(json.dumps(figures, indent=2), file=sys.stderr)
     return 0
 
 

@@ -54,12 +54,17 @@ def write_orders_artifact(uri: str, rows: int) -> str:
 
 @dataclass(frozen=True)
 class Measured:
-    """One subprocess run: wall time, its own peak resident memory, how it ended."""
+    """One subprocess run: wall time, peak resident memory, CPU time, how it ended.
+
+    ``peak_rss_mb`` is the largest of the process and its waited-for descendants;
+    ``cpu_seconds`` (user + system) adds them all up.
+    """
 
     seconds: float
     peak_rss_mb: float
     exit_code: int
     error: str
+    cpu_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for JSON."""
@@ -83,6 +88,7 @@ def measure(args: list[str], env: dict[str, str] | None = None) -> Measured:
         peak_rss_mb=round(usage.ru_maxrss / 1024, 1),
         exit_code=proc.returncode,
         error=lines[-1] if proc.returncode and lines else "",
+        cpu_seconds=round(usage.ru_utime + usage.ru_stime, 3),
     )
 
 

@@ -305,6 +305,12 @@ class Checks(_Node):
         description="Below the threshold: 'error' fails the run (nothing downstream runs); "
         "'warn' quarantines and reports, lets downstream steps run and records the warning.",
     )
+    profile_drift: float | None = Field(
+        default=2.0,
+        gt=1.0,
+        description="Warn when the row count or a column's null share changes by this factor "
+        "or more since the previous run; None switches the comparison off.",
+    )
 
     ROLE: ClassVar[str] = "check"
     INPUT_FIELD: ClassVar[str | None] = "input"
@@ -316,7 +322,12 @@ class Checks(_Node):
     def step_config(self, default_threshold: float) -> ChecksConfig:
         """The ``check`` step config this node runs as."""
         threshold = default_threshold if self.threshold is None else self.threshold
-        return ChecksConfig(rules=self.rules, threshold=threshold, severity=self.severity)
+        return ChecksConfig(
+            rules=self.rules,
+            threshold=threshold,
+            severity=self.severity,
+            profile_drift=self.profile_drift,
+        )
 
 
 class Transform(_Node):

@@ -235,3 +235,10 @@ class ChecksConfig(StepConfig):
         "downstream runs; 'warn' quarantines and reports the same, then lets downstream "
         "steps run, with the warning in the run record.",
     )
+    profile_drift: float | None = Field(
+        default=2.0,
+        gt=1.0,
+        description="Warn when the input's row count or a column's null share changes by "
+        "this factor or more (either way) since the previous run of this step; None "
+        "switches the comparison off (the profile is still reported).",
+    )

@@ -26,13 +26,19 @@ _BATCH = "__ferry_batch"
 class BatchEvaluator:
     """Runs the compiled rules over batches on one DuckDB connection."""
 
-    def __init__(self, con: "duckdb.DuckDBPyConnection", rules: list[CompiledRule]) -> None:
+    def __init__(
+        self,
+        con: "duckdb.DuckDBPyConnection",
+        rules: list[CompiledRule],
+        hashed: list[str] | None = None,
+    ) -> None:
         self._con = con
         self._rules = rules
+        self._hashed = hashed or []
         self._unique_columns = [
             unique_flag_column(i) for i, r in enumerate(rules) if isinstance(r.rule, Unique)
         ]
-        self._query = evaluation_sql(rules, _BATCH)
+        self._query = evaluation_sql(rules, _BATCH, self._hashed)
 
     def check_rules_bind(self, schema: pa.Schema) -> None:
         """Evaluate each rule on one all-null row, so a bad rule fails before any row is read.
@@ -84,12 +90,15 @@ class BatchEvaluator:
 
     def flags(
         self, batch: pa.RecordBatch, start: int, unique_flags: dict[str, pa.Array]
-    ) -> list[pa.Array]:
-        """Per rule, which rows of the batch (at input position ``start``) fail it."""
+    ) -> tuple[list[pa.Array], list[pa.Array]]:
+        """Per rule, which rows of the batch (at input position ``start``) fail it.
+
+        Also returns, per hashed column, each row's hash (for the column profile).
+        """
         import duckdb
 
-        if not self._rules:
-            return []
+        if not self._rules and not self._hashed:
+            return [], []
         table = pa.Table.from_batches([batch])
         for name, column in unique_flags.items():
             table = table.append_column(name, column)
@@ -104,7 +113,8 @@ class BatchEvaluator:
             ) from None
         finally:
             self._con.unregister(_BATCH)
-        return [result.column(i).combine_chunks() for i in range(len(self._rules))]
+        columns = [result.column(i).combine_chunks() for i in range(result.num_columns)]
+        return columns[: len(self._rules)], columns[len(self._rules) :]
 
     def reasons(self, flags: list[pa.Array], rows: int) -> tuple[pa.Array, pa.Array]:
         """Which rows failed any rule, and for those rows the ``"; "``-joined rule labels."""

@@ -83,8 +83,13 @@ class QualityReport:
             counts.rows_in
         )
 
-    def to_json(self, counts: RowCounts) -> str:
-        """The report as JSON text."""
+    def to_json(
+        self,
+        counts: RowCounts,
+        profile: dict[str, Any] | None = None,
+        drift: dict[str, Any] | None = None,
+    ) -> str:
+        """The report as JSON text, with the input's column profile and its drift."""
         report = {
             "rows_in": counts.rows_in,
             "rows_out": counts.rows_out,
@@ -105,6 +110,8 @@ class QualityReport:
                 for r in self._row_count_rules
             ],
             "passed": self.passed(counts),
+            "profile": profile,
+            "profile_drift": drift,
         }
         return json.dumps(report, indent=2, default=str)
 

@@ -101,11 +101,14 @@ def compile_rules(rules: list[RuleBase]) -> list[CompiledRule]:
     ]
 
 
-def evaluation_sql(rules: list[CompiledRule], table: str) -> str:
-    """One query over a batch: one flag column per rule, ``f0``, ``f1``, ...
+def evaluation_sql(rules: list[CompiledRule], table: str, hashed: list[str] | None = None) -> str:
+    """One query over a batch: one flag column per rule, ``f0``, ``f1``, ..., then hashes.
 
-    A ``SELECT`` over a single table keeps the table's row order (DuckDB's
-    documented order preservation), so flag ``i`` of row ``n`` belongs to row ``n``.
+    ``hashed`` columns get DuckDB's 64-bit ``hash`` each (``h0``, ``h1``, ...), which
+    the column profile's distinct estimate needs. A ``SELECT`` over a single table
+    keeps the table's row order (DuckDB's documented order preservation), so flag
+    ``i`` of row ``n`` belongs to row ``n``.
     """
-    flags = ", ".join(f"{r.failure_sql} AS f{i}" for i, r in enumerate(rules))
-    return f"SELECT {flags} FROM {quote_identifier(table)}"
+    flags = [f"{r.failure_sql} AS f{i}" for i, r in enumerate(rules)]
+    hashes = [f"hash({quote_identifier(c)}) AS h{i}" for i, c in enumerate(hashed or [])]
+    return f"SELECT {', '.join(flags + hashes)} FROM {quote_identifier(table)}"

@@ -7,13 +7,22 @@ when the check fails, so the failing rows are there to look at.
 """
 
 import tempfile
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from steps.checks.config import ChecksConfig, RowCount, RuleBase, Unique
+from steps.checks.drift import (
+    drift,
+    drift_message,
+    previous_profile,
+    profile_location,
+    save_profile,
+)
 from steps.checks.duplicates import DuplicateRows
 from steps.checks.evaluate import BatchEvaluator
+from steps.checks.profile import Profiler
 from steps.checks.report import QualityReport
 from steps.checks.rules import compile_rules
 from steps.checks.scan import scan
@@ -39,6 +48,26 @@ def _check_columns(rules: list[RuleBase], schema: pa.Schema, input_name: str) ->
                 )
 
 
+def _drift(
+    ctx: StepContext, config: ChecksConfig, profile: dict[str, Any]
+) -> tuple[dict[str, Any] | None, str]:
+    """Compare with the previous run's profile: the report's entry and the warning ("" if none).
+
+    The entry is None when the comparison is switched off.
+    """
+    if config.profile_drift is None:
+        return None, ""
+    previous = previous_profile(profile_location(ctx.store, ctx.pipeline, ctx.step))
+    moves = [] if previous is None else drift(previous, profile, config.profile_drift)
+    warning = drift_message(previous, moves, config.profile_drift) if previous and moves else ""
+    entry = {
+        "factor": config.profile_drift,
+        "previous_run": None if previous is None else previous.get("run_id"),
+        "moves": moves,
+    }
+    return entry, warning
+
+
 def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
     """Check every row of the single input against the rules; fail below the threshold."""
     reader = ctx.only_input()
@@ -52,15 +81,17 @@ def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
     with tempfile.TemporaryDirectory(prefix="ferry-check-") as spill:
         con = connect(memory_limit=DUCKDB_MEMORY_LIMIT, temp_directory=spill)
         try:
-            evaluator = BatchEvaluator(con, compiled)
+            profiler = Profiler(schema)
+            evaluator = BatchEvaluator(con, compiled, profiler.hashed_columns)
             evaluator.check_rules_bind(schema)
             writer = ctx.artifact_writer()
             uniques = {i: r for i, r in enumerate(row_rules) if isinstance(r, Unique)}
             duplicates = DuplicateRows(con, reader, uniques, config.batch_size)
             for batch in scan(reader, config.batch_size):
                 unique_flags = duplicates.flag_columns(rows_in, batch.num_rows)
-                flags = evaluator.flags(batch, rows_in, unique_flags)
+                flags, hashes = evaluator.flags(batch, rows_in, unique_flags)
                 report.add(batch, rows_in, flags)
+                profiler.add(batch, hashes)
                 failed, reasons = evaluator.reasons(flags, batch.num_rows)
                 writer.write(batch.filter(pc.invert(failed)))
                 if len(reasons):
@@ -70,16 +101,22 @@ def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
         finally:
             con.close()
     counts = RowCounts(rows_in=rows_in, rows_out=writer.rows, rows_rejected=writer.rejected)
+    profile = profiler.to_dict()
+    drift, drift_warning = _drift(ctx, config, profile)
     report_loc = writer.loc.child(REPORT)
-    write_text_atomic(report_loc, report.to_json(counts))
+    write_text_atomic(report_loc, report.to_json(counts, profile, drift))
     writer.commit(schema=schema)
+    save_profile(profile_location(ctx.store, ctx.pipeline, ctx.step), ctx.run_id, profile)
     passed = report.passed(counts)
     ctx.log.event("check_report", passed=passed, report=report_loc.uri)
     if not passed:
         quarantine_uri = writer.loc.child(QUARANTINE).uri
         message = report.failure_message(counts, quarantine_uri, report_loc.uri)
-        if config.severity == "warn":
-            ctx.warn(message)
-        else:
+        if config.severity == "error":
+            if drift_warning:
+                ctx.warn(drift_warning)
             raise DataRejected(message, counts=counts)
+        ctx.warn(message)  # the failed gate first: it is what the run summary must lead with
+    if drift_warning:
+        ctx.warn(drift_warning)
     return counts

@@ -31,6 +31,7 @@ from steps.runtime.store import (
     read_text,
     write_text_atomic,
 )
+from steps.runtime.write_behind import WriteBehind
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -47,13 +48,18 @@ REPORT = "report.json"
 DEFAULT_BATCH_SIZE = 65_536
 ROWS_PER_FILE = 4_000_000
 STAGING_PREFIX = ".staging-"
+DICTIONARY_SAMPLE_ROWS = 4096
+"""Fewest rows in a part's first batch to judge which columns are dictionary-encoded."""
+DICTIONARY_MAX_DISTINCT = 0.5
+"""A column is dictionary-encoded when at most this share of the sampled values differ."""
 
 
 class _PartWriter:
     """Streams record batches of one part (data or quarantine) into Parquet files."""
 
-    def __init__(self, loc: Location, part: str, token: str) -> None:
+    def __init__(self, loc: Location, part: str, token: str, writes: WriteBehind) -> None:
         self._loc = loc
+        self._writes = writes
         self._part = part
         self._token = token
         self._writer: pq.ParquetWriter | None = None
@@ -65,6 +71,7 @@ class _PartWriter:
         self.rows = 0
         self.schema: pa.Schema | None = None
         self.schema_text = ""
+        self._dictionary: list[str] | None = None
 
     @property
     def folder(self) -> Location:
@@ -86,16 +93,20 @@ class _PartWriter:
                     f"{self._part} batch schema changed mid-stream in {self._loc.uri}: "
                     f"expected {self.schema}, got {batch.schema}; declare the schema in the config"
                 )
+        self.rows += batch.num_rows
+        self._writes.submit(lambda: self._write_now(batch))
+
+    def _write_now(self, batch: "pa.RecordBatch") -> None:
+        """Write on the writer thread, the only one touching the open file until close."""
         if self._writer is None:
-            self._open()
+            self._open(batch)
         assert self._writer is not None
         self._writer.write_batch(batch)
-        self.rows += batch.num_rows
         self._rows_in_file += batch.num_rows
         if self._rows_in_file >= ROWS_PER_FILE:
             self._close_file()
 
-    def _open(self) -> None:
+    def _open(self, first: "pa.RecordBatch | None" = None) -> None:
         import pyarrow.parquet as pq
 
         name = self._next_name()
@@ -106,8 +117,33 @@ class _PartWriter:
         self._loc.fs.create_dir(self.folder.path, recursive=True)
         assert self.schema is not None
         self._sink = self._loc.fs.open_output_stream(self._open_path)
-        self._writer = pq.ParquetWriter(self._sink, self.schema)
+        self._writer = pq.ParquetWriter(
+            self._sink, self.schema, use_dictionary=self._dictionary_columns(first)
+        )
         self._rows_in_file = 0
+
+    def _dictionary_columns(self, first: "pa.RecordBatch | None") -> "bool | list[str]":
+        """The columns worth dictionary-encoding, judged on the file's first batch.
+
+        A column whose values mostly differ (ids, emails, times) gains nothing from a
+        dictionary, yet trying one for every row group costs about half the time of
+        writing it. Encoding only: what is read back is the same.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self._dictionary is not None:
+            return self._dictionary
+        if first is None or first.num_rows < DICTIONARY_SAMPLE_ROWS:
+            return True  # too few rows to judge: pyarrow's default
+        if any(pa.types.is_nested(field.type) for field in first.schema):
+            return True  # column paths of nested values are not top-level names
+        self._dictionary = [
+            name
+            for name, column in zip(first.schema.names, first.columns, strict=True)
+            if pc.count_distinct(column).as_py() <= DICTIONARY_MAX_DISTINCT * len(column)
+        ]
+        return self._dictionary
 
     def adopt(self, local_file: str) -> None:
         """Make a finished local Parquet file one of this part's files.
@@ -175,9 +211,10 @@ class ArtifactWriter:
         for part in (DATA, QUARANTINE):  # an earlier attempt's files, unlisted from now on
             delete_folder(loc.child(part))
         token = uuid.uuid4().hex[:8]
+        self._writes = WriteBehind()
         self._parts = {
-            DATA: _PartWriter(loc, DATA, token),
-            QUARANTINE: _PartWriter(loc, QUARANTINE, token),
+            DATA: _PartWriter(loc, DATA, token, self._writes),
+            QUARANTINE: _PartWriter(loc, QUARANTINE, token, self._writes),
         }
         self._staging: list[str] = []
 
@@ -218,6 +255,7 @@ class ArtifactWriter:
         not copied, and the staging folders removed; the artifact becomes readable
         only at :meth:`commit`.
         """
+        self._writes.drain()
         data = self._parts[DATA]
         for path in files:
             data.adopt(path)
@@ -248,6 +286,7 @@ class ArtifactWriter:
         columns. ``extra`` fields (e.g. ``cursor``) are stored in the manifest.
         """
         with self._phases.phase("write", artifact=self.loc.uri) as phase:
+            self._writes.close()
             data, quarantine = self._parts[DATA], self._parts[QUARANTINE]
             data.close(schema)
             quarantine.close(None)

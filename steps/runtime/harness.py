@@ -8,11 +8,12 @@ import argparse
 import json
 import os
 import re
+import resource
 import sys
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -203,6 +204,19 @@ def _store(entry: tuple[str, "Location"], counts: RowCounts, ctx: StepContext) -
     ctx.log.event("step_cache_stored", key=key, entry=loc.uri)
 
 
+def resource_usage() -> dict[str, Any]:
+    """This process's peak resident memory (MB) and CPU seconds so far, for the last log line.
+
+    Logged by the step itself, so a run record's log shows each step's footprint the
+    same way on a cluster and locally, whoever started the step.
+    """
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
+    }
+
+
 def run_step(argv: Sequence[str]) -> int:
     """Run one step from its command line; return the exit code."""
     named = KINDS.get(argv[0]) if argv else None
@@ -284,6 +298,7 @@ def _run(
             rows_rejected=counts.rows_rejected,
             quality_score=round(counts.quality_score, 6),
             input_rows=dict(counts.input_rows),
+            **resource_usage(),
         )
         observation.finished(ctx, counts)
         return EXIT_OK

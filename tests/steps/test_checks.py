@@ -220,6 +220,55 @@ def test_quarantine_rows_reasons_report_and_outputs(tmp_path: Path) -> None:
             }
         ],
         "passed": True,
+        "profile": {
+            "rows": 6,
+            "columns": [
+                {
+                    "name": "order_id",
+                    "type": "int64",
+                    "nulls": 1,
+                    "null_share": 0.166667,
+                    "distinct_estimate": 4,
+                    "min": 1,
+                    "max": 6,
+                    "mean": 3.2,
+                },
+                {
+                    "name": "status",
+                    "type": "string",
+                    "nulls": 1,
+                    "null_share": 0.166667,
+                    "distinct_estimate": 3,
+                    "top_values": [
+                        {"value": "new", "count": 3},
+                        {"value": "lost", "count": 1},
+                        {"value": "paid", "count": 1},
+                    ],
+                },
+                {
+                    "name": "amount",
+                    "type": "float64",
+                    "nulls": 0,
+                    "null_share": 0.0,
+                    "distinct_estimate": 6,
+                    "min": -1.0,
+                    "max": 10.0,
+                    "mean": 23.5 / 6,
+                },
+                {
+                    "name": "email",
+                    "type": "string",
+                    "nulls": 0,
+                    "null_share": 0.0,
+                    "distinct_estimate": 6,
+                    "top_values": [
+                        {"value": v, "count": 1}
+                        for v in ["a@x.io", "b@x.io", "bad", "c@x.io", "d@x.io"]
+                    ],
+                },
+            ],
+        },
+        "profile_drift": {"factor": 2.0, "previous_run": None, "moves": []},
     }
     outputs = {p.name: p.read_text() for p in (tmp_path / "outputs").iterdir()}
     assert outputs == {

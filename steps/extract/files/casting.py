@@ -249,14 +249,60 @@ def _lost_why(target: pa.DataType) -> str:
     )
 
 
-def _failing_positions(array: pa.Array, target: pa.DataType, offset: int) -> list[int]:
+_FAILED_VALUE = re.compile(r"^Failed to parse string: '(.*)' as a scalar of type ", re.DOTALL)
+_VALUE_ROUNDS = 8
+"""Failing values taken from cast errors per column of a batch before bisecting the rest."""
+
+
+def _failed_value(err: Exception, array: pa.Array) -> pa.Scalar | None:
+    """The value a cast error names, as a scalar of ``array``'s text type (None if unnamed)."""
+    found = _FAILED_VALUE.match(str(err))
+    if found is None:
+        return None
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return pa.scalar(found.group(1), array.type)
+    if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
+        return pa.scalar(found.group(1).encode("utf-8"), array.type)
+    return None
+
+
+def _failing_positions(array: pa.Array, target: pa.DataType, error: Exception) -> list[int]:
+    """The positions of the values of ``array`` that fail to cast to ``target``.
+
+    ``error`` is what casting the whole array raised. Casting is per value, so every
+    value equal to the one a cast error names fails too: each round marks all of
+    them and casts what is left, which finds a repeated bad value (``n/a`` in a
+    number column) with one more cast instead of a bisection per occurrence. Values
+    the errors do not name are bisected.
+    """
+    failing = np.zeros(len(array), bool)
+    for _ in range(_VALUE_ROUNDS):
+        value = _failed_value(error, array)
+        if value is None:
+            break
+        matched = pc.fill_null(pc.equal(array, value), False).to_numpy(zero_copy_only=False)
+        if not (matched & ~failing).any():
+            break
+        failing |= matched
+        try:
+            _cast(array.filter(pa.array(~failing)), target)
+        except (pa.ArrowInvalid, OverflowError) as err:
+            error = err
+            continue
+        return np.flatnonzero(failing).tolist()
+    rest = np.flatnonzero(~failing)
+    found = _bisect(array.take(pa.array(rest)), target, 0)
+    return sorted(np.flatnonzero(failing).tolist() + rest[found].tolist())
+
+
+def _bisect(array: pa.Array, target: pa.DataType, offset: int) -> list[int]:
     try:
         _cast(array, target)
     except (pa.ArrowInvalid, OverflowError):
         if len(array) == 1:
             return [offset]
         half = len(array) // 2
-        return _failing_positions(array.slice(0, half), target, offset) + _failing_positions(
+        return _bisect(array.slice(0, half), target, offset) + _bisect(
             array.slice(half), target, offset + half
         )
     return []
@@ -278,8 +324,8 @@ def _cast_column(
         return _cast(array, target)
     except pa.ArrowNotImplementedError:
         return _uncastable_type(name, array, target, per_value_types)
-    except (pa.ArrowInvalid, OverflowError):
-        return _failing_positions(array, target, 0)
+    except (pa.ArrowInvalid, OverflowError) as err:
+        return _failing_positions(array, target, err)
 
 
 def _uncastable_type(
