@@ -105,3 +105,50 @@ def test_the_ui_is_mounted_at_the_root(app_parts: tuple[Intake, RecordingLaunche
         with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
             assert response.read() == b"m 1\n"
             assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def fetch(url: str, data: bytes | None = None, **headers: str) -> tuple[int, Any, bytes]:
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
+def test_a_browser_signs_in_once_and_api_clients_send_the_header(
+    app_parts: tuple[Intake, RecordingLauncher, Any],
+) -> None:
+    async def home(_: Request) -> PlainTextResponse:
+        return PlainTextResponse("runs")
+
+    ui = Starlette(routes=[Route("/", home)])
+    app = create_app(app_parts[0], "default", lambda: "", token="s3cret", ui=ui)
+    with serving(app) as url:
+        html = {"Accept": "text/html,application/xhtml+xml"}
+        code, headers, _ = fetch(f"{url}/", **html)
+        assert (code, headers["location"]) == (303, "/login")
+        code, _, body = fetch(f"{url}/")
+        assert code == 401
+        assert json.loads(body)["message"] == "token not valid; send Authorization: Bearer <token>"
+        code, _, form = fetch(f"{url}/login")
+        assert code == 200 and b'name="token"' in form and b"s3cret" not in form
+
+        code, headers, body = fetch(f"{url}/login", b"token=wrong")
+        assert code == 401 and b"Token not valid" in body and "set-cookie" not in headers
+        code, headers, _ = fetch(f"{url}/login", b"token=s3cret")
+        assert (code, headers["location"]) == (303, "/")
+        cookie = headers["set-cookie"]
+        assert cookie.startswith("ferry_token=s3cret;")
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+
+        assert fetch(f"{url}/", Cookie="ferry_token=s3cret", **html)[:1] == (200,)
+        assert fetch(f"{url}/", Cookie="ferry_token=nope", **html)[0] == 303
+        assert fetch(f"{url}/metrics", Authorization="Bearer s3cret")[0] == 200
+        assert fetch(f"{url}/healthz")[0] == 200

@@ -6,18 +6,30 @@ whether or not a binding matches (matching happens after, and is logged); ``400`
 for a body that is not JSON; ``401`` without the token when one is configured. A
 namespace other than the server's has no bindings, as on the cluster. Bodies are
 read up to ``MAX_EVENT_BYTES`` (``413`` beyond), so memory stays bounded.
+
+With a token, API clients send ``Authorization: Bearer <token>``; a browser cannot
+add that header to its page loads, so ``/login`` takes the token once in a form and
+sets it as an HttpOnly, SameSite=Strict cookie, which the check accepts too. A
+browser page load without either is sent to ``/login`` instead of a JSON 401.
 """
 
 import hmac
 import json
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
@@ -26,8 +38,23 @@ from workflows.serve.intake import Intake, event_metadata
 EVENTS_PATH = "/api/v1/events/{namespace}/{discriminator}"
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
-OPEN_PATHS = frozenset({HEALTH_PATH})
-"""Paths served without the token: a liveness probe needs none."""
+LOGIN_PATH = "/login"
+OPEN_PATHS = frozenset({HEALTH_PATH, LOGIN_PATH})
+"""Paths served without the token: a liveness probe, and the form that takes it."""
+
+TOKEN_COOKIE = "ferry_token"
+"""The cookie ``/login`` sets, holding the token for a browser's later requests."""
+
+MAX_LOGIN_BYTES = 4096
+"""Largest login form body read."""
+
+_LOGIN_FORM = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Ferry: sign in</title></head>
+<body><h1>Ferry</h1><p>{message}</p>
+<form method="post" action="/login">
+<label>Token <input type="password" name="token" autocomplete="current-password" autofocus>
+</label> <button type="submit">Sign in</button></form></body></html>
+"""
 
 MAX_EVENT_BYTES = 1 << 20
 """Largest event body accepted (1 MiB): a bucket notification is a few KiB."""
@@ -43,23 +70,60 @@ def _grpc_error(status: int, code: int, message: str) -> JSONResponse:
 
 
 class BearerToken(BaseHTTPMiddleware):
-    """Every request but ``/healthz`` needs ``Authorization: Bearer <token>`` (401 otherwise)."""
+    """Every request but ``/healthz`` and ``/login`` needs the token (401 otherwise).
+
+    As ``Authorization: Bearer <token>`` or as the cookie ``/login`` set.
+    """
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         super().__init__(app)
+        self.token = token.encode()
         self.expected = f"Bearer {token}".encode()
 
     async def dispatch(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        """Check the header in constant time, then pass the request on."""
+        """Check the header or cookie in constant time, then pass the request on."""
         if request.url.path not in OPEN_PATHS:
-            given = request.headers.get("authorization", "").encode()
-            if not hmac.compare_digest(given, self.expected):
+            header = request.headers.get("authorization", "").encode()
+            cookie = request.cookies.get(TOKEN_COOKIE, "").encode()
+            if not (
+                hmac.compare_digest(header, self.expected)
+                or hmac.compare_digest(cookie, self.token)
+            ):
+                if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+                    return RedirectResponse(LOGIN_PATH, status_code=303)
                 return _grpc_error(
                     401, _UNAUTHENTICATED, "token not valid; send Authorization: Bearer <token>"
                 )
         return await call_next(request)
+
+
+def _login_route(token: str) -> Route:
+    """``/login``: a form for the token; a right one becomes the browser's cookie."""
+
+    async def login(request: Request) -> Response:
+        if request.method == "GET":
+            return HTMLResponse(_LOGIN_FORM.format(message="This server needs its token."))
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_LOGIN_BYTES:
+                return HTMLResponse(_LOGIN_FORM.format(message="Form too large."), 413)
+        given = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0]
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return HTMLResponse(_LOGIN_FORM.format(message="Token not valid; try again."), 401)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            TOKEN_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    return Route(LOGIN_PATH, login, methods=["GET", "POST"])
 
 
 async def _read_bounded(request: Request) -> bytes | None:
@@ -131,6 +195,8 @@ def create_app(
         Route(METRICS_PATH, metrics, methods=["GET"]),
         Route(HEALTH_PATH, healthz, methods=["GET"]),
     ]
+    if token:
+        routes.append(_login_route(token))
     if ui is not None:
         routes.append(Mount("/", app=ui))
     middleware = [Middleware(BearerToken, token=token)] if token else []
