@@ -43,10 +43,12 @@ browser: install ## Install Debian's chromium for the UI browser tests when it i
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@test -x $(CHROMIUM) && $(BIN)/python -c 'import playwright' && echo "browser: $(CHROMIUM) and playwright ready"
 
+TEST_WORKERS ?= 4
+
 test: install tools browser ## Run the whole test suite (ruff and mypy included; installs helm and chromium first)
 	$(BIN)/ruff check steps workflows tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 bench: install ## Benchmarks: transform vs DuckDB direct, step memory, PostgreSQL load/extract
 	$(BIN)/python -m bench

@@ -86,8 +86,12 @@ def test_the_profile_is_a_table_and_drift_moves_are_warnings(profiled) -> None:
 
 def test_a_report_without_a_profile_still_shows_its_rules(profiled) -> None:
     url, run_id, artifacts = profiled
-    report = json.loads((artifacts / "orders-checked" / "report.json").read_text())
-    assert "profile" not in report
+    report_file = artifacts / "orders-checked" / "report.json"
+    report = json.loads(report_file.read_text())
+    # as a report written before checks steps profiled their columns
+    report.pop("profile", None)
+    report.pop("profile_drift", None)
+    report_file.write_text(json.dumps(report))
     body = _step_page(url, run_id)
     assert 'id="profile"' not in body
     assert body.count('<tr data-rule="') == len(report["rules"]) + len(report["row_count"])
