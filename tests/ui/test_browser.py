@@ -171,7 +171,10 @@ def test_run_now_starts_a_run_that_appears_and_finishes_live(
     page.fill('input[name="param.data_dir"]', str(real_runs.data))
     page.fill('input[name="param.output_dir"]', str(real_runs.root / "out-run-now"))
     page.click("#run-now")
-    page.wait_for_url(re.compile(rf"{re.escape(ui)}/pipelines/ui-daily/runs/ui-daily-[a-z0-9]+$"))
+    # the button waits up to START_TIMEOUT_SECONDS for the run's record (a loaded CI machine)
+    page.wait_for_url(
+        re.compile(rf"{re.escape(ui)}/pipelines/ui-daily/runs/ui-daily-[a-z0-9]+$"), timeout=90_000
+    )
     run_id = page.url.rsplit("/", 1)[1]
     assert run_id != before
     first_seen = page.locator("#run-status").inner_text()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from workflows.ui.run_index import RunIndex, RunSummary
 
-START_TIMEOUT_SECONDS = 20.0
+START_TIMEOUT_SECONDS = 60.0
 """How long a button waits for the run it started to write its record."""
 
 _POLL_SECONDS = 0.1
