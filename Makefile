@@ -43,7 +43,7 @@ browser: install ## Install Debian's chromium for the UI browser tests when it i
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@test -x $(CHROMIUM) && $(BIN)/python -c 'import playwright' && echo "browser: $(CHROMIUM) and playwright ready"
 
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 0
 
 test: install tools browser ## Run the whole test suite (ruff and mypy included; installs helm and chromium first)
 	$(BIN)/ruff check steps workflows tests bench
