@@ -4,9 +4,11 @@ Before rows are checked batch by batch, DuckDB reads only the key columns and
 finds the keys that occur more than once, with the position of their first
 occurrence (a hash aggregate that spills under the memory limit). When there are
 such keys, a second read of the keys lists the positions of every later
-occurrence into a table sorted by position. Each batch then asks that table for
-the positions in its own range. The first occurrence in input order passes and
-every later one fails, so a retry rejects the same rows.
+occurrence into a table sorted by position. The batches, which come in order, then
+read that table a window of positions at a time (one query per ``WINDOW_ROWS`` rows
+of input, not one per batch) and pick their own range from it. The first
+occurrence in input order passes and every later one fails, so a retry rejects the
+same rows.
 """
 
 from collections.abc import Iterator
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     import duckdb
 
 _KEYS = "__ferry_keys"
+WINDOW_ROWS = 1 << 20
+"""Input positions whose rejected rows are fetched at once (at most 8 MB of positions)."""
 
 
 def _numbered_keys(
@@ -57,6 +61,7 @@ class DuplicateRows:
     ) -> None:
         self._con = con
         self._tables: dict[int, str] = {}
+        self._windows: dict[int, tuple[int, int, np.ndarray]] = {}
         for index, rule in rules.items():
             self._tables[index] = self._find(reader, index, rule.columns(), batch_size)
 
@@ -87,12 +92,23 @@ class DuplicateRows:
     def flag_columns(self, start: int, rows: int) -> dict[str, pa.Array]:
         """For the batch at positions ``start .. start+rows``: one bool column per rule."""
         columns: dict[str, pa.Array] = {}
-        row = quote_identifier(ROW_COLUMN)
-        for index, table in self._tables.items():
+        for index in self._tables:
+            found = self._positions(index, start, start + rows)
             flags = np.zeros(rows, dtype=bool)
-            found = self._con.sql(
-                f"SELECT {row} FROM {table} WHERE {row} >= {start} AND {row} < {start + rows}"
-            ).fetchnumpy()[ROW_COLUMN]
-            flags[np.asarray(found, dtype=np.int64) - start] = True
+            flags[found - start] = True
             columns[unique_flag_column(index)] = pa.array(flags)
         return columns
+
+    def _positions(self, index: int, start: int, end: int) -> np.ndarray:
+        """The rejected positions of rule ``index`` in ``start .. end``, sorted."""
+        low, high, found = self._windows.get(index, (0, 0, np.empty(0, np.int64)))
+        if start < low or end > high:
+            low, high = start, start + max(end - start, WINDOW_ROWS)
+            row = quote_identifier(ROW_COLUMN)
+            fetched = self._con.sql(
+                f"SELECT {row} FROM {self._tables[index]} "
+                f"WHERE {row} >= {low} AND {row} < {high} ORDER BY {row}"
+            ).fetchnumpy()[ROW_COLUMN]
+            found = np.asarray(fetched, dtype=np.int64)
+            self._windows[index] = (low, high, found)
+        return found[np.searchsorted(found, start) : np.searchsorted(found, end)]

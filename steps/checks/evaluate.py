@@ -89,11 +89,16 @@ class BatchEvaluator:
             self._con.unregister(_BATCH)
 
     def flags(
-        self, batch: pa.RecordBatch, start: int, unique_flags: dict[str, pa.Array]
+        self,
+        con: "duckdb.DuckDBPyConnection",
+        batch: pa.RecordBatch,
+        start: int,
+        unique_flags: dict[str, pa.Array],
     ) -> tuple[list[pa.Array], list[pa.Array]]:
         """Per rule, which rows of the batch (at input position ``start``) fail it.
 
         Also returns, per hashed column, each row's hash (for the column profile).
+        ``con`` is the calling thread's own cursor: the batch is registered on it.
         """
         import duckdb
 
@@ -102,9 +107,9 @@ class BatchEvaluator:
         table = pa.Table.from_batches([batch])
         for name, column in unique_flags.items():
             table = table.append_column(name, column)
-        self._con.register(_BATCH, table)
+        con.register(_BATCH, table)
         try:
-            result = self._con.sql(self._query).to_arrow_table()
+            result = con.sql(self._query).to_arrow_table()
         except duckdb.Error as err:
             failure = DataRejected if isinstance(err, duckdb.DataError) else StepError
             raise failure(
@@ -112,7 +117,7 @@ class BatchEvaluator:
                 f"{one_line(err)}; fix the rule or the data"
             ) from None
         finally:
-            self._con.unregister(_BATCH)
+            con.unregister(_BATCH)
         columns = [result.column(i).combine_chunks() for i in range(result.num_columns)]
         return columns[: len(self._rules)], columns[len(self._rules) :]
 

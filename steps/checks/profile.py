@@ -3,7 +3,9 @@
 Per column: nulls, an estimate of the distinct values, min and max (numbers, dates,
 times), the mean (numbers), and the most frequent values of short, few-valued
 strings. Everything is updated batch by batch from the batches the check already
-reads, so profiling never reads the input a second time.
+reads, so profiling never reads the input a second time. The costly part of a batch
+(value counts, hashes, bounds) is summarized on the worker thread that judged it;
+the summaries are merged in input order, so the result does not depend on threads.
 
 The distinct estimate is a k-minimum-values sketch over DuckDB's 64-bit ``hash`` of
 each value (computed in the same query that evaluates the rules): it keeps the
@@ -102,6 +104,21 @@ class _DistinctSketch:
 
 
 @dataclass
+class _BatchPart:
+    """One batch's contribution to one column's profile (see ``summarize``)."""
+
+    nulls: int
+    valued: bool = False
+    """Whether the batch holds a value in this column (else only ``nulls`` counts)."""
+    counts: list[tuple[Any, int]] | None = None
+    candidates: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
+    """Hashes of the batch's values that may enter the distinct sketch."""
+    low: object = None
+    high: object = None
+    total: float = 0.0
+
+
+@dataclass
 class _ColumnProfile:
     name: str
     arrow: pa.DataType
@@ -122,37 +139,69 @@ class _ColumnProfile:
         """Whether the distinct sketch needs DuckDB's ``hash`` (text and other values)."""
         return self.kind not in ("number", "temporal") or pa.types.is_decimal(self.arrow)
 
-    def add(self, column: pa.Array, hashes: pa.Array | None) -> None:
-        self.nulls += column.null_count
-        if column.null_count == len(column):
-            return
-        if self.top is not None:
-            self._count(column)
-        if self.top is None:  # a column whose values are all counted needs no sketch
-            if hashes is None:
-                self.distinct.add(number_hashes(column))
-            else:
-                valid = pc.filter(hashes, pc.is_valid(column)) if column.null_count else hashes
-                self.distinct.add(valid.to_numpy(zero_copy_only=False))
+    def summarize(self, column: pa.Array, hashes: pa.Array | None) -> "_BatchPart":
+        """What one batch adds to this column's profile; safe on a worker thread.
+
+        It reads two things that :meth:`merge` changes, both only ever in one
+        direction: whether values are still counted (counting only stops) and the
+        sketch's largest kept hash (it only falls). A stale read makes a part carry
+        more than :meth:`merge` uses, never less, so the profile is the same as if
+        every batch were added in order on one thread.
+        """
+        nulls = column.null_count
+        if nulls == len(column):
+            return _BatchPart(nulls=nulls)
+        counts = self._value_counts(column) if self.top is not None else None
+        if hashes is None:
+            candidates = number_hashes(column)
+        else:
+            valid = pc.filter(hashes, pc.is_valid(column)) if nulls else hashes
+            candidates = valid.to_numpy(zero_copy_only=False)
+        kept = self.distinct.kept
+        if len(kept) == SKETCH_SIZE:
+            candidates = candidates[candidates < kept[-1]]
+        part = _BatchPart(nulls=nulls, valued=True, counts=counts, candidates=candidates)
         if self.kind in ("number", "temporal"):
             bounds = pc.min_max(column)
-            low, high = bounds["min"].as_py(), bounds["max"].as_py()
+            part.low, part.high = bounds["min"].as_py(), bounds["max"].as_py()
+        if self.kind == "number":
+            part.total = float(pc.sum(column, min_count=1).cast(pa.float64()).as_py() or 0.0)
+        return part
+
+    def merge(self, part: "_BatchPart") -> None:
+        """Add one batch's part; parts must come in input order."""
+        self.nulls += part.nulls
+        if not part.valued:
+            return
+        if self.top is not None:
+            self._count(part.counts)
+        if self.top is None:  # a column whose values are all counted needs no sketch
+            self.distinct.add(part.candidates)
+        if self.kind in ("number", "temporal"):
+            low, high = part.low, part.high
             self.low = low if self.low is None else min(self.low, low)  # type: ignore[call-overload]
             self.high = high if self.high is None else max(self.high, high)  # type: ignore[call-overload]
         if self.kind == "number":
-            self.total += float(pc.sum(column, min_count=1).cast(pa.float64()).as_py() or 0.0)
+            self.total += part.total
 
-    def _count(self, column: pa.Array) -> None:
-        assert self.top is not None
+    @staticmethod
+    def _value_counts(column: pa.Array) -> list[tuple[Any, int]] | None:
+        """The batch's values with their counts; None when there are too many to track."""
         counts = pc.value_counts(column)
         if len(counts) > TOP_TRACKED:
-            self._stop_counting()
-            return
+            return None
         values = counts.field("values").to_pylist()
-        if any(value is not None and len(value) > TOP_VALUE_LENGTH for value in values):
+        return list(zip(values, counts.field("counts").to_pylist(), strict=True))
+
+    def _count(self, counts: list[tuple[Any, int]] | None) -> None:
+        assert self.top is not None
+        if counts is None:
             self._stop_counting()
             return
-        for value, count in zip(values, counts.field("counts").to_pylist(), strict=True):
+        if any(value is not None and len(value) > TOP_VALUE_LENGTH for value, _ in counts):
+            self._stop_counting()
+            return
+        for value, count in counts:
             if value is not None:
                 self.top[value] = self.top.get(value, 0) + count
         if len(self.top) > TOP_TRACKED:
@@ -193,6 +242,14 @@ class _ColumnProfile:
         return entry
 
 
+@dataclass(frozen=True)
+class BatchProfile:
+    """One batch's rows and per column its part of the profile."""
+
+    rows: int
+    parts: list[_BatchPart]
+
+
 class Profiler:
     """The profile of every column of the input, updated batch by batch."""
 
@@ -205,12 +262,27 @@ class Profiler:
         """The columns whose DuckDB ``hash`` per row :meth:`add` needs, in input order."""
         return [c.name for c in self._columns if c.hashed_by_duckdb]
 
-    def add(self, batch: pa.RecordBatch, hashes: list[pa.Array]) -> None:
-        """Count one batch; ``hashes`` holds DuckDB's ``hash`` of each of ``hashed_columns``."""
-        self.rows += batch.num_rows
+    def summarize(self, batch: pa.RecordBatch, hashes: list[pa.Array]) -> "BatchProfile":
+        """What one batch adds to the profile, computed on the calling (worker) thread.
+
+        ``hashes`` holds DuckDB's ``hash`` of each of ``hashed_columns``.
+        """
         given = iter(hashes)
-        for profile, values in zip(self._columns, batch.columns, strict=True):
-            profile.add(values, next(given) if profile.hashed_by_duckdb else None)
+        parts = [
+            profile.summarize(values, next(given) if profile.hashed_by_duckdb else None)
+            for profile, values in zip(self._columns, batch.columns, strict=True)
+        ]
+        return BatchProfile(batch.num_rows, parts)
+
+    def merge(self, batch: "BatchProfile") -> None:
+        """Add a batch's summary; summaries must be merged in input order."""
+        self.rows += batch.rows
+        for profile, part in zip(self._columns, batch.parts, strict=True):
+            profile.merge(part)
+
+    def add(self, batch: pa.RecordBatch, hashes: list[pa.Array]) -> None:
+        """Count one batch on this thread: :meth:`summarize` then :meth:`merge`."""
+        self.merge(self.summarize(batch, hashes))
 
     def to_dict(self) -> dict[str, Any]:
         """The profile as the quality report holds it."""

@@ -2,15 +2,17 @@
 
 Rows stream batch by batch; DuckDB evaluates the rules on each batch and the
 original Arrow batch is split by the result, so the data keeps its exact types.
+Two batches are judged at a time on worker threads (``judge``); the report, the
+profile and the writes take them in input order.
 The artifact, its quarantine and ``report.json`` are written and committed even
 when the check fails, so the failing rows are there to look at.
 """
 
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from steps.checks.config import ChecksConfig, RowCount, RuleBase, Unique
 from steps.checks.drift import (
@@ -22,15 +24,17 @@ from steps.checks.drift import (
 )
 from steps.checks.duplicates import DuplicateRows
 from steps.checks.evaluate import BatchEvaluator
+from steps.checks.judge import Batch, Judge
 from steps.checks.profile import Profiler
 from steps.checks.report import QualityReport
 from steps.checks.rules import compile_rules
 from steps.checks.scan import scan
 from steps.runtime.accounting import RowCounts
-from steps.runtime.artifacts import QUARANTINE, REASON_COLUMN, REPORT
+from steps.runtime.artifacts import QUARANTINE, REPORT, ArtifactReader
 from steps.runtime.context import StepContext
 from steps.runtime.duckdb_session import connect
 from steps.runtime.errors import DataRejected, StepUsageError
+from steps.runtime.ordered_pool import ordered_map
 from steps.runtime.store import write_text_atomic
 
 DUCKDB_MEMORY_LIMIT = "512MB"
@@ -68,6 +72,16 @@ def _drift(
     return entry, warning
 
 
+def _batches(
+    reader: ArtifactReader, config: ChecksConfig, duplicates: DuplicateRows
+) -> Iterator[Batch]:
+    """The input's batches in order, each with its position and its ``unique`` flags."""
+    start = 0
+    for rows in scan(reader, config.batch_size):
+        yield Batch(rows, start, duplicates.flag_columns(start, rows.num_rows))
+        start += rows.num_rows
+
+
 def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
     """Check every row of the single input against the rules; fail below the threshold."""
     reader = ctx.only_input()
@@ -87,17 +101,18 @@ def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
             writer = ctx.artifact_writer()
             uniques = {i: r for i, r in enumerate(row_rules) if isinstance(r, Unique)}
             duplicates = DuplicateRows(con, reader, uniques, config.batch_size)
-            for batch in scan(reader, config.batch_size):
-                unique_flags = duplicates.flag_columns(rows_in, batch.num_rows)
-                flags, hashes = evaluator.flags(batch, rows_in, unique_flags)
-                report.add(batch, rows_in, flags)
-                profiler.add(batch, hashes)
-                failed, reasons = evaluator.reasons(flags, batch.num_rows)
-                writer.write(batch.filter(pc.invert(failed)))
-                if len(reasons):
-                    rejected = batch.filter(failed).append_column(REASON_COLUMN, reasons)
-                    writer.quarantine(rejected)
-                rows_in += batch.num_rows
+            judge = Judge(con, evaluator, profiler)
+            try:
+                for judged in ordered_map(judge, _batches(reader, config, duplicates)):
+                    batch = judged.batch.rows
+                    report.add(batch, judged.batch.start, judged.flags)
+                    profiler.merge(judged.profile)
+                    writer.write(judged.passing)
+                    if judged.rejected is not None:
+                        writer.quarantine(judged.rejected)
+                    rows_in += batch.num_rows
+            finally:
+                judge.close()
         finally:
             con.close()
     counts = RowCounts(rows_in=rows_in, rows_out=writer.rows, rows_rejected=writer.rejected)

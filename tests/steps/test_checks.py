@@ -543,3 +543,33 @@ def test_a_value_a_sql_rule_cannot_convert_is_rejected(tmp_path: Path) -> None:
         "the rule or the data"
     )
     assert not (out / "_manifest.json").exists()
+
+
+def test_unique_positions_are_read_window_by_window_in_any_batch_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    from steps.checks import duplicates
+    from steps.checks.config import Unique
+    from steps.runtime.duckdb_session import connect
+
+    rng = random.Random(7)
+    ids = [rng.randrange(300) for _ in range(2000)]
+    seen: set[int] = set()
+    expected = []
+    for key in ids:
+        expected.append(key in seen)
+        seen.add(key)
+    uri = make_input(tmp_path, pa.record_batch({"id": ids}))
+    reader = ArtifactReader(open_location(uri), "orders")
+    monkeypatch.setattr(duplicates, "WINDOW_ROWS", 50)
+    con = connect(memory_limit="256MB", temp_directory=str(tmp_path / "spill"))
+    try:
+        rows = duplicates.DuplicateRows(con, reader, {0: Unique(columns=["id"])}, batch_size=64)
+        got: list[bool] = []
+        for start, size in [(0, 7), (7, 120), (127, 1), (128, 1500), (1628, 372)]:
+            got += rows.flag_columns(start, size)["__ferry_unique_0"].to_pylist()
+    finally:
+        con.close()
+    assert got == expected

@@ -22,6 +22,7 @@ are skipped and not counted, and a quoted value spanning lines counts once.
 import io
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,6 +35,7 @@ from steps.extract.files.records import Chunk, RecordTooLong, split_records
 from steps.extract.files.schema import TargetSchema
 from steps.extract.files.source import byte_pieces
 from steps.runtime.errors import DataRejected
+from steps.runtime.ordered_pool import ordered_map
 from steps.runtime.store import Location
 
 
@@ -102,6 +104,26 @@ def _exact_types(inferred: pa.Schema, text: pa.Table) -> pa.Schema:
     return pa.schema(fields)
 
 
+@dataclass(frozen=True)
+class _Parsed:
+    """What one chunk holds: per batch the good rows and the bad ones, and its record count.
+
+    Lines are counted from the chunk's first record (1); the reading loop, which knows
+    how many records came before, shifts them.
+    """
+
+    items: list[tuple[pa.RecordBatch | None, list[BadRow]]]
+    records: int
+
+
+@dataclass(frozen=True)
+class _Work:
+    """A chunk to parse, and whether it starts with the file's header."""
+
+    chunk: Chunk
+    header: bool
+
+
 class _File:
     """The state of reading one file: its columns, and the records counted so far."""
 
@@ -111,7 +133,6 @@ class _File:
         self.target = target
         declared = config.declared_columns()
         self.names: list[str] | None = None if config.csv.header else declared
-        self.header_pending = config.csv.header
         self.records = 0
 
     def start(self, data: bytes) -> None:
@@ -121,24 +142,28 @@ class _File:
             names = list(typed.schema.names)
             _check_unique(self.loc, names)
             if self.target.schema is None:
-                text = _parse(self.loc, self.config, data, self._data_names(names), names)
+                text = _parse(
+                    self.loc, self.config, data, None if self.config.csv.header else names, names
+                )
                 self.target.adopt(self.loc.uri, _exact_types(typed.schema, text))
             self.names = names
         else:
             self.names = self.target.names
         self.target.check_columns(self.loc.uri, self.names)
 
-    def _data_names(self, names: list[str]) -> list[str] | None:
-        """The column names to give pyarrow: none while the header is still in the data."""
-        return None if self.header_pending else names
+    def parse(self, chunk: Chunk, header: bool) -> _Parsed:
+        """Parse and cast one chunk of whole records (``header``: it starts with the header).
 
-    def rows(self, chunk: Chunk) -> tuple[pa.Table, list[BadRow], int, list[int]]:
-        """Parse a chunk: its rows as text, its malformed rows, and where its rows start."""
-        assert self.names is not None
-        header = self.header_pending
+        Runs on a worker thread: it reads no state that the reading loop changes, and
+        numbers lines from the chunk's start (see :class:`_Parsed`).
+        """
+        names = self.names
+        assert names is not None
+        if chunk.broken is not None:
+            bad_record = BadRow(self.loc.uri, 1, chunk.broken, _text(_line(chunk.data)))
+            return _Parsed([(None, [bad_record])], 1)
         skipped: list[int] = []
         bad: list[BadRow] = []
-        base = self.records
 
         def on_invalid_row(row: pacsv.InvalidRow) -> str:
             number = row.number or 0
@@ -146,7 +171,7 @@ class _File:
             bad.append(
                 BadRow(
                     self.loc.uri,
-                    base + number,
+                    number,
                     f"expected {row.expected_columns} fields, got {row.actual_columns}",
                     row.text,
                 )
@@ -154,23 +179,21 @@ class _File:
             return "skip"
 
         table = _parse(
-            self.loc,
-            self.config,
-            chunk.data,
-            self._data_names(self.names),
-            self.names,
-            on_invalid_row,
+            self.loc, self.config, chunk.data, None if header else names, names, on_invalid_row
         )
-        self.header_pending = False
-        first = (2 if header else 1) + base
-        self.records += table.num_rows + len(bad) + (1 if header else 0)
-        return table, bad, first, [base + n for n in skipped]
+        records = table.num_rows + len(bad) + (1 if header else 0)
+        items = _cast_table(self, table, bad, 2 if header else 1, skipped)
+        return _Parsed(items, records)
 
 
 def read_csv(
     loc: Location, config: FilesExtract, target: TargetSchema
 ) -> Iterator[tuple[pa.RecordBatch | None, list[BadRow]]]:
-    """Stream one CSV file as (good rows in the target schema, bad rows) per batch."""
+    """Stream one CSV file as (good rows in the target schema, bad rows) per batch.
+
+    Chunks are parsed and cast on worker threads (``ordered_map``); their results come
+    back in file order, and each chunk's lines are shifted by the records before it.
+    """
     opts = config.csv
     file = _File(loc, config, target)
     chunks = split_records(
@@ -180,7 +203,6 @@ def read_csv(
         max_field_bytes=opts.max_field_bytes,
         block_size=opts.block_size,
     )
-    items = _numbered(loc, file, chunks)
     head, sample, too_long = _sample(loc, file, chunks, opts.block_size)
     if too_long is not None:
         _count(file, head, sample)
@@ -189,12 +211,24 @@ def read_csv(
         _empty(loc, config, target)
     else:
         file.start(sample)
-    for chunk in itertools.chain(head, items):
-        if chunk.broken is not None:
-            file.records += 1
-            yield None, [BadRow(loc.uri, file.records, chunk.broken, _text(_line(chunk.data)))]
-        elif chunk.data.strip():
-            yield from _cast_chunk(file, chunk)
+    work = _work(config.csv.header, itertools.chain(head, chunks))
+    try:
+        for parsed in ordered_map(lambda item: file.parse(item.chunk, item.header), work):
+            base = file.records
+            for good, bad in parsed.items:
+                yield good, [replace(row, line=row.line + base) for row in bad]
+            file.records += parsed.records
+    except RecordTooLong as err:
+        raise DataRejected(f"{loc.uri} line {file.records + 1}: {err}") from None
+
+
+def _work(header: bool, chunks: Iterator[Chunk]) -> Iterator[_Work]:
+    """The chunks holding records, the first of them marked as starting with the header."""
+    for chunk in chunks:
+        if chunk.broken is None and not chunk.data.strip():
+            continue
+        yield _Work(chunk, header and chunk.broken is None)
+        header = header and chunk.broken is not None
 
 
 def _sample(
@@ -231,30 +265,20 @@ def _count(file: "_File", head: list[Chunk], sample: bytes) -> None:
     """Count the records of the chunks read so far (to name the record after them)."""
     if sample:
         file.start(sample)
-    for chunk in head:
-        if chunk.broken is not None:
-            file.records += 1
-        elif chunk.data.strip():
-            file.rows(chunk)
+    for item in _work(file.config.csv.header, iter(head)):
+        file.records += file.parse(item.chunk, item.header).records
 
 
-def _numbered(loc: Location, file: "_File", chunks: Iterator[Chunk]) -> Iterator[Chunk]:
-    while True:
-        try:
-            chunk = next(chunks, None)
-        except RecordTooLong as err:
-            raise DataRejected(f"{loc.uri} line {file.records + 1}: {err}") from None
-        if chunk is None:
-            return
-        yield chunk
+def _cast_table(
+    file: "_File", table: pa.Table, pending: list[BadRow], first_record: int, skipped: list[int]
+) -> list[tuple[pa.RecordBatch | None, list[BadRow]]]:
+    """The parsed rows cast to the target, batch by batch, with the rows that do not fit.
 
-
-def _cast_chunk(
-    file: "_File", chunk: Chunk
-) -> Iterator[tuple[pa.RecordBatch | None, list[BadRow]]]:
-    table, pending, first_record, skipped = file.rows(chunk)
+    ``pending`` (malformed records) go with the first batch; lines are the chunk's own.
+    """
     target, names = file.target, file.names
     assert names is not None
+    items: list[tuple[pa.RecordBatch | None, list[BadRow]]] = []
     accepted = 0
     for batch in table.to_batches(max_chunksize=file.config.batch_size):
         good, failures = target.cast(
@@ -268,9 +292,10 @@ def _cast_chunk(
             raw = file.config.csv.delimiter.join(_text(v) for v in fields)
             bad.append(BadRow(file.loc.uri, line, failure.problem, raw))
         accepted += batch.num_rows
-        yield good, sorted(bad, key=lambda r: r.line)
+        items.append((good, sorted(bad, key=lambda r: r.line)))
     if pending:
-        yield None, pending
+        items.append((None, pending))
+    return items
 
 
 def _empty(loc: Location, config: FilesExtract, target: TargetSchema) -> None:
