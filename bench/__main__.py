@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import pipeline_bench, sql_bench, transform_bench
+from bench import orchestration_bench, pipeline_bench, sql_bench, transform_bench
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 STEPS = (
@@ -178,16 +178,44 @@ def _pipeline(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _orchestration(args: argparse.Namespace) -> dict[str, Any]:
+    result = orchestration_bench.main(args.rows, args.pairs)
+    print(orchestration_bench.markdown(result), flush=True)
+    return result
+
+
+def _orchestration_sections(result: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (
+            orchestration_bench.OVERHEAD_SECTION,
+            orchestration_bench.overhead_markdown(result["overhead"]),
+        ),
+        (
+            orchestration_bench.PARTITION_SECTION,
+            orchestration_bench.partitioned_markdown(result["partitioned"]),
+        ),
+    ]
+
+
+def _replace_sections(path: Path, sections: list[tuple[str, str]]) -> None:
+    """Replace (or append) the page's sections under these headings, keeping the rest."""
+    page = path.read_text() if path.exists() else ""
+    for heading, section in sections:
+        page = pipeline_bench.replace_section(page, section, heading)
+    path.write_text(page)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks; write docs/benchmarks.md and print the figures."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
         "case",
         nargs="?",
-        choices=["all", "pipeline"],
+        choices=["all", "pipeline", "orchestration"],
         default="all",
-        help="all (default), or only the whole-pipeline case (its section of the page is "
-        "replaced, the rest kept)",
+        help="all (default), or only the whole-pipeline case, or only the orchestration "
+        "cases (per-step overhead, partitioned vs unpartitioned); a single case replaces "
+        "its sections of the page and keeps the rest",
     )
     parser.add_argument("--rows", type=int, default=10_000_000, help="transform benchmark size")
     parser.add_argument("--large-rows", type=int, default=30_000_000, help="memory comparison size")
@@ -198,8 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.case == "pipeline":
         result = _pipeline(args)
-        page = args.out.read_text() if args.out.exists() else ""
-        args.out.write_text(pipeline_bench.replace_section(page, pipeline_bench.markdown(result)))
+        _replace_sections(args.out, [(pipeline_bench.SECTION, pipeline_bench.markdown(result))])
+        print(json.dumps(result, indent=2), file=sys.stderr)
+        return 0
+    if args.case == "orchestration":
+        result = _orchestration(args)
+        _replace_sections(args.out, _orchestration_sections(result))
         print(json.dumps(result, indent=2), file=sys.stderr)
         return 0
     small = transform_bench.main(args.rows)
@@ -208,17 +240,28 @@ def main(argv: list[str] | None = None) -> int:
     print(transform_bench.table(large), flush=True)
     sql = None if args.skip_sql else sql_bench.main(args.sql_rows)
     pipeline = _pipeline(args)
+    orchestration = _orchestration(args)
     command = (
         "make bench"
         if argv is None and len(sys.argv) == 1
         else "python -m bench " + " ".join(sys.argv[1:])
     )
-    markdown = (
-        render_markdown(command, small, large, sql) + "\n" + pipeline_bench.markdown(pipeline)
+    markdown = "\n".join(
+        [
+            render_markdown(command, small, large, sql),
+            pipeline_bench.markdown(pipeline),
+            orchestration_bench.markdown(orchestration),
+        ]
     )
     args.out.write_text(markdown)
     print(markdown)
-    figures = {"small": small, "large": large, "sql": sql, "pipeline": pipeline}
+    figures = {
+        "small": small,
+        "large": large,
+        "sql": sql,
+        "pipeline": pipeline,
+        "orchestration": orchestration,
+    }
     print(json.dumps(figures, indent=2), file=sys.stderr)
     return 0
 

@@ -291,11 +291,14 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replace_section(page: str, section: str) -> str:
-    """``page`` with its whole-pipeline section replaced by ``section`` (appended if absent)."""
-    start = page.find(SECTION)
+def replace_section(page: str, section: str, heading: str = SECTION) -> str:
+    """``page`` with its section under ``heading`` replaced by ``section`` (appended if absent).
+
+    ``section`` may hold several ``## `` sections; only the one under ``heading`` goes.
+    """
+    start = page.find(heading)
     if start == -1:
         return page.rstrip("\n") + "\n\n" + section
-    end = page.find("\n## ", start + len(SECTION))
+    end = page.find("\n## ", start + len(heading))
     rest = page[end + 1 :] if end != -1 else ""
     return page[:start] + section + ("\n" + rest if rest else "")

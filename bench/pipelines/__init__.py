@@ -1,0 +1,1 @@
+"""Pipelines that exist only to be measured by ``make bench``."""
