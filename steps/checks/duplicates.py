@@ -1,14 +1,15 @@
 """The ``unique`` rule across the whole input, with bounded memory.
 
-Before rows are checked batch by batch, DuckDB reads only the key columns and
-finds the keys that occur more than once, with the position of their first
-occurrence (a hash aggregate that spills under the memory limit). When there are
-such keys, a second read of the keys lists the positions of every later
-occurrence into a table sorted by position. The batches, which come in order, then
-read that table a window of positions at a time (one query per ``WINDOW_ROWS`` rows
-of input, not one per batch) and pick their own range from it. The first
-occurrence in input order passes and every later one fails, so a retry rejects the
-same rows.
+A single integer key over a narrow range is checked in one pass with seen-flags
+(``dense_keys``). Any other key goes the general way: before rows are checked
+batch by batch, DuckDB reads only the key columns and finds the keys that occur
+more than once, with the position of their first occurrence (a hash aggregate that
+spills under the memory limit). When there are such keys, a second read of the
+keys lists the positions of every later occurrence into a table sorted by
+position. The batches, which come in order, then read that table a window of
+positions at a time (one query per ``WINDOW_ROWS`` rows of input, not one per
+batch) and pick their own range from it. The first occurrence in input order passes
+and every later one fails, so a retry rejects the same rows.
 """
 
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from steps.checks.config import Unique
+from steps.checks.dense_keys import DenseKeys, dense_keys
 from steps.checks.rules import ROW_COLUMN, unique_flag_column
 from steps.checks.scan import scan
 from steps.runtime.artifacts import ArtifactReader
@@ -62,8 +64,13 @@ class DuplicateRows:
         self._con = con
         self._tables: dict[int, str] = {}
         self._windows: dict[int, tuple[int, int, np.ndarray]] = {}
+        self._dense: dict[int, DenseKeys] = {}
         for index, rule in rules.items():
-            self._tables[index] = self._find(reader, index, rule.columns(), batch_size)
+            dense = dense_keys(reader, rule.columns())
+            if dense is not None:
+                self._dense[index] = dense
+            else:
+                self._tables[index] = self._find(reader, index, rule.columns(), batch_size)
 
     def _find(self, reader: ArtifactReader, index: int, columns: list[str], batch_size: int) -> str:
         keys = [quote_identifier(c) for c in columns]
@@ -89,9 +96,13 @@ class DuplicateRows:
         self._con.execute(f"DROP TABLE {first}")
         return rejected
 
-    def flag_columns(self, start: int, rows: int) -> dict[str, pa.Array]:
-        """For the batch at positions ``start .. start+rows``: one bool column per rule."""
-        columns: dict[str, pa.Array] = {}
+    def flag_columns(self, batch: pa.RecordBatch, start: int) -> dict[str, pa.Array]:
+        """For the batch at input position ``start``: one bool column per rule.
+
+        Batches must come in input order, each once.
+        """
+        columns = {unique_flag_column(i): keys.flags(batch) for i, keys in self._dense.items()}
+        rows = batch.num_rows
         for index in self._tables:
             found = self._positions(index, start, start + rows)
             flags = np.zeros(rows, dtype=bool)

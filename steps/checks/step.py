@@ -78,7 +78,7 @@ def _batches(
     """The input's batches in order, each with its position and its ``unique`` flags."""
     start = 0
     for rows in scan(reader, config.batch_size):
-        yield Batch(rows, start, duplicates.flag_columns(start, rows.num_rows))
+        yield Batch(rows, start, duplicates.flag_columns(rows, start))
         start += rows.num_rows
 
 

@@ -545,31 +545,100 @@ def test_a_value_a_sql_rule_cannot_convert_is_rejected(tmp_path: Path) -> None:
     assert not (out / "_manifest.json").exists()
 
 
-def test_unique_positions_are_read_window_by_window_in_any_batch_size(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import random
-
+def _unique_flags_by_strategy(
+    tmp_path: Path, keys: list[Any], sizes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[bool], bool]:
+    """The ``unique`` flags of ``keys`` in batches of ``sizes``; whether seen-flags gave them."""
     from steps.checks import duplicates
     from steps.checks.config import Unique
     from steps.runtime.duckdb_session import connect
 
-    rng = random.Random(7)
-    ids = [rng.randrange(300) for _ in range(2000)]
-    seen: set[int] = set()
-    expected = []
-    for key in ids:
-        expected.append(key in seen)
-        seen.add(key)
-    uri = make_input(tmp_path, pa.record_batch({"id": ids}))
+    table = pa.table({"id": keys})
+    uri = make_input(tmp_path, *table.to_batches())
     reader = ArtifactReader(open_location(uri), "orders")
     monkeypatch.setattr(duplicates, "WINDOW_ROWS", 50)
     con = connect(memory_limit="256MB", temp_directory=str(tmp_path / "spill"))
     try:
         rows = duplicates.DuplicateRows(con, reader, {0: Unique(columns=["id"])}, batch_size=64)
         got: list[bool] = []
-        for start, size in [(0, 7), (7, 120), (127, 1), (128, 1500), (1628, 372)]:
-            got += rows.flag_columns(start, size)["__ferry_unique_0"].to_pylist()
+        start = 0
+        for size in sizes:
+            batch = table.slice(start, size).combine_chunks().to_batches()[0]
+            got += rows.flag_columns(batch, start)["__ferry_unique_0"].to_pylist()
+            start += size
+        return got, bool(rows._dense)
     finally:
         con.close()
-    assert got == expected
+
+
+def _first_occurrence_passes(keys: list[Any]) -> list[bool]:
+    seen: set[Any] = set()
+    expected = []
+    for key in keys:
+        expected.append(key is not None and key in seen)
+        seen.add(key)
+    return expected
+
+
+BATCH_SIZES = [7, 120, 1, 1500, 372]
+
+
+@pytest.mark.parametrize(
+    ("make_key", "dense"),
+    [
+        pytest.param(lambda n: n - 150, True, id="integers-narrow-range-seen-flags"),
+        pytest.param(lambda n: n * 10**12, False, id="integers-wide-range-two-pass"),
+        pytest.param(lambda n: f"k{n}", False, id="text-two-pass"),
+    ],
+)
+def test_unique_keeps_the_first_occurrence_in_input_order_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_key: Any, dense: bool
+) -> None:
+    import random
+
+    rng = random.Random(7)
+    keys = [None if rng.random() < 0.05 else make_key(rng.randrange(300)) for _ in range(2000)]
+    got, used_seen_flags = _unique_flags_by_strategy(tmp_path, keys, BATCH_SIZES, monkeypatch)
+    assert used_seen_flags is dense
+    assert got == _first_occurrence_passes(keys)
+
+
+def test_seen_flags_need_integer_min_max_statistics_in_every_row_group(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from steps.checks.dense_keys import dense_keys, key_range
+
+    def artifact(name: str, tables: list[pa.Table], **options: Any) -> ArtifactReader:
+        folder = tmp_path / name
+        (folder / "data").mkdir(parents=True)
+        for n, table in enumerate(tables):
+            pq.write_table(table, folder / "data" / f"part-{n}.parquet", **options)
+        files = [f"data/part-{n}.parquet" for n in range(len(tables))]
+        manifest = {"format": "ferry-artifact/1", "files": {"data": files, "quarantine": []}}
+        (folder / "_manifest.json").write_text(json.dumps(manifest))
+        return ArtifactReader(open_location(str(folder)), name)
+
+    two_files = artifact("two", [pa.table({"id": [5, None, 9]}), pa.table({"id": [-3, 4]})])
+    assert key_range(two_files, "id") == (-3, 9)
+    nulls_only = artifact("nulls", [pa.table({"id": pa.array([None, None], pa.int64())})])
+    assert key_range(nulls_only, "id") is None
+    no_stats = artifact("nostats", [pa.table({"id": [1, 2]})], write_statistics=False)
+    assert key_range(no_stats, "id") is None
+    text = artifact("text", [pa.table({"id": ["a", "b"]})])
+    assert key_range(text, "id") is None
+    assert dense_keys(two_files, ["id", "id"]) is None  # a compound key goes the general way
+    wide = artifact("wide", [pa.table({"id": [0, 1 << 40]})])
+    assert dense_keys(wide, ["id"]) is None
+
+
+def test_a_key_outside_its_statistics_is_an_inconsistent_input() -> None:
+    from steps.checks.dense_keys import DenseKeys
+    from steps.runtime.errors import StepError
+
+    keys = DenseKeys("id", 0, 9)
+    with pytest.raises(StepError) as err:
+        keys.flags(pa.record_batch({"id": [3, 12]}))
+    assert str(err.value) == (
+        "column 'id' holds a value outside the min/max its Parquet statistics give; the input "
+        "artifact is inconsistent, rerun the step that wrote it"
+    )
