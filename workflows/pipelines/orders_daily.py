@@ -38,61 +38,66 @@ group by all
 order by all
 """
 
+ORDER_COLUMNS = {
+    "order_id": "int64",
+    "customer_id": "int64",
+    "order_ts": "timestamp",
+    "status": "string",
+    "amount": "float64",
+    "currency": "string",
+    "email": "string",
+}
+"""The columns of the demo orders' CSV files."""
+
 ORDERS = Source(
     name="orders",
     config=FilesExtract(
         path=f"{param('data_dir')}/orders/*.csv",
         format="csv",
-        columns={
-            "order_id": "int64",
-            "customer_id": "int64",
-            "order_ts": "timestamp",
-            "status": "string",
-            "amount": "float64",
-            "currency": "string",
-            "email": "string",
-        },
+        columns=ORDER_COLUMNS,
         csv=CsvOptions(header=True),
         on_bad_row="quarantine",
     ),
 )
 """The demo orders: four CSV files, malformed lines and unparsable values quarantined."""
 
+CUSTOMERS = Source(
+    name="customers",
+    config=FilesExtract(
+        path=f"{param('data_dir')}/customers/*.parquet",
+        format="parquet",
+        columns={
+            "customer_id": "int64",
+            "name": "string",
+            "country": "string",
+            "segment": "string",
+        },
+    ),
+)
+"""The demo customers: one Parquet file."""
+
+ORDER_RULES = [
+    NotNull(column="order_id"),
+    NotNull(column="customer_id"),
+    NotNull(column="amount"),
+    Unique(columns=["order_id"]),
+    AcceptedValues(
+        column="status",
+        values=["placed", "shipped", "delivered", "cancelled", "returned"],
+    ),
+    Range(column="amount", min=0, max=100_000),
+    Regex(column="email", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    AcceptedValues(column="currency", values=["EUR", "USD", "GBP"]),
+]
+"""The demo orders' data-quality rules."""
+
 pipeline = Pipeline(
     name="orders-daily",
     params={"data_dir": "data/demo", "output_dir": "data/demo-output"},
     steps=[
         ORDERS,
-        Source(
-            name="customers",
-            config=FilesExtract(
-                path=f"{param('data_dir')}/customers/*.parquet",
-                format="parquet",
-                columns={
-                    "customer_id": "int64",
-                    "name": "string",
-                    "country": "string",
-                    "segment": "string",
-                },
-            ),
-        ),
-        Checks(
-            name="orders-checked",
-            input="orders",
-            rules=[
-                NotNull(column="order_id"),
-                NotNull(column="customer_id"),
-                NotNull(column="amount"),
-                Unique(columns=["order_id"]),
-                AcceptedValues(
-                    column="status",
-                    values=["placed", "shipped", "delivered", "cancelled", "returned"],
-                ),
-                Range(column="amount", min=0, max=100_000),
-                Regex(column="email", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-                AcceptedValues(column="currency", values=["EUR", "USD", "GBP"]),
-            ],
-        ),
+        CUSTOMERS,
+        Checks(name="orders-checked", input="orders", rules=ORDER_RULES),
         Transform(
             name="daily-revenue",
             inputs=["orders-checked", "customers"],

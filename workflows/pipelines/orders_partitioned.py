@@ -9,25 +9,21 @@ Generate its input with ``ferry demo-data`` and run it with
 """
 
 from workflows import (
-    AcceptedValues,
     Checks,
     CsvOptions,
     DateRange,
     FileGlob,
     FilesExtract,
-    NotNull,
     ParquetDatasetLoad,
     Pipeline,
-    Range,
-    Regex,
     SameAs,
     Source,
     Target,
     Transform,
-    Unique,
     param,
     partition,
 )
+from workflows.pipelines.orders_daily import CUSTOMERS, ORDER_COLUMNS, ORDER_RULES
 
 WEEKLY_REVENUE_SQL = f"""\
 select
@@ -60,49 +56,17 @@ pipeline = Pipeline(
             config=FilesExtract(
                 path=partition("path"),
                 format="csv",
-                columns={
-                    "order_id": "int64",
-                    "customer_id": "int64",
-                    "order_ts": "timestamp",
-                    "status": "string",
-                    "amount": "float64",
-                    "currency": "string",
-                    "email": "string",
-                },
+                columns=ORDER_COLUMNS,
                 csv=CsvOptions(header=True),
                 on_bad_row="quarantine",
             ),
         ),
-        Source(
-            name="customers",
-            config=FilesExtract(
-                path=f"{param('data_dir')}/customers/*.parquet",
-                format="parquet",
-                columns={
-                    "customer_id": "int64",
-                    "name": "string",
-                    "country": "string",
-                    "segment": "string",
-                },
-            ),
-        ),
+        CUSTOMERS,
         Checks(
             name="orders-checked",
             input="orders",
             partitions=SameAs(step="orders", parallelism=2),
-            rules=[
-                NotNull(column="order_id"),
-                NotNull(column="customer_id"),
-                NotNull(column="amount"),
-                Unique(columns=["order_id"]),
-                AcceptedValues(
-                    column="status",
-                    values=["placed", "shipped", "delivered", "cancelled", "returned"],
-                ),
-                Range(column="amount", min=0, max=100_000),
-                Regex(column="email", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-                AcceptedValues(column="currency", values=["EUR", "USD", "GBP"]),
-            ],
+            rules=ORDER_RULES,
         ),
         Transform(
             name="weekly-revenue",
