@@ -102,3 +102,8 @@ def step_command(kind: str, step: str, store: str, config: str, *extra: str) -> 
         *("--pipeline", "bench", "--step", step, "--run-id", "bench", "--store", store),
         *("--config", config, *extra),
     ]
+
+
+def dag_tasks(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tasks of a run record's DAG, in the record's order: no exit-handler or hook tasks."""
+    return [t for t in record["tasks"] if t.get("hook") is None]

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import measure
+from bench.common import dag_tasks, measure
 from bench.pipeline_bench import demo_data
 
 RUNS = 5
@@ -59,7 +59,7 @@ def _events(log: Path) -> dict[str, datetime]:
 
 def step_phases(record: dict[str, Any]) -> list[dict[str, float]]:
     """Per step of a run record: start-up, work, wrap-up and hand-over seconds."""
-    tasks = [t for t in record["tasks"] if t.get("hook") is None]
+    tasks = dag_tasks(record)
     previous_finished = _time(record["started"])
     phases = []
     for task in tasks:  # the chain: each task waits for the one before it

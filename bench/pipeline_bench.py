@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import Measured, measure
+from bench.common import Measured, dag_tasks, measure
 
 DATA_ROOT = Path(__file__).resolve().parent / "results" / "data"
 PAIRS = 3
@@ -85,7 +85,7 @@ def _step_figures(store: Path) -> dict[str, dict[str, Any]]:
     (record_path,) = store.glob(f"runs/{PIPELINE}/*/run.json")
     record = json.loads(record_path.read_text())
     figures: dict[str, dict[str, Any]] = {}
-    for task in (t for t in record["tasks"] if t.get("hook") is None):  # the DAG's steps
+    for task in dag_tasks(record):
         finished: dict[str, Any] = {}
         for line in Path(task["log"]).read_text().splitlines():
             event = json.loads(line) if line.startswith("{") else {}

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         Range,
         Regex,
         RowCount,
+        Rule,
         SqlRule,
         Unique,
     )
@@ -96,6 +97,7 @@ _EXPORTS = {
         "Range",
         "Regex",
         "RowCount",
+        "Rule",
         "SqlRule",
         "Unique",
     ),
@@ -159,6 +161,7 @@ __all__ = [
     "Resources",
     "RetryPolicy",
     "RowCount",
+    "Rule",
     "SameAs",
     "Schedule",
     "SecretRef",

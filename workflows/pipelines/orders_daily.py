@@ -16,6 +16,7 @@ from workflows import (
     Pipeline,
     Range,
     Regex,
+    Rule,
     Schedule,
     Source,
     Target,
@@ -76,7 +77,7 @@ CUSTOMERS = Source(
 )
 """The demo customers: one Parquet file."""
 
-ORDER_RULES = [
+ORDER_RULES: list[Rule] = [
     NotNull(column="order_id"),
     NotNull(column="customer_id"),
     NotNull(column="amount"),
