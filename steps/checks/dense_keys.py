@@ -22,6 +22,9 @@ from steps.runtime.errors import StepError
 DENSE_MAX_RANGE = 64 << 20
 """Widest key range (max - min + 1) checked this way: at most 64 MiB of seen-flags."""
 
+SPAN_PER_ROW = 4
+"""A batch whose keys span more than this many keys per row is sorted instead of counted."""
+
 _INT64_MAX = (1 << 63) - 1
 
 
@@ -77,16 +80,37 @@ class DenseKeys:
                 f"column {self._column!r} holds a value outside the min/max its Parquet "
                 "statistics give; the input artifact is inconsistent, rerun the step that wrote it"
             )
-        keys, first = np.unique(offsets, return_index=True)
-        repeated = np.ones(len(offsets), dtype=bool)
-        repeated[first] = False
+        repeated = _repeated_within(offsets)
         repeated |= self._seen[offsets]
-        self._seen[keys] = True
+        self._seen[offsets] = True
         if column.null_count:
             failed[np.flatnonzero(pc.is_valid(column).to_numpy(zero_copy_only=False))] = repeated
         else:
             failed = repeated
         return pa.array(failed)
+
+
+def _repeated_within(offsets: np.ndarray) -> np.ndarray:
+    """Which values repeat one earlier in the same array (its first occurrence does not).
+
+    Keys of one batch usually lie close together (ids grow through a file), so they
+    are counted over their own span first, and only the few that occur more than once
+    are sorted to find their first occurrence; keys spread wider are sorted outright.
+    """
+    repeated = np.zeros(len(offsets), dtype=bool)
+    low = int(offsets.min())
+    span = int(offsets.max()) - low + 1
+    if span > SPAN_PER_ROW * len(offsets):
+        candidates = np.arange(len(offsets))
+    else:
+        counts = np.bincount(offsets - low, minlength=span)
+        candidates = np.flatnonzero(counts[offsets - low] > 1)
+        if not len(candidates):
+            return repeated
+    _, first = np.unique(offsets[candidates], return_index=True)
+    repeated[candidates] = True
+    repeated[candidates[first]] = False
+    return repeated
 
 
 def dense_keys(reader: ArtifactReader, columns: list[str]) -> DenseKeys | None:

@@ -160,6 +160,9 @@ class _ColumnProfile:
         kept = self.distinct.kept
         if len(kept) == SKETCH_SIZE:
             candidates = candidates[candidates < kept[-1]]
+        # only a batch's SKETCH_SIZE smallest distinct hashes can enter the sketch; a column
+        # of a few thousand values would otherwise hand most of every batch to the merge
+        candidates = np.unique(candidates)[:SKETCH_SIZE]
         part = _BatchPart(nulls=nulls, valued=True, counts=counts, candidates=candidates)
         if self.kind in ("number", "temporal"):
             bounds = pc.min_max(column)

@@ -2,8 +2,9 @@
 
 Rows stream batch by batch; DuckDB evaluates the rules on each batch and the
 original Arrow batch is split by the result, so the data keeps its exact types.
-Two batches are judged at a time on worker threads (``judge``); the report, the
-profile and the writes take them in input order.
+The ``unique`` flags of each batch are found in input order on a thread of their
+own, two batches are judged at a time on worker threads (``judge``), and the
+report, the profile and the writes take them in input order.
 The artifact, its quarantine and ``report.json`` are written and committed even
 when the check fails, so the failing rows are there to look at.
 """
@@ -35,6 +36,7 @@ from steps.runtime.context import StepContext
 from steps.runtime.duckdb_session import connect
 from steps.runtime.errors import DataRejected, StepUsageError
 from steps.runtime.ordered_pool import ordered_map
+from steps.runtime.prefetch import prefetched
 from steps.runtime.store import write_text_atomic
 
 DUCKDB_MEMORY_LIMIT = "512MB"
@@ -103,7 +105,7 @@ def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
             duplicates = DuplicateRows(con, reader, uniques, config.batch_size)
             judge = Judge(con, evaluator, profiler)
             try:
-                for judged in ordered_map(judge, _batches(reader, config, duplicates)):
+                for judged in ordered_map(judge, prefetched(_batches(reader, config, duplicates))):
                     batch = judged.batch.rows
                     report.add(batch, judged.batch.start, judged.flags)
                     profiler.merge(judged.profile)

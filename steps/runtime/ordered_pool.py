@@ -32,8 +32,9 @@ def ordered_map(
     yielded. An exception from ``func`` is raised here when its item's turn comes,
     after the results before it; an exception from ``items`` is raised once the
     results before it are yielded. When the consumer stops early, or an error is
-    raised, the items not started are cancelled and the running ones are waited for,
-    so no thread outlives the iteration.
+    raised, the items not started are cancelled, the source is closed (a generator
+    holding a thread or a connection lets go of it) and the running items are waited
+    for, so no thread outlives the iteration.
     """
     ahead = depth if depth is not None else 2 * workers
     pending: deque[Future[R]] = deque()
@@ -60,6 +61,9 @@ def ordered_map(
         finally:
             for future in pending:
                 future.cancel()
+            close = getattr(source, "close", None)
+            if close is not None:  # a generator: stop it now, not whenever it is collected
+                close()
 
 
 _END = object()

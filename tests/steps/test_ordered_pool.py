@@ -70,3 +70,22 @@ def test_at_most_depth_items_are_taken_ahead_and_threads_end_with_an_early_stop(
     assert len(taken) == 3  # the one yielded and the two behind it; the next is not read yet
     stream.close()
     assert not _pool_threads()
+
+
+def test_a_generator_source_is_closed_when_a_worker_fails() -> None:
+    closed = []
+
+    def source() -> Iterator[int]:
+        try:
+            yield from range(100)
+        finally:
+            closed.append(True)
+
+    def fail_at_two(n: int) -> int:
+        if n == 2:
+            raise ValueError("bad item 2")
+        return n
+
+    with pytest.raises(ValueError, match="bad item 2"):
+        list(ordered_map(fail_at_two, source()))
+    assert closed == [True]
