@@ -17,7 +17,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 WORKERS = 2
-"""Threads per step: a Ferry pod asks for two cores (see the chart's step resources)."""
+"""Threads per step: a step's container may use two cores by default (``Resources.cpu_limit``
+and the chart's ``workflow.resources``)."""
 
 
 def ordered_map(

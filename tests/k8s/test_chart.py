@@ -240,7 +240,7 @@ def test_override_values_are_applied(render: Callable[..., list[dict]]) -> None:
     # Nobody sized its steps: the chart's workflow.resources fill the templateDefaults.
     assert other["spec"]["templateDefaults"]["container"]["resources"] == {
         "requests": {"cpu": "250m", "memory": "512Mi", "ephemeral-storage": "1Gi"},
-        "limits": {"cpu": "1", "memory": "2Gi"},
+        "limits": {"cpu": "2", "memory": "2Gi"},
     }
     for tpl in other["spec"]["templates"]:
         if "container" in tpl:
