@@ -108,7 +108,9 @@ def _rendered_next_to(manifest: Path, name: str) -> "TriggerTarget":
     type=click.Choice(["table", "json"]),
     default="table",
     show_default=True,
-    help="table: summary table on stdout; json: the run record as JSON on stdout.",
+    help="table: summary table on stdout (one per run, triggered runs too); json: the run "
+    "record of this pipeline's run as one JSON document on stdout (a run it triggered is "
+    "named by its trigger task's created_run and recorded in the store).",
 )
 @click.option(
     "--no-cache",
