@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from workflows.cli.options import pipelines_option, store_option
+from workflows.cli.options import cluster_options, pipelines_option, store_option, wait_options
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -72,29 +72,8 @@ def _day(value: str, option: str) -> dt.date:
     "WorkflowTemplate (as ferry submit), at most --parallel unfinished at once; "
     "--reprocess reads the pipeline's earlier Workflows there.",
 )
-@click.option(
-    "-n",
-    "--namespace",
-    help="With --submit: namespace of the WorkflowTemplate [default: the context's].",
-)
-@click.option("--context", help="With --submit: kubeconfig context [default: current].")
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False),
-    help="With --submit: kubeconfig file [default: $KUBECONFIG, else ~/.kube/config].",
-)
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0.01),
-    default=5.0,
-    show_default=True,
-    help="With --submit: seconds between status reads of a running Workflow.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    help="With --submit: give up on one interval's Workflow after this many seconds.",
-)
+@cluster_options("With --submit: ")
+@wait_options("With --submit: ", "give up on one interval's Workflow after this many seconds.")
 def backfill(
     pipeline: str,
     paths: tuple[str, ...],

@@ -4,6 +4,8 @@ import os
 
 import click
 
+from workflows.cli.options import cluster_options, wait_options
+
 
 @click.command("submit")
 @click.argument("pipeline")
@@ -15,38 +17,17 @@ import click
     metavar="NAME=VALUE",
     help="Workflow parameter (repeatable), e.g. -p run_date=2026-11-01.",
 )
-@click.option(
-    "-n",
-    "--namespace",
-    help="Namespace of the WorkflowTemplate [default: the context's namespace, else default].",
-)
+@cluster_options()
 @click.option(
     "--wait",
     is_flag=True,
     help="Wait for the run to finish; exit 0 when it Succeeded, 1 when it Failed or Errored.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    help="With --wait: give up after this many seconds (exit 1).",
-)
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0.01),
-    default=5.0,
-    show_default=True,
-    help="With --wait: seconds between status reads.",
-)
+@wait_options("With --wait: ", "give up after this many seconds (exit 1).")
 @click.option(
     "--dry-run",
     is_flag=True,
     help="Print the Workflow YAML and exit without contacting the cluster.",
-)
-@click.option("--context", help="kubeconfig context [default: the current context].")
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False),
-    help="kubeconfig file [default: $KUBECONFIG, else ~/.kube/config].",
 )
 @click.option(
     "--ui-url",
