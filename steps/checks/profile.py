@@ -87,6 +87,23 @@ class _DistinctSketch:
 
     kept: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
 
+    def new_candidates(self, hashes: np.ndarray) -> np.ndarray:
+        """Of a batch's hashes, the ones that may still change the sketch: sorted, distinct.
+
+        Safe on a worker thread with a sketch that is merged into meanwhile: hashes
+        at or above the largest kept one, or kept already, could only be dropped by
+        the merge (the kept set only loses hashes larger than its new bound). Only the
+        batch's ``SKETCH_SIZE`` smallest can enter; a column of a few thousand values,
+        whose hashes are mostly kept already, hands over almost none of them.
+        """
+        kept = self.kept
+        if len(kept) == SKETCH_SIZE:
+            hashes = hashes[hashes < kept[-1]]
+        if len(kept) and len(hashes):
+            at = np.minimum(np.searchsorted(kept, hashes), len(kept) - 1)
+            hashes = hashes[kept[at] != hashes]
+        return np.unique(hashes)[:SKETCH_SIZE]
+
     def add(self, hashes: np.ndarray) -> None:
         if len(self.kept) == SKETCH_SIZE:
             hashes = hashes[hashes < self.kept[-1]]
@@ -157,12 +174,7 @@ class _ColumnProfile:
         else:
             valid = pc.filter(hashes, pc.is_valid(column)) if nulls else hashes
             candidates = valid.to_numpy(zero_copy_only=False)
-        kept = self.distinct.kept
-        if len(kept) == SKETCH_SIZE:
-            candidates = candidates[candidates < kept[-1]]
-        # only a batch's SKETCH_SIZE smallest distinct hashes can enter the sketch; a column
-        # of a few thousand values would otherwise hand most of every batch to the merge
-        candidates = np.unique(candidates)[:SKETCH_SIZE]
+        candidates = self.distinct.new_candidates(candidates)
         part = _BatchPart(nulls=nulls, valued=True, counts=counts, candidates=candidates)
         if self.kind in ("number", "temporal"):
             bounds = pc.min_max(column)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +197,46 @@ def test_a_failed_warn_gate_leads_the_warning_and_drift_follows(tmp_path: Path) 
     quality, drift = second["warning"].split("; profile drift since run r1: ")
     assert quality.startswith("quality score 0.8000 is below threshold 0.9500")
     assert drift.startswith("column 'email' null share 0.1000 -> 0.2000 (2.00x)")
+
+
+def _hashes(con: Any, profiler: Profiler, batch: pa.RecordBatch) -> list[pa.Array]:
+    con.register("b", pa.Table.from_batches([batch]))
+    hashed = ", ".join(f'hash("{c}")' for c in profiler.hashed_columns)
+    result = con.sql(f"SELECT {hashed} FROM b").to_arrow_table()
+    con.unregister("b")
+    return [c.combine_chunks() for c in result.columns]
+
+
+@pytest.mark.parametrize("ahead", [1, 3, 40])
+def test_summaries_made_ahead_of_their_merge_give_the_profile_of_one_thread(ahead: int) -> None:
+    """Workers summarize batches while earlier ones are merged: ``ahead`` batches in flight."""
+    import duckdb
+
+    rng = random.Random(3)
+
+    def batch(n: int) -> pa.RecordBatch:
+        return pa.record_batch(
+            {
+                "id": pa.array(range(n * 20_000, (n + 1) * 20_000), pa.int64()),
+                "customer": pa.array([rng.randrange(5000) for _ in range(20_000)], pa.int64()),
+                "status": [rng.choice(["a", "b", "c"]) for _ in range(20_000)],
+                # counted until the 1001st distinct value turns up in the fourth batch
+                "grows": [f"g{rng.randrange(300 * (n + 1))}" for _ in range(20_000)],
+                "amount": [None if rng.random() < 0.1 else rng.random() for _ in range(20_000)],
+            }
+        )
+
+    batches = [batch(n) for n in range(12)]
+    con = duckdb.connect()
+    one_thread = Profiler(batches[0].schema)
+    for b in batches:
+        one_thread.add(b, _hashes(con, one_thread, b))
+    pipelined = Profiler(batches[0].schema)
+    summaries = []
+    for n, b in enumerate(batches):
+        summaries.append(pipelined.summarize(b, _hashes(con, pipelined, b)))
+        if n + 1 >= ahead:
+            pipelined.merge(summaries.pop(0))
+    for summary in summaries:
+        pipelined.merge(summary)
+    assert pipelined.to_dict() == one_thread.to_dict()
