@@ -163,13 +163,30 @@ def test_a_warn_gate_shows_its_warning_on_the_run_and_the_step(
     assert page.locator("#report-summary .badge").inner_text() == "failed"
 
 
+@pytest.fixture
+def own_ui(real_runs: RealRuns, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A store of its own holding a copy of the ui-daily run, served by a UI of its own.
+
+    Run now writes into this store only; the runs it started and that are still going
+    when the test ends are stopped with the server (``stop``).
+    """
+    store = tmp_path / "store"
+    copy_run(real_runs, "ui-daily", store)
+    served = serve(store, PIPELINES)
+    try:
+        yield served.url, store
+    finally:
+        stop(served)
+
+
 def test_run_now_starts_a_run_that_appears_and_finishes_live(
-    page, ui: str, real_runs: RealRuns
+    page, own_ui: tuple[str, Path], real_runs: RealRuns, tmp_path: Path
 ) -> None:
+    ui, store = own_ui
     before = real_runs.records["ui-daily"]["run_id"]
     page.goto(f"{ui}/pipelines/ui-daily")
     page.fill('input[name="param.data_dir"]', str(real_runs.data))
-    page.fill('input[name="param.output_dir"]', str(real_runs.root / "out-run-now"))
+    page.fill('input[name="param.output_dir"]', str(tmp_path / "out-run-now"))
     page.click("#run-now")
     # the button waits up to START_TIMEOUT_SECONDS for the run's record (a loaded CI machine)
     page.wait_for_url(
@@ -184,7 +201,7 @@ def test_run_now_starts_a_run_that_appears_and_finishes_live(
     assert page.evaluate("() => document.body.dataset.poll") is not None
     page.wait_for_function("() => !document.body.dataset.poll", timeout=120_000)
     assert page.locator("#run-status").inner_text() == "Succeeded"
-    record = json.loads((real_runs.store / "runs" / "ui-daily" / run_id / "run.json").read_text())
+    record = json.loads((store / "runs" / "ui-daily" / run_id / "run.json").read_text())
     assert record["status"] == "Succeeded"
     assert record["parameters"]["data_dir"] == str(real_runs.data)
     for task in record["tasks"]:
