@@ -8,6 +8,7 @@ reloading by hand, and saves screenshots under test-artifacts/.
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from tests.ui.conftest import ARTIFACTS, PIPELINES, RealRuns, copy_run, serve, stop
+from tests.ui.http_client import request
 
 COLOURS = {
     "Succeeded": "rgb(31, 157, 85)",
@@ -23,6 +25,9 @@ COLOURS = {
     "Omitted": "rgb(201, 206, 216)",
 }
 """Fill of a DAG node per status (ui.css)."""
+
+POLL_PERIOD_SECONDS = 1.0
+"""How often a page that shows something still going polls (PERIOD_MS in ui.js)."""
 
 
 @pytest.fixture
@@ -213,6 +218,40 @@ def test_run_now_starts_a_run_that_appears_and_finishes_live(
     newest = page.locator("#runs tbody tr").first
     assert newest.get_attribute("data-run") == run_id
     assert newest.locator("[data-field=status]").inner_text() == "Succeeded"
+
+
+def test_run_now_answered_after_the_runs_page_saw_the_new_record_still_lands_on_the_run(
+    page, own_ui: tuple[str, Path], real_runs: RealRuns, tmp_path: Path
+) -> None:
+    """The runs page reloads when a record changes, but never over a form being sent.
+
+    The new run's record is written before the button's answer; on a loaded machine
+    the page's poll could see the record first and reload, which cancelled the
+    answer's navigation and left the browser on the runs page. Holding the answer
+    here for a few poll periods makes that order certain.
+    """
+    ui, store = own_ui
+    held: list[str] = []
+
+    def hold_the_answer(route) -> None:
+        answer = route.fetch(max_redirects=0)  # the record exists once this returns
+        held.append(answer.headers.get("location", ""))
+        time.sleep(3 * POLL_PERIOD_SECONDS)
+        route.fulfill(response=answer)
+
+    page.route(f"{ui}/pipelines/ui-daily/run", hold_the_answer)
+    page.goto(f"{ui}/pipelines/ui-daily")
+    version = page.evaluate("() => document.body.dataset.version")
+    page.fill('input[name="param.data_dir"]', str(real_runs.data))
+    page.fill('input[name="param.output_dir"]', str(tmp_path / "out-run-now"))
+    page.click("#run-now")
+    page.wait_for_url(re.compile(rf"{re.escape(ui)}/pipelines/ui-daily/runs/ui-daily-[a-z0-9]+$"))
+    run_id = page.url.rsplit("/", 1)[1]
+    assert held == [f"{ui}/pipelines/ui-daily/runs/{run_id}"]
+    assert run_id != real_runs.records["ui-daily"]["run_id"]
+    assert (store / "runs" / "ui-daily" / run_id / "run.json").is_file()
+    versions = json.loads(request(f"{ui}/api/pipelines/ui-daily/version").body)
+    assert versions["version"] != version  # the page had a changed version to reload for
 
 
 @pytest.fixture
