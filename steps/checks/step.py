@@ -7,6 +7,7 @@ when the check fails, so the failing rows are there to look at.
 """
 
 import tempfile
+from contextlib import closing
 from typing import Any
 
 import pyarrow as pa
@@ -87,17 +88,18 @@ def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
             writer = ctx.artifact_writer()
             uniques = {i: r for i, r in enumerate(row_rules) if isinstance(r, Unique)}
             duplicates = DuplicateRows(con, reader, uniques, config.batch_size)
-            for batch in scan(reader, config.batch_size):
-                unique_flags = duplicates.flag_columns(rows_in, batch.num_rows)
-                flags, hashes = evaluator.flags(batch, rows_in, unique_flags)
-                report.add(batch, rows_in, flags)
-                profiler.add(batch, hashes)
-                failed, reasons = evaluator.reasons(flags, batch.num_rows)
-                writer.write(batch.filter(pc.invert(failed)))
-                if len(reasons):
-                    rejected = batch.filter(failed).append_column(REASON_COLUMN, reasons)
-                    writer.quarantine(rejected)
-                rows_in += batch.num_rows
+            with closing(scan(reader, config.batch_size)) as batches:  # read-ahead joined
+                for batch in batches:
+                    unique_flags = duplicates.flag_columns(rows_in, batch.num_rows)
+                    flags, hashes = evaluator.flags(batch, rows_in, unique_flags)
+                    report.add(batch, rows_in, flags)
+                    profiler.add(batch, hashes)
+                    failed, reasons = evaluator.reasons(flags, batch.num_rows)
+                    writer.write(batch.filter(pc.invert(failed)))
+                    if len(reasons):
+                        rejected = batch.filter(failed).append_column(REASON_COLUMN, reasons)
+                        writer.quarantine(rejected)
+                    rows_in += batch.num_rows
         finally:
             con.close()
     counts = RowCounts(rows_in=rows_in, rows_out=writer.rows, rows_rejected=writer.rejected)
