@@ -49,7 +49,8 @@ browser: install ## Install Debian's chromium for the UI browser tests when it i
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@test -x $(CHROMIUM) && $(BIN)/python -c 'import playwright' && echo "browser: $(CHROMIUM) and playwright ready"
 
-TEST_WORKERS ?= 0
+# pytest-xdist workers of make test (about 9 min on 2 cores; TEST_WORKERS=0: one process, about 40 min)
+TEST_WORKERS ?= 4
 
 test: install bytecode tools browser ## Run the whole test suite (ruff and mypy included; installs helm and chromium first)
 	$(BIN)/ruff check steps workflows tests bench

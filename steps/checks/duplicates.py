@@ -13,6 +13,7 @@ and every later one fails, so a retry rejects the same rows.
 """
 
 from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,22 +34,27 @@ WINDOW_ROWS = 1 << 20
 """Input positions whose rejected rows are fetched at once (at most 8 MB of positions)."""
 
 
+@contextmanager
 def _numbered_keys(
     reader: ArtifactReader, columns: list[str], batch_size: int
-) -> pa.RecordBatchReader:
-    """The key columns of the input plus each row's position, streamed."""
-    source = scan(reader, batch_size, columns)
+) -> Iterator[pa.RecordBatchReader]:
+    """The key columns of the input plus each row's position, streamed.
+
+    Leaving the block stops the scan's read-ahead thread and joins it, whether or not
+    DuckDB read the stream to its end.
+    """
     schema = reader.schema
     out_schema = pa.schema([schema.field(c) for c in columns] + [pa.field(ROW_COLUMN, pa.int64())])
+    with closing(scan(reader, batch_size, columns)) as source:
 
-    def numbered() -> Iterator[pa.RecordBatch]:
-        offset = 0
-        for batch in source:
-            positions = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
-            offset += batch.num_rows
-            yield batch.append_column(ROW_COLUMN, positions)
+        def numbered() -> Iterator[pa.RecordBatch]:
+            offset = 0
+            for batch in source:
+                positions = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
+                offset += batch.num_rows
+                yield batch.append_column(ROW_COLUMN, positions)
 
-    return pa.RecordBatchReader.from_batches(out_schema, numbered())
+        yield pa.RecordBatchReader.from_batches(out_schema, numbered())
 
 
 class DuplicateRows:
@@ -77,22 +83,28 @@ class DuplicateRows:
         row = quote_identifier(ROW_COLUMN)
         first = f"__ferry_first_{index}"
         rejected = f"__ferry_rejected_{index}"
-        self._con.register(_KEYS, _numbered_keys(reader, columns, batch_size))
-        self._con.execute(
-            f"CREATE TEMP TABLE {first} AS SELECT {', '.join(keys)}, min({row}) AS first_row "
-            f"FROM {_KEYS} WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)} "
-            f"GROUP BY ALL HAVING count(*) > 1"
-        )
-        self._con.unregister(_KEYS)
+        not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
+        with _numbered_keys(reader, columns, batch_size) as numbered:
+            self._con.register(_KEYS, numbered)
+            try:
+                self._con.execute(
+                    f"CREATE TEMP TABLE {first} AS SELECT {', '.join(keys)}, min({row}) AS "
+                    f"first_row FROM {_KEYS} WHERE {not_null} GROUP BY ALL HAVING count(*) > 1"
+                )
+            finally:
+                self._con.unregister(_KEYS)
         self._con.execute(f"CREATE TEMP TABLE {rejected} ({row} BIGINT)")
         if self._con.sql(f"SELECT count(*) FROM {first}").fetchall()[0][0]:
-            self._con.register(_KEYS, _numbered_keys(reader, columns, batch_size))
             join = " AND ".join(f"k.{c} = f.{c}" for c in keys)
-            self._con.execute(
-                f"INSERT INTO {rejected} SELECT k.{row} FROM {_KEYS} k JOIN {first} f ON {join} "
-                f"WHERE k.{row} <> f.first_row ORDER BY k.{row}"
-            )
-            self._con.unregister(_KEYS)
+            with _numbered_keys(reader, columns, batch_size) as numbered:
+                self._con.register(_KEYS, numbered)
+                try:
+                    self._con.execute(
+                        f"INSERT INTO {rejected} SELECT k.{row} FROM {_KEYS} k JOIN {first} f "
+                        f"ON {join} WHERE k.{row} <> f.first_row ORDER BY k.{row}"
+                    )
+                finally:
+                    self._con.unregister(_KEYS)
         self._con.execute(f"DROP TABLE {first}")
         return rejected
 

@@ -8,7 +8,7 @@ let decoded batches pile up to about 0.5 GB on a 10M-row input whenever the chec
 was slower than the reader.)
 """
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pyarrow as pa
 
@@ -31,6 +31,10 @@ def _batches(
 
 def scan(
     reader: ArtifactReader, batch_size: int, columns: list[str] | None = None
-) -> Iterator[pa.RecordBatch]:
-    """The input's rows in order, as batches of up to ``batch_size`` rows."""
+) -> Generator[pa.RecordBatch, None, None]:
+    """The input's rows in order, as batches of up to ``batch_size`` rows.
+
+    Close it (``contextlib.closing``) when done: that stops and joins the read-ahead
+    thread even when the batches were not all read.
+    """
     yield from prefetched(_batches(reader, batch_size, columns), depth=READ_AHEAD)

@@ -11,6 +11,7 @@ when the check fails, so the failing rows are there to look at.
 
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import pyarrow as pa
@@ -79,9 +80,10 @@ def _batches(
 ) -> Iterator[Batch]:
     """The input's batches in order, each with its position and its ``unique`` flags."""
     start = 0
-    for rows in scan(reader, config.batch_size):
-        yield Batch(rows, start, duplicates.flag_columns(rows, start))
-        start += rows.num_rows
+    with closing(scan(reader, config.batch_size)) as batches:  # its read-ahead joined
+        for rows in batches:
+            yield Batch(rows, start, duplicates.flag_columns(rows, start))
+            start += rows.num_rows
 
 
 def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:

@@ -279,6 +279,15 @@ class ArtifactWriter:
         """Rejected rows written so far."""
         return self._parts[QUARANTINE].rows
 
+    def close(self) -> None:
+        """Stop the background writes of an artifact that is not committed (a failed step).
+
+        Writes still queued are dropped and the thread is joined; nothing becomes
+        readable, and the files already written go with the next attempt's writer.
+        After :meth:`commit` it does nothing.
+        """
+        self._writes.cancel()
+
     def commit(self, *, schema: "pa.Schema | None" = None, **extra: Any) -> dict[str, Any]:
         """Close all files and write the manifest: the artifact becomes readable.
 

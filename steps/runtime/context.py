@@ -23,6 +23,16 @@ class StepContext:
     warnings: list[str] = field(default_factory=list)
     phases: Phases = NO_PHASES
     """Where reading inputs and committing the output are reported (spans with tracing on)."""
+    _writers: list[ArtifactWriter] = field(default_factory=list, init=False, repr=False)
+
+    def close(self) -> None:
+        """End what the step's writers still have running (their writes' thread).
+
+        The harness calls it as the step ends, whether it committed or failed.
+        """
+        for writer in self._writers:
+            writer.close()
+        self._writers.clear()
 
     def warn(self, message: str) -> None:
         """Report a problem that does not fail the step (written as the ``warning`` output)."""
@@ -52,13 +62,15 @@ class StepContext:
         """A writer for this step's own artifact at ``--output``."""
         if self.output is None:
             raise StepUsageError(f"step {self.step!r} needs --output ARTIFACT_URI")
-        return ArtifactWriter(
+        writer = ArtifactWriter(
             self.output,
             pipeline=self.pipeline,
             step=self.step,
             run_id=self.run_id,
             phases=self.phases,
         )
+        self._writers.append(writer)
+        return writer
 
     def state_location(self, source: str) -> Location:
         """Where the incremental high-water mark of ``source`` is kept."""

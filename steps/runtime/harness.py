@@ -318,6 +318,9 @@ def _run(
         observation.failed(log, ctx, reason, EXIT_FAILED)
         print(f"ferry: {where}: unexpected error: {reason}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if ctx is not None:  # no thread of the step may outlive it (see StepContext.close)
+            ctx.close()
 
 
 def main(argv: Sequence[str]) -> int:

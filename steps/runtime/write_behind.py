@@ -5,7 +5,10 @@ pyarrow does it without holding the GIL, so handing each batch to one writer thr
 lets reading and casting the next batch use the other core. At most ``depth``
 batches wait, so memory stays bounded by a few batches. The writes run in order,
 and a write's error is raised in the step's own thread at the next submit or at
-``drain``, as the very exception the write raised.
+``drain``, as the very exception the write raised. The thread ends at :meth:`close`
+(after the last write) or :meth:`cancel` (writes dropped), so it never outlives the
+step: a thread still inside pyarrow when the interpreter shuts down can abort the
+process.
 """
 
 import threading
@@ -60,6 +63,22 @@ class WriteBehind:
         try:
             self.drain()
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-                self._pool = None
+            self._stop()
+
+    def cancel(self) -> None:
+        """Drop the writes still waiting, let the running one finish, stop the thread.
+
+        For a step that fails before committing: its thread must not outlive it. Errors
+        of the dropped or running writes are not raised; the step's own failure is the
+        one to report.
+        """
+        self._failed.set()  # a queued write that starts anyway returns at once
+        for pending in self._pending:
+            pending.cancel()
+        self._pending.clear()
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -58,3 +58,28 @@ def test_a_failed_write_raises_its_own_error_and_stops_later_writes() -> None:
         writes.drain()
     writes.close()
     assert done == []
+
+
+def test_cancel_drops_the_waiting_writes_and_ends_the_thread() -> None:
+    done: list[int] = []
+    release = threading.Event()
+    started = threading.Event()
+    writer_threads: list[threading.Thread] = []
+    writes = WriteBehind(depth=4)
+
+    def hold() -> None:
+        writer_threads.append(threading.current_thread())
+        started.set()
+        release.wait(5)
+        done.append(0)
+
+    writes.submit(hold)
+    started.wait(5)
+    for n in range(1, 4):
+        writes.submit(lambda n=n: done.append(n))
+    releaser = threading.Timer(0.2, release.set)
+    releaser.start()
+    writes.cancel()  # waits for the running write only
+    releaser.join()
+    assert done == [0]
+    assert not writer_threads[0].is_alive()

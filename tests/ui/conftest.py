@@ -3,11 +3,18 @@
 The store is filled by ``ferry run`` itself (three real pipelines: one succeeds, one
 fails at its checks step, one passes a warn gate), so every page is checked against
 records, logs, reports and quarantines that the runner and the steps wrote.
+
+The session's store is only read. A test that presses a button (a run, a retry, a
+backfill) serves a store of its own under ``tmp_path``, and :func:`stop` ends whatever
+the buttons started and is still going, so no detached run outlives its test.
 """
 
+import contextlib
 import json
 import os
+import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +25,7 @@ import pytest
 
 from tests.e2e.ferry_cli import ferry
 from workflows.demo_data import generate
+from workflows.ui.launcher import Launcher
 
 PIPELINES = str(Path(__file__).parent / "pipelines")
 CHROMIUM = "/usr/bin/chromium"
@@ -109,20 +117,32 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+STOP_GRACE_SECONDS = 30.0
+"""How long a detached command has to end after SIGTERM (the runner stops its steps first)."""
+
+
 @dataclass
 class Served:
-    """The UI served by uvicorn in a thread; ``url`` is its base, without a trailing slash."""
+    """The UI served by uvicorn in a thread; ``url`` is its base, without a trailing slash.
+
+    ``launcher`` starts the commands of the UI's buttons (None for an app that was
+    served as given, whose buttons are not pressed).
+    """
 
     url: str
     server: object
     thread: threading.Thread
+    launcher: Launcher | None = None
 
 
 def serve(store: Path | str, pipelines: str) -> Served:
     """Serve ``create_ui_app(store, pipelines)`` on 127.0.0.1 and a free port."""
     from workflows.ui import create_ui_app
 
-    return serve_app(create_ui_app(str(store), pipelines))
+    app = create_ui_app(str(store), pipelines)
+    served = serve_app(app)
+    served.launcher = app.state.launcher
+    return served
 
 
 def serve_app(app: object) -> Served:
@@ -143,8 +163,36 @@ def serve_app(app: object) -> Served:
 
 
 def stop(served: Served) -> None:
+    """Stop the server, then end the commands its buttons started that are still going."""
     served.server.should_exit = True  # type: ignore[attr-defined]
     served.thread.join(timeout=10)
+    if served.launcher is not None:
+        stop_commands(served.launcher)
+
+
+def stop_commands(launcher: Launcher) -> None:
+    """SIGTERM each live command's session (its own: it was started detached), then SIGKILL.
+
+    A run stopped by SIGTERM kills its steps and finalises its record; one that has not
+    ended within :data:`STOP_GRACE_SECONDS` is killed with its whole session.
+    """
+    live = launcher.live()
+    for started in live:
+        _signal_session(started.process, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for started in live:
+        try:
+            started.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _signal_session(started.process, signal.SIGKILL)
+            started.process.wait(timeout=10)
+
+
+def _signal_session(process: subprocess.Popen[bytes], signum: int) -> None:
+    if process.poll() is not None:  # reaped: its pid may be another process's by now
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
 
 
 @pytest.fixture(scope="session")

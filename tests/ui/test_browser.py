@@ -8,6 +8,7 @@ reloading by hand, and saves screenshots under test-artifacts/.
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from tests.ui.conftest import ARTIFACTS, PIPELINES, RealRuns, copy_run, serve, stop
+from tests.ui.http_client import request
 
 COLOURS = {
     "Succeeded": "rgb(31, 157, 85)",
@@ -23,6 +25,9 @@ COLOURS = {
     "Omitted": "rgb(201, 206, 216)",
 }
 """Fill of a DAG node per status (ui.css)."""
+
+POLL_PERIOD_SECONDS = 1.0
+"""How often a page that shows something still going polls (PERIOD_MS in ui.js)."""
 
 
 @pytest.fixture
@@ -163,13 +168,30 @@ def test_a_warn_gate_shows_its_warning_on_the_run_and_the_step(
     assert page.locator("#report-summary .badge").inner_text() == "failed"
 
 
+@pytest.fixture
+def own_ui(real_runs: RealRuns, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A store of its own holding a copy of the ui-daily run, served by a UI of its own.
+
+    Run now writes into this store only; the runs it started and that are still going
+    when the test ends are stopped with the server (``stop``).
+    """
+    store = tmp_path / "store"
+    copy_run(real_runs, "ui-daily", store)
+    served = serve(store, PIPELINES)
+    try:
+        yield served.url, store
+    finally:
+        stop(served)
+
+
 def test_run_now_starts_a_run_that_appears_and_finishes_live(
-    page, ui: str, real_runs: RealRuns
+    page, own_ui: tuple[str, Path], real_runs: RealRuns, tmp_path: Path
 ) -> None:
+    ui, store = own_ui
     before = real_runs.records["ui-daily"]["run_id"]
     page.goto(f"{ui}/pipelines/ui-daily")
     page.fill('input[name="param.data_dir"]', str(real_runs.data))
-    page.fill('input[name="param.output_dir"]', str(real_runs.root / "out-run-now"))
+    page.fill('input[name="param.output_dir"]', str(tmp_path / "out-run-now"))
     page.click("#run-now")
     # the button waits up to START_TIMEOUT_SECONDS for the run's record (a loaded CI machine)
     page.wait_for_url(
@@ -184,7 +206,7 @@ def test_run_now_starts_a_run_that_appears_and_finishes_live(
     assert page.evaluate("() => document.body.dataset.poll") is not None
     page.wait_for_function("() => !document.body.dataset.poll", timeout=120_000)
     assert page.locator("#run-status").inner_text() == "Succeeded"
-    record = json.loads((real_runs.store / "runs" / "ui-daily" / run_id / "run.json").read_text())
+    record = json.loads((store / "runs" / "ui-daily" / run_id / "run.json").read_text())
     assert record["status"] == "Succeeded"
     assert record["parameters"]["data_dir"] == str(real_runs.data)
     for task in record["tasks"]:
@@ -196,6 +218,40 @@ def test_run_now_starts_a_run_that_appears_and_finishes_live(
     newest = page.locator("#runs tbody tr").first
     assert newest.get_attribute("data-run") == run_id
     assert newest.locator("[data-field=status]").inner_text() == "Succeeded"
+
+
+def test_run_now_answered_after_the_runs_page_saw_the_new_record_still_lands_on_the_run(
+    page, own_ui: tuple[str, Path], real_runs: RealRuns, tmp_path: Path
+) -> None:
+    """The runs page reloads when a record changes, but never over a form being sent.
+
+    The new run's record is written before the button's answer; on a loaded machine
+    the page's poll could see the record first and reload, which cancelled the
+    answer's navigation and left the browser on the runs page. Holding the answer
+    here for a few poll periods makes that order certain.
+    """
+    ui, store = own_ui
+    held: list[str] = []
+
+    def hold_the_answer(route) -> None:
+        answer = route.fetch(max_redirects=0)  # the record exists once this returns
+        held.append(answer.headers.get("location", ""))
+        time.sleep(3 * POLL_PERIOD_SECONDS)
+        route.fulfill(response=answer)
+
+    page.route(f"{ui}/pipelines/ui-daily/run", hold_the_answer)
+    page.goto(f"{ui}/pipelines/ui-daily")
+    version = page.evaluate("() => document.body.dataset.version")
+    page.fill('input[name="param.data_dir"]', str(real_runs.data))
+    page.fill('input[name="param.output_dir"]', str(tmp_path / "out-run-now"))
+    page.click("#run-now")
+    page.wait_for_url(re.compile(rf"{re.escape(ui)}/pipelines/ui-daily/runs/ui-daily-[a-z0-9]+$"))
+    run_id = page.url.rsplit("/", 1)[1]
+    assert held == [f"{ui}/pipelines/ui-daily/runs/{run_id}"]
+    assert run_id != real_runs.records["ui-daily"]["run_id"]
+    assert (store / "runs" / "ui-daily" / run_id / "run.json").is_file()
+    versions = json.loads(request(f"{ui}/api/pipelines/ui-daily/version").body)
+    assert versions["version"] != version  # the page had a changed version to reload for
 
 
 @pytest.fixture

@@ -341,6 +341,9 @@ def create_ui_app(store_uri: str, pipelines: str) -> Starlette:
         pipelines: where the definitions are (as ``--pipelines``; several joined with
             ``os.pathsep``), also passed on to the commands.
 
+    The app's ``state.launcher`` is the :class:`~workflows.ui.launcher.Launcher` its
+    buttons start commands with (detached: they outlive the app unless stopped).
+
     Raises:
         UsageError: the store cannot be read, or the pipelines cannot be found (exit 2).
         DefinitionError: a definition is invalid (exit 2).
@@ -368,4 +371,5 @@ def create_ui_app(store_uri: str, pipelines: str) -> Starlette:
     ]
     app = Starlette(routes=routes)
     app.add_middleware(SecurityHeaders)
+    app.state.launcher = ui.launcher  # the buttons' commands, for whoever embeds the app
     return app

@@ -6,7 +6,8 @@ own session, so stopping the server does not stop the run). The runner writes it
 process id into the run record, which is how the UI finds the run a button started
 and redirects to it. The command's stderr goes to a file, so a command that exits
 before starting a run (a bad parameter) is reported in one line; the file is removed
-once the button has its answer.
+once the button has its answer. The launcher keeps the commands it started until they
+end, so whoever embeds the UI can tell which are still going (:meth:`Launcher.live`).
 """
 
 import os
@@ -76,6 +77,14 @@ class Launcher:
         self._pipelines = list(pipelines)
         self._store = store
         self._stderr_dir = Path(tempfile.mkdtemp(prefix="ferry-ui-"))
+        self._started: list[Started] = []
+        self._lock = threading.Lock()
+
+    def live(self) -> list[Started]:
+        """The commands this launcher started that have not ended yet, oldest first."""
+        with self._lock:
+            self._started = [s for s in self._started if not s.ended()]
+            return list(self._started)
 
     def run(self, pipeline: str, params: dict[str, str]) -> Started:
         """``ferry run PIPELINE --pipelines ... --store ... -p k=v ...``."""
@@ -104,7 +113,11 @@ class Launcher:
                 start_new_session=True,
             )
         threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
-        return Started(process.pid, process, stderr_file)
+        started = Started(process.pid, process, stderr_file)
+        with self._lock:
+            self._started = [s for s in self._started if not s.ended()]
+            self._started.append(started)
+        return started
 
 
 def _params(params: dict[str, str]) -> list[str]:

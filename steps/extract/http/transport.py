@@ -49,8 +49,8 @@ class Deadline:
     Use as a context manager around the whole exchange. Sockets opened through
     :meth:`create_connection` are registered (as a duplicate descriptor, so the
     shutdown still reaches them after TLS has wrapped the original); at expiry they
-    are shut down and :attr:`expired` is set. Leaving the block cancels the timer and
-    closes the duplicates.
+    are shut down and :attr:`expired` is set. Leaving the block cancels the timer,
+    closes the duplicates and joins the timer's thread.
     """
 
     def __init__(self, seconds: float) -> None:
@@ -76,6 +76,7 @@ class Deadline:
             for sock in self._sockets:
                 sock.close()
             self._sockets.clear()
+        self._timer.join()  # cancelled, it ends at once; no thread outlives the request
 
     def _fire(self) -> None:
         with self._lock:

@@ -6,6 +6,7 @@ batch passes the cursor's filter, which drops the re-read rows an earlier run
 already delivered (by digest) before they are written or counted.
 """
 
+from contextlib import closing
 from typing import Any
 
 import pyarrow as pa
@@ -44,14 +45,15 @@ def run(ctx: StepContext, config: SqlExtract) -> RowCounts:
     )
     batches = prefetched(stream_batches(url, password, sql, config.batch_size, config.bounds()))
     try:
-        for number, raw in enumerate(batches, start=1):
-            batch = _conform(raw, declared) if declared is not None else raw
-            if inc is not None:
-                batch = inc.filter(batch)
-            writer.write(batch)
-            ctx.log.event(
-                "batch_extracted", batch=number, rows=batch.num_rows, rows_total=writer.rows
-            )
+        with closing(batches):  # a rejected batch stops the read-ahead thread here, joined
+            for number, raw in enumerate(batches, start=1):
+                batch = _conform(raw, declared) if declared is not None else raw
+                if inc is not None:
+                    batch = inc.filter(batch)
+                writer.write(batch)
+                ctx.log.event(
+                    "batch_extracted", batch=number, rows=batch.num_rows, rows_total=writer.rows
+                )
     except UnportableValue as err:
         source = f"table {config.table!r}" if config.table else "the query"
         raise DataRejected(

@@ -2,6 +2,10 @@
 // A page that shows something still going carries data-poll (a JSON URL) on <body>.
 // The runs page reloads when its pipeline's records change; a run or step page updates
 // statuses and counts in place and reloads once the run has finished, to show it all.
+// Once the page is being left (a form sent, a link followed) it neither polls nor reloads:
+// a reload would cancel that navigation. Run now writes the new run's record before its
+// answer arrives, so the runs page's poll could see the record first and reload, leaving
+// the browser on the runs page instead of the run.
 (function () {
   "use strict";
   var body = document.body;
@@ -9,6 +13,18 @@
   if (!url) { return; }
   var PERIOD_MS = 1000;
   var TIMEOUT_MS = 5000;
+  var leaving = false;
+  var pending = null;
+
+  function stay() {
+    if (leaving) { return; }
+    if (pending !== null) { clearTimeout(pending); }
+    pending = setTimeout(poll, PERIOD_MS);
+  }
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { leaving = false; stay(); }  // back to this page from the cache
+  });
 
   function setStatus(element, status) {
     if (!element) { return; }
@@ -43,21 +59,31 @@
     return state.finished;
   }
 
+  function reload() {
+    if (!leaving) { window.location.reload(); }
+  }
+
   function poll() {
+    pending = null;
+    if (leaving) { return; }
     var controller = new AbortController();
     var timer = setTimeout(function () { controller.abort(); }, TIMEOUT_MS);
     fetch(url, { headers: { "Accept": "application/json" }, signal: controller.signal, cache: "no-store" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (state) {
         clearTimeout(timer);
+        if (leaving) { return; }
         if (state && state.version !== undefined) {
-          if (state.version !== body.dataset.version) { window.location.reload(); return; }
+          if (state.version !== body.dataset.version) { reload(); return; }
         } else if (state && state.tasks) {
-          if (updateRun(state)) { window.location.reload(); return; }
+          if (updateRun(state)) { reload(); return; }
         }
-        setTimeout(poll, PERIOD_MS);
+        stay();
       })
-      .catch(function () { clearTimeout(timer); setTimeout(poll, PERIOD_MS * 3); });
+      .catch(function () {
+        clearTimeout(timer);
+        if (!leaving) { pending = setTimeout(poll, PERIOD_MS * 3); }
+      });
   }
-  setTimeout(poll, PERIOD_MS);
+  stay();
 }());
