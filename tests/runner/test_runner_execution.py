@@ -1,12 +1,14 @@
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
 from runner_testkit import argv, container, mark, run, statuses, workflow
 
 from steps.contract import OUTPUT_PARAMETERS
-from workflows.runner import RunStatus
+from workflows.runner import RunRecord, RunStatus
+from workflows.runner.run_store import RunFolder
 
 
 def test_tasks_run_in_dependency_order_and_report_rows(store: Path, marks: Path) -> None:
@@ -248,6 +250,37 @@ def test_template_deadline_kills_a_hanging_attempt(store: Path, marks: Path) -> 
     assert stuck.exit_code == -15
     assert stuck.duration_seconds is not None and 1 <= stuck.duration_seconds < 4
     assert "✖ stuck failed after 1 attempt: killed after exceeding activeDeadlineSeconds=1" in view
+
+
+def test_task_times_are_the_attempts_even_when_the_record_is_saved_slowly(
+    store: Path, marks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start and end are taken when they happen, not when the main thread gets to them.
+
+    Each event is followed by a save of the record; on a slow store (or a loaded
+    machine) the second task's start was handled a save later, so a task killed at
+    its 1 s deadline was recorded as lasting less than that.
+    """
+    save = RunFolder.save
+
+    def slow_save(folder: RunFolder, record: RunRecord) -> None:
+        time.sleep(0.5)
+        save(folder, record)
+
+    monkeypatch.setattr(RunFolder, "save", slow_save)
+    manifest = workflow(
+        [
+            container("first", "--hang", activeDeadlineSeconds=1),
+            container("second", "--hang", activeDeadlineSeconds=1),
+        ]
+    )
+    record, _ = run(manifest, store, marks, kill_grace_seconds=1, parallelism=2)
+    for name in ("first", "second"):
+        task = record.task(name)
+        assert task.reason is not None and task.reason.startswith(
+            "killed after exceeding activeDeadlineSeconds=1;"
+        )
+        assert task.duration_seconds is not None and task.duration_seconds >= 1, name
 
 
 def test_ignoring_sigterm_gets_sigkill_after_the_grace_period(store: Path, marks: Path) -> None:

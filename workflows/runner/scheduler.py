@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,10 +33,16 @@ from workflows.runner.tracing import AttemptIdentity
 from workflows.runner.variables import pod_name, substitute
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class _Started:
     task: str
     attempt: int
+    at: datetime = field(default_factory=_now)
+    """When the attempt started: the task thread's time, not when the main thread got to it."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class _Finished:
     task: str
     result: AttemptResult
     not_retried: str | None = None
+    at: datetime = field(default_factory=_now)
+    """When the task ended (see ``_Started.at``)."""
 
 
 @dataclass(frozen=True)
@@ -359,18 +367,17 @@ def _values(run: Execution) -> dict[str, str]:
 def _handle(event: _TaskEvent, run: Execution) -> bool:
     """Apply ``event`` to the record and the view (not saved yet); True when the task is done."""
     task = run.record.task(event.task)
-    now = datetime.now(UTC)
     if isinstance(event, _Started):
         task.status = TaskStatus.RUNNING
         task.attempts = event.attempt + 1
-        task.started = task.started or now
+        task.started = task.started or event.at
         run.view.task_started(task)
     elif isinstance(event, _Retrying):
         task.exit_code = event.result.exit_code
         task.reason = event.result.reason
         run.view.task_retrying(task, event.retry, event.limit, event.delay)
     else:
-        _finish(task, event.result, now)
+        _finish(task, event.result, event.at)
         task.not_retried = event.not_retried
         run.view.task_finished(task)
     return isinstance(event, _Finished)
