@@ -84,29 +84,36 @@ class DuplicateRows:
         first = f"__ferry_first_{index}"
         rejected = f"__ferry_rejected_{index}"
         not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
-        with _numbered_keys(reader, columns, batch_size) as numbered:
-            self._con.register(_KEYS, numbered)
-            try:
-                self._con.execute(
-                    f"CREATE TEMP TABLE {first} AS SELECT {', '.join(keys)}, min({row}) AS "
-                    f"first_row FROM {_KEYS} WHERE {not_null} GROUP BY ALL HAVING count(*) > 1"
-                )
-            finally:
-                self._con.unregister(_KEYS)
+        self._over_keys(
+            reader,
+            columns,
+            batch_size,
+            f"CREATE TEMP TABLE {first} AS SELECT {', '.join(keys)}, min({row}) AS first_row "
+            f"FROM {_KEYS} WHERE {not_null} GROUP BY ALL HAVING count(*) > 1",
+        )
         self._con.execute(f"CREATE TEMP TABLE {rejected} ({row} BIGINT)")
         if self._con.sql(f"SELECT count(*) FROM {first}").fetchall()[0][0]:
             join = " AND ".join(f"k.{c} = f.{c}" for c in keys)
-            with _numbered_keys(reader, columns, batch_size) as numbered:
-                self._con.register(_KEYS, numbered)
-                try:
-                    self._con.execute(
-                        f"INSERT INTO {rejected} SELECT k.{row} FROM {_KEYS} k JOIN {first} f "
-                        f"ON {join} WHERE k.{row} <> f.first_row ORDER BY k.{row}"
-                    )
-                finally:
-                    self._con.unregister(_KEYS)
+            self._over_keys(
+                reader,
+                columns,
+                batch_size,
+                f"INSERT INTO {rejected} SELECT k.{row} FROM {_KEYS} k JOIN {first} f "
+                f"ON {join} WHERE k.{row} <> f.first_row ORDER BY k.{row}",
+            )
         self._con.execute(f"DROP TABLE {first}")
         return rejected
+
+    def _over_keys(
+        self, reader: ArtifactReader, columns: list[str], batch_size: int, sql: str
+    ) -> None:
+        """Run ``sql`` over one read of the numbered key columns, registered as ``_KEYS``."""
+        with _numbered_keys(reader, columns, batch_size) as numbered:
+            self._con.register(_KEYS, numbered)
+            try:
+                self._con.execute(sql)
+            finally:
+                self._con.unregister(_KEYS)
 
     def flag_columns(self, batch: pa.RecordBatch, start: int) -> dict[str, pa.Array]:
         """For the batch at input position ``start``: one bool column per rule.
