@@ -266,14 +266,29 @@ def _failed_value(err: Exception, array: pa.Array) -> pa.Scalar | None:
     return None
 
 
-def _failing_positions(array: pa.Array, target: pa.DataType, error: Exception) -> list[int]:
-    """The positions of the values of ``array`` that fail to cast to ``target``.
+@dataclass(frozen=True)
+class _Rejected:
+    """A column some of whose values fail to cast: where they are, and the others cast."""
+
+    failing: np.ndarray
+    """Per row of the batch, whether its value fails."""
+    rest: pa.Array
+    """The values of the other rows, cast, in order."""
+
+    @property
+    def positions(self) -> list[int]:
+        return np.flatnonzero(self.failing).tolist()
+
+
+def _failing_values(array: pa.Array, target: pa.DataType, error: Exception) -> _Rejected:
+    """The values of ``array`` that fail to cast to ``target``, and the others cast.
 
     ``error`` is what casting the whole array raised. Casting is per value, so every
     value equal to the one a cast error names fails too: each round marks all of
     them and casts what is left, which finds a repeated bad value (``n/a`` in a
     number column) with one more cast instead of a bisection per occurrence. Values
-    the errors do not name are bisected.
+    the errors do not name are bisected. The last cast, of the values that pass, is
+    the column's result, so no value is cast again once the bad ones are known.
     """
     failing = np.zeros(len(array), bool)
     for _ in range(_VALUE_ROUNDS):
@@ -285,14 +300,13 @@ def _failing_positions(array: pa.Array, target: pa.DataType, error: Exception) -
             break
         failing |= matched
         try:
-            _cast(array.filter(pa.array(~failing)), target)
+            return _Rejected(failing, _cast(array.filter(pa.array(~failing)), target))
         except (pa.ArrowInvalid, OverflowError) as err:
             error = err
-            continue
-        return np.flatnonzero(failing).tolist()
     rest = np.flatnonzero(~failing)
     found = _bisect(array.take(pa.array(rest)), target, 0)
-    return sorted(np.flatnonzero(failing).tolist() + rest[found].tolist())
+    failing[rest[found]] = True
+    return _Rejected(failing, _cast(array.filter(pa.array(~failing)), target))
 
 
 def _bisect(array: pa.Array, target: pa.DataType, offset: int) -> list[int]:
@@ -310,8 +324,8 @@ def _bisect(array: pa.Array, target: pa.DataType, offset: int) -> list[int]:
 
 def _cast_column(
     name: str, array: pa.Array, target: pa.DataType, per_value_types: bool
-) -> pa.Array | list[int]:
-    """The cast column, or the positions whose values fail to cast.
+) -> "pa.Array | _Rejected":
+    """The cast column, or which of its values fail to cast and the others cast.
 
     With ``per_value_types`` a type that cannot be cast at all fails only the rows
     that have a value (nulls fit any type), because the type came from those values.
@@ -325,24 +339,19 @@ def _cast_column(
     except pa.ArrowNotImplementedError:
         return _uncastable_type(name, array, target, per_value_types)
     except (pa.ArrowInvalid, OverflowError) as err:
-        return _failing_positions(array, target, err)
+        return _failing_values(array, target, err)
 
 
 def _uncastable_type(
     name: str, array: pa.Array, target: pa.DataType, per_value_types: bool
-) -> pa.Array | list[int]:
-    """A column whose type cannot become ``target``: its valued rows, or UnsupportedCast."""
+) -> "pa.Array | _Rejected":
+    """A column whose type cannot become ``target``: its valued rows fail, or UnsupportedCast."""
     if not per_value_types:
         raise UnsupportedCast(name, array.type, target)
-    valued = pc.indices_nonzero(pc.is_valid(array)).to_pylist()
-    return valued if valued else pa.nulls(len(array), target)
-
-
-def _cast_kept(array: pa.Array, target: pa.DataType) -> pa.Array:
-    """Cast the rows kept after removing failures (all null when the type itself failed)."""
-    if array.null_count == len(array):
+    valued = pc.is_valid(array).to_numpy(zero_copy_only=False)
+    if not valued.any():
         return pa.nulls(len(array), target)
-    return _cast(array, target)
+    return _Rejected(valued, pa.nulls(len(array) - int(valued.sum()), target))
 
 
 def _refused_values(
@@ -381,7 +390,7 @@ def cast_batch(
     says the number types were inferred from text (CSV), so a text the number would
     not keep (see ``inexact_number_text``) rejects its row.
     """
-    columns: list[pa.Array] = []
+    columns: list[pa.Array | _Rejected] = []
     failures: dict[int, CastFailure] = {}
     for field, array in zip(schema, batch.columns, strict=True):
         for refused in _refused_values(
@@ -389,22 +398,24 @@ def cast_batch(
         ):
             failures.setdefault(refused.index, refused)
         result = _cast_column(field.name, array, field.type, per_value_types)
-        if isinstance(result, list):
-            for index in result:
+        if isinstance(result, _Rejected):
+            for index in result.positions:
                 failures.setdefault(
                     index, CastFailure(index, field.name, array[index].as_py(), field.type)
                 )
-            columns.append(array)
-        else:
-            columns.append(result)
+        columns.append(result)
     if not failures:
         return pa.RecordBatch.from_arrays(columns, schema=schema), []
-    keep = [True] * batch.num_rows
-    for index in failures:
-        keep[index] = False
-    mask = pa.array(keep)
+    keep = np.ones(batch.num_rows, bool)
+    keep[list(failures)] = False
+    kept = pa.array(keep)
     good = pa.RecordBatch.from_arrays(
-        [_cast_kept(pc.filter(col, mask), f.type) for col, f in zip(columns, schema, strict=True)],
+        [
+            column.rest.filter(pa.array(keep[~column.failing]))
+            if isinstance(column, _Rejected)
+            else column.filter(kept)
+            for column in columns
+        ],
         schema=schema,
     )
     return good, [failures[i] for i in sorted(failures)]
