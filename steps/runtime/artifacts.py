@@ -54,6 +54,28 @@ DICTIONARY_MAX_DISTINCT = 0.5
 """A column is dictionary-encoded when at most this share of the sampled values differ."""
 
 
+def _statistics_columns(schema: "pa.Schema") -> "bool | list[str]":
+    """The columns whose min/max the footers keep: all but text and binary.
+
+    The min and max of a text column cost a comparison of every value (a quarter of
+    the time it takes to write the demo's orders) and prune little between steps,
+    where text is seldom sorted; numbers, dates and times keep theirs, which
+    ``unique`` reads to size its one-pass check and DuckDB uses to skip row groups.
+    Datasets a load writes keep every statistic.
+    """
+    import pyarrow as pa
+
+    if any(pa.types.is_nested(field.type) for field in schema):
+        return True  # column paths of nested values are not top-level names
+    text = (
+        pa.types.is_string,
+        pa.types.is_large_string,
+        pa.types.is_binary,
+        pa.types.is_large_binary,
+    )
+    return [field.name for field in schema if not any(is_text(field.type) for is_text in text)]
+
+
 class _PartWriter:
     """Streams record batches of one part (data or quarantine) into Parquet files."""
 
@@ -118,7 +140,10 @@ class _PartWriter:
         assert self.schema is not None
         self._sink = self._loc.fs.open_output_stream(self._open_path)
         self._writer = pq.ParquetWriter(
-            self._sink, self.schema, use_dictionary=self._dictionary_columns(first)
+            self._sink,
+            self.schema,
+            use_dictionary=self._dictionary_columns(first),
+            write_statistics=_statistics_columns(self.schema),
         )
         self._rows_in_file = 0
 

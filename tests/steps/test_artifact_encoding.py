@@ -60,3 +60,21 @@ def test_nested_columns_keep_pyarrows_default(tmp_path: Path) -> None:
     reader = _write(tmp_path, batch)
     assert reader.dataset().to_table().to_pylist() == batch.to_pylist()
     assert "RLE_DICTIONARY" in _encodings(reader.paths()[0])["id"]
+
+
+def test_footers_keep_min_max_of_numbers_and_times_not_of_text(tmp_path: Path) -> None:
+    batch = pa.record_batch(
+        {
+            "id": pa.array([3, 1, 2], pa.int64()),
+            "at": pa.array([20_000, 19_000, 21_000], pa.date32()),
+            "email": ["b@x.io", "a@x.io", None],
+            "raw": pa.array([b"\x01", b"\x02", b"\x03"], pa.binary()),
+        }
+    )
+    reader = _write(tmp_path, batch)
+    group = pq.ParquetFile(reader.paths()[0]).metadata.row_group(0)
+    stats = {group.column(i).path_in_schema: group.column(i).statistics for i in range(4)}
+    assert (stats["id"].min, stats["id"].max) == (1, 3)
+    assert stats["at"].has_min_max
+    assert stats["email"] is None and stats["raw"] is None
+    assert reader.dataset().to_table().to_pylist() == batch.to_pylist()
