@@ -227,7 +227,7 @@ class ChecksConfig(StepConfig):
         "step fails (exit 3) or warns, as severity says.",
     )
     batch_size: int = Field(
-        default=262_144,
+        default=131_072,
         gt=0,
         description="Rows per record batch read and checked (each batch is one DuckDB "
         "query over every rule; fewer, larger batches spend less on each query's set-up).",
