@@ -9,6 +9,7 @@ Arrow for the failing rows only.
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     import duckdb
 
 _BATCH = "__ferry_batch"
+_VALUES = "__ferry_values"
 
 
 class BatchEvaluator:
@@ -38,7 +40,7 @@ class BatchEvaluator:
         self._unique_columns = [
             unique_flag_column(i) for i, r in enumerate(rules) if isinstance(r.rule, Unique)
         ]
-        self._query = evaluation_sql(rules, _BATCH, self._hashed)
+        self._queries: dict[tuple[str, ...], str] = {}
 
     def check_rules_bind(self, schema: pa.Schema) -> None:
         """Evaluate each rule on one all-null row, so a bad rule fails before any row is read.
@@ -94,22 +96,28 @@ class BatchEvaluator:
         batch: pa.RecordBatch,
         start: int,
         unique_flags: dict[str, pa.Array],
-    ) -> tuple[list[pa.Array], list[pa.Array]]:
+        hashed: list[str] | None = None,
+    ) -> tuple[list[pa.Array], dict[str, pa.Array]]:
         """Per rule, which rows of the batch (at input position ``start``) fail it.
 
-        Also returns, per hashed column, each row's hash (for the column profile).
-        ``con`` is the calling thread's own cursor: the batch is registered on it.
+        Also returns, per column of ``hashed`` (default: all the evaluator was made
+        with), each row's hash (for the column profile). ``con`` is the calling
+        thread's own cursor: the batch is registered on it.
         """
         import duckdb
 
-        if not self._rules and not self._hashed:
-            return [], []
+        hashed = self._hashed if hashed is None else hashed
+        if not self._rules and not hashed:
+            return [], {}
+        query = self._queries.get(tuple(hashed))
+        if query is None:
+            query = self._queries[tuple(hashed)] = evaluation_sql(self._rules, _BATCH, hashed)
         table = pa.Table.from_batches([batch])
         for name, column in unique_flags.items():
             table = table.append_column(name, column)
         con.register(_BATCH, table)
         try:
-            result = con.sql(self._query).to_arrow_table()
+            result = con.sql(query).to_arrow_table()
         except duckdb.Error as err:
             failure = DataRejected if isinstance(err, duckdb.DataError) else StepError
             raise failure(
@@ -119,7 +127,18 @@ class BatchEvaluator:
         finally:
             con.unregister(_BATCH)
         columns = [result.column(i).combine_chunks() for i in range(result.num_columns)]
-        return columns[: len(self._rules)], columns[len(self._rules) :]
+        rules = len(self._rules)
+        return columns[:rules], dict(zip(hashed, columns[rules:], strict=True))
+
+    @staticmethod
+    def hash_values(con: "duckdb.DuckDBPyConnection", values: pa.Array) -> np.ndarray:
+        """DuckDB's ``hash`` of each value, as :meth:`flags` computes it for a column."""
+        con.register(_VALUES, pa.table({"v": values}))
+        try:
+            result = con.sql(f"SELECT hash(v) FROM {_VALUES}").to_arrow_table()
+        finally:
+            con.unregister(_VALUES)
+        return result.column(0).to_numpy()
 
     def reasons(self, flags: list[pa.Array], rows: int) -> tuple[pa.Array, pa.Array]:
         """Which rows failed any rule, and for those rows the ``"; "``-joined rule labels."""

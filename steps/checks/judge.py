@@ -66,10 +66,15 @@ class Judge:
         """Evaluate the rules on ``item``, summarize its profile, split it by the result."""
         cursor = self._free.get()
         try:
-            flags, hashes = self._evaluator.flags(cursor, item.rows, item.start, item.unique_flags)
+            hashed = self._profiler.hashed_now()
+            flags, hashes = self._evaluator.flags(
+                cursor, item.rows, item.start, item.unique_flags, hashed
+            )
+            profile = self._profiler.summarize(
+                item.rows, hashes, lambda values: self._evaluator.hash_values(cursor, values)
+            )
         finally:
             self._free.put(cursor)
-        profile = self._profiler.summarize(item.rows, hashes)
         failed, reasons = self._evaluator.reasons(flags, item.rows.num_rows)
         passing = item.rows.filter(pc.invert(failed))
         rejected = (

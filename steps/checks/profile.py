@@ -8,13 +8,15 @@ reads, so profiling never reads the input a second time. The costly part of a ba
 the summaries are merged in input order, so the result does not depend on threads.
 
 The distinct estimate is a k-minimum-values sketch over DuckDB's 64-bit ``hash`` of
-each value (computed in the same query that evaluates the rules): it keeps the
+each value (computed in the same query that evaluates the rules; a text column
+whose values are still counted hashes only its batch's distinct values): it keeps the
 ``SKETCH_SIZE`` smallest distinct hashes, so it is exact up to that many distinct
 values and within about 1/sqrt(SKETCH_SIZE) (1.6%) beyond. After the first batches
 almost no hash is below the kept maximum, so a batch costs one vectorised compare
 per column.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +39,9 @@ TOP_VALUE_LENGTH = 64
 """Longest string (characters) whose column gets top values."""
 
 _HASH_SPACE = float(2**64)
+
+HashValues = Callable[[pa.Array], np.ndarray]
+"""DuckDB's 64-bit ``hash`` of each value of an array (as the batch query computes it)."""
 
 
 def _kind(arrow: pa.DataType) -> str:
@@ -159,24 +164,39 @@ class _ColumnProfile:
         """Whether the distinct sketch needs DuckDB's ``hash`` (text and other values)."""
         return self.kind not in ("number", "temporal") or pa.types.is_decimal(self.arrow)
 
-    def summarize(self, column: pa.Array, hashes: pa.Array | None) -> "_BatchPart":
+    @property
+    def counting(self) -> bool:
+        """Whether the column's values are still counted (text columns, until too many)."""
+        return self.top is not None
+
+    def summarize(
+        self, column: pa.Array, hashes: pa.Array | None, hash_values: "HashValues"
+    ) -> "_BatchPart":
         """What one batch adds to this column's profile; safe on a worker thread.
 
-        It reads two things that :meth:`merge` changes, both only ever in one
-        direction: whether values are still counted (counting only stops) and the
-        sketch's largest kept hash (it only falls). A stale read makes a part carry
-        more than :meth:`merge` uses, never less, so the profile is the same as if
-        every batch were added in order on one thread.
+        ``hashes``: DuckDB's ``hash`` of every row, given for text and other columns
+        that were no longer counted when the batch's query was made; a column still
+        counted has its distinct values hashed instead (``hash_values``), a few
+        instead of every row. It reads two things that :meth:`merge` changes, both
+        only ever in one direction: whether values are still counted (counting only
+        stops) and the sketch's largest kept hash (it only falls). A stale read makes
+        a part carry more than :meth:`merge` uses, never less, so the profile is the
+        same as if every batch were added in order on one thread.
         """
         nulls = column.null_count
         if nulls == len(column):
             return _BatchPart(nulls=nulls)
-        counts = self._value_counts(column) if self.top is not None else None
-        if hashes is None:
+        counted = hashes is None and self.hashed_by_duckdb
+        counts = self._value_counts(column) if self.counting or counted else None
+        if not self.hashed_by_duckdb:
             candidates = number_hashes(column)
-        else:
+        elif hashes is not None:
             valid = pc.filter(hashes, pc.is_valid(column)) if nulls else hashes
             candidates = valid.to_numpy(zero_copy_only=False)
+        elif counts is not None:  # the same distinct hashes as every row's, from a few values
+            candidates = hash_values(pa.array([v for v, _ in counts if v is not None], column.type))
+        else:  # too many values to count: counting stops with this batch
+            candidates = hash_values(pc.drop_null(column) if nulls else column)
         candidates = self.distinct.new_candidates(candidates)
         part = _BatchPart(nulls=nulls, valued=True, counts=counts, candidates=candidates)
         if self.kind in ("number", "temporal"):
@@ -277,17 +297,24 @@ class Profiler:
 
     @property
     def hashed_columns(self) -> list[str]:
-        """The columns whose DuckDB ``hash`` per row :meth:`add` needs, in input order."""
+        """The columns whose DuckDB ``hash`` per row a batch may need, in input order."""
         return [c.name for c in self._columns if c.hashed_by_duckdb]
 
-    def summarize(self, batch: pa.RecordBatch, hashes: list[pa.Array]) -> "BatchProfile":
+    def hashed_now(self) -> list[str]:
+        """Of :attr:`hashed_columns`, those whose rows the next batch must hash: not counted."""
+        return [c.name for c in self._columns if c.hashed_by_duckdb and not c.counting]
+
+    def summarize(
+        self, batch: pa.RecordBatch, hashes: dict[str, pa.Array], hash_values: "HashValues"
+    ) -> "BatchProfile":
         """What one batch adds to the profile, computed on the calling (worker) thread.
 
-        ``hashes`` holds DuckDB's ``hash`` of each of ``hashed_columns``.
+        ``hashes``: DuckDB's ``hash`` per row of (at least) the columns
+        :meth:`hashed_now` named before the batch was queried; ``hash_values`` hashes
+        other values the same way (the distinct values of counted columns).
         """
-        given = iter(hashes)
         parts = [
-            profile.summarize(values, next(given) if profile.hashed_by_duckdb else None)
+            profile.summarize(values, hashes.get(profile.name), hash_values)
             for profile, values in zip(self._columns, batch.columns, strict=True)
         ]
         return BatchProfile(batch.num_rows, parts)
@@ -298,9 +325,11 @@ class Profiler:
         for profile, part in zip(self._columns, batch.parts, strict=True):
             profile.merge(part)
 
-    def add(self, batch: pa.RecordBatch, hashes: list[pa.Array]) -> None:
+    def add(
+        self, batch: pa.RecordBatch, hashes: dict[str, pa.Array], hash_values: "HashValues"
+    ) -> None:
         """Count one batch on this thread: :meth:`summarize` then :meth:`merge`."""
-        self.merge(self.summarize(batch, hashes))
+        self.merge(self.summarize(batch, hashes, hash_values))
 
     def to_dict(self) -> dict[str, Any]:
         """The profile as the quality report holds it."""

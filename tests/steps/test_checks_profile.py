@@ -11,7 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from steps.checks.config import ChecksConfig
-from steps.checks.profile import SKETCH_SIZE, Profiler, number_hashes
+from steps.checks.evaluate import BatchEvaluator
+from steps.checks.profile import SKETCH_SIZE, HashValues, Profiler, number_hashes
 from tests.conftest import run_step
 from tests.steps.test_checks import make_input
 
@@ -112,12 +113,7 @@ def _profile(*batches: pa.RecordBatch) -> dict[str, Any]:
     profiler = Profiler(batches[0].schema)
     con = duckdb.connect()
     for batch in batches:
-        con.register("b", pa.Table.from_batches([batch]))
-        hashed = ", ".join(f'hash("{c}")' for c in profiler.hashed_columns)
-        result = con.sql(f"SELECT {hashed} FROM b").to_arrow_table() if hashed else None
-        con.unregister("b")
-        columns = [] if result is None else [c.combine_chunks() for c in result.columns]
-        profiler.add(batch, columns)
+        profiler.add(batch, _hashes(con, profiler, batch), _hash_values(con))
     return profiler.to_dict()
 
 
@@ -199,12 +195,30 @@ def test_a_failed_warn_gate_leads_the_warning_and_drift_follows(tmp_path: Path) 
     assert drift.startswith("column 'email' null share 0.1000 -> 0.2000 (2.00x)")
 
 
-def _hashes(con: Any, profiler: Profiler, batch: pa.RecordBatch) -> list[pa.Array]:
+def _hashes(con: Any, profiler: Profiler, batch: pa.RecordBatch) -> dict[str, pa.Array]:
+    """DuckDB's hash per row of the columns the profile needs them for now, as the step."""
+    hashed = profiler.hashed_now()
+    if not hashed:
+        return {}
     con.register("b", pa.Table.from_batches([batch]))
-    hashed = ", ".join(f'hash("{c}")' for c in profiler.hashed_columns)
-    result = con.sql(f"SELECT {hashed} FROM b").to_arrow_table()
+    query = ", ".join(f'hash("{c}")' for c in hashed)
+    result = con.sql(f"SELECT {query} FROM b").to_arrow_table()
     con.unregister("b")
-    return [c.combine_chunks() for c in result.columns]
+    return dict(zip(hashed, [c.combine_chunks() for c in result.columns], strict=True))
+
+
+def _hash_values(con: Any) -> HashValues:
+    return lambda values: BatchEvaluator.hash_values(con, values)
+
+
+def _every_row_hashed(con: Any, profiler: Profiler, batch: pa.RecordBatch) -> dict[str, pa.Array]:
+    """Every hashed column's row hashes, counted or not: the one-thread reference."""
+    con.register("b", pa.Table.from_batches([batch]))
+    query = ", ".join(f'hash("{c}")' for c in profiler.hashed_columns)
+    result = con.sql(f"SELECT {query} FROM b").to_arrow_table()
+    con.unregister("b")
+    columns = [c.combine_chunks() for c in result.columns]
+    return dict(zip(profiler.hashed_columns, columns, strict=True))
 
 
 @pytest.mark.parametrize("ahead", [1, 3, 40])
@@ -230,13 +244,14 @@ def test_summaries_made_ahead_of_their_merge_give_the_profile_of_one_thread(ahea
     con = duckdb.connect()
     one_thread = Profiler(batches[0].schema)
     for b in batches:
-        one_thread.add(b, _hashes(con, one_thread, b))
+        one_thread.add(b, _every_row_hashed(con, one_thread, b), _hash_values(con))
     pipelined = Profiler(batches[0].schema)
     summaries = []
     for n, b in enumerate(batches):
-        summaries.append(pipelined.summarize(b, _hashes(con, pipelined, b)))
+        summaries.append(pipelined.summarize(b, _hashes(con, pipelined, b), _hash_values(con)))
         if n + 1 >= ahead:
             pipelined.merge(summaries.pop(0))
     for summary in summaries:
         pipelined.merge(summary)
     assert pipelined.to_dict() == one_thread.to_dict()
+    assert pipelined.hashed_now() == ["grows"]  # counting stopped; "status" is still counted
