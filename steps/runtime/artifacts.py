@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from steps.runtime.artifact_compression import artifact_compression
 from steps.runtime.errors import StepError
 from steps.runtime.partition_union import union_manifest
 from steps.runtime.phases import NO_PHASES, Phases
@@ -79,8 +80,11 @@ def _statistics_columns(schema: "pa.Schema") -> "bool | list[str]":
 class _PartWriter:
     """Streams record batches of one part (data or quarantine) into Parquet files."""
 
-    def __init__(self, loc: Location, part: str, token: str, writes: WriteBehind) -> None:
+    def __init__(
+        self, loc: Location, part: str, token: str, writes: WriteBehind, compression: str
+    ) -> None:
         self._loc = loc
+        self._compression = compression
         self._writes = writes
         self._part = part
         self._token = token
@@ -144,6 +148,7 @@ class _PartWriter:
             self.schema,
             use_dictionary=self._dictionary_columns(first),
             write_statistics=_statistics_columns(self.schema),
+            compression=self._compression,
         )
         self._rows_in_file = 0
 
@@ -232,14 +237,16 @@ class ArtifactWriter:
         self.loc = loc
         self._meta = {"pipeline": pipeline, "step": step, "run_id": run_id}
         self._phases = phases
+        self.compression = artifact_compression(loc)
+        """The Parquet codec of the artifact's files; an engine writing them uses it too."""
         delete_file(loc.child(MANIFEST))
         for part in (DATA, QUARANTINE):  # an earlier attempt's files, unlisted from now on
             delete_folder(loc.child(part))
         token = uuid.uuid4().hex[:8]
         self._writes = WriteBehind()
         self._parts = {
-            DATA: _PartWriter(loc, DATA, token, self._writes),
-            QUARANTINE: _PartWriter(loc, QUARANTINE, token, self._writes),
+            DATA: _PartWriter(loc, DATA, token, self._writes, self.compression),
+            QUARANTINE: _PartWriter(loc, QUARANTINE, token, self._writes, self.compression),
         }
         self._staging: list[str] = []
 

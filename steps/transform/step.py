@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from steps.runtime.accounting import RowCounts
+from steps.runtime.artifact_compression import duckdb_codec
 from steps.runtime.artifacts import ArtifactReader
 from steps.runtime.context import StepContext
 from steps.runtime.duckdb_session import (
@@ -197,6 +198,7 @@ def _write_parquet(
     *,
     ordered: bool,
     config: TransformConfig,
+    compression: str,
 ) -> tuple[int, list[str]]:
     """Let DuckDB write the query's rows as Parquet files into ``folder``; rows and files.
 
@@ -204,7 +206,10 @@ def _write_parquet(
     rows with all threads at once. DuckDB drops row order when it splits its output
     into files, so an ordered result (``ORDER BY``, ``keep_order``) goes to one file.
     """
-    options = f"FORMAT parquet, ROW_GROUP_SIZE {config.row_group_size}, RETURN_FILES true"
+    options = (
+        f"FORMAT parquet, COMPRESSION {duckdb_codec(compression)}, "
+        f"ROW_GROUP_SIZE {config.row_group_size}, RETURN_FILES true"
+    )
     if ordered:
         target = os.path.join(folder, "result.parquet")
     else:
@@ -274,7 +279,9 @@ def run(ctx: StepContext, config: TransformConfig) -> RowCounts:
                     f"the SQL is invalid: {one_line(err)}; tables: {tables}; fix the SQL"
                 ) from None
             staging = writer.staging_folder(spill)
-            rows, files = _write_parquet(con, query, staging, ordered=ordered, config=config)
+            rows, files = _write_parquet(
+                con, query, staging, ordered=ordered, config=config, compression=writer.compression
+            )
             writer.publish_files(files, rows=rows, schema_text=schema_text)
         except duckdb.Error as err:
             raise _running_failure(err) from None

@@ -32,7 +32,12 @@ def make_artifact(store: str, step: str, batch: pa.RecordBatch) -> str:
 
 
 def transform(
-    store: str, outputs: Path, inputs: dict[str, str], sql: str, **config: Any
+    store: str,
+    outputs: Path,
+    inputs: dict[str, str],
+    sql: str,
+    env: dict[str, str] | None = None,
+    **config: Any,
 ) -> tuple[Any, str]:
     out = f"{store}/artifacts/r1/daily"
     result = run_step(
@@ -40,7 +45,7 @@ def transform(
         *("--pipeline", "p", "--step", "daily", "--run-id", "r1", "--store", store),
         *(arg for name, uri in inputs.items() for arg in ("--input", f"{name}={uri}")),
         *("--output", out, "--config", json.dumps({"sql": sql, **config})),
-        env={"FERRY_OUTPUTS_DIR": str(outputs)},
+        env={"FERRY_OUTPUTS_DIR": str(outputs), **(env or {})},
     )
     return result, out
 
