@@ -61,7 +61,7 @@ def test_step_args_follow_the_step_command_line() -> None:
         "--run-id", "{{workflow.name}}",
         "--store", "{{workflow.parameters.store}}",
         "--config",
-        '{"rules":[{"rule":"not_null","column":"id"}],"threshold":0.95,"batch_size":65536,'
+        '{"rules":[{"rule":"not_null","column":"id"}],"threshold":0.95,"batch_size":131072,'
         '"severity":"error","profile_drift":2.0}',
         "--input", f"orders={store}/orders",
         "--output", f"{store}/orders-checked",

@@ -113,13 +113,20 @@ def _typed_as_text(source: pa.DataType, target: pa.DataType) -> bool:
 def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
     """``pc.cast``, with raw bytes and integers taking a step on the way.
 
-    Raw bytes become text (checked UTF-8) before any other type. Integers reach a
-    decimal through the widest decimal of its scale: pyarrow refuses int64 to
-    ``decimal(10,2)`` outright (it wants the precision to hold any int64), which
-    would reject every value; going wide first rejects only the values that do not fit.
+    Raw bytes become text (checked UTF-8) before any other type but a number, which
+    they are parsed as directly: a number is ASCII digits, so a value that is not
+    UTF-8 fails either way, and the check would be a pass over the bytes for nothing.
+    Integers reach a decimal through the widest decimal of its scale: pyarrow refuses
+    int64 to ``decimal(10,2)`` outright (it wants the precision to hold any int64),
+    which would reject every value; going wide first rejects only the values that do
+    not fit.
     """
     if pa.types.is_binary(array.type) and not pa.types.is_binary(target):
+        if pa.types.is_integer(target) or pa.types.is_floating(target):
+            return pc.cast(array, target)
         array = pc.cast(array, pa.string())
+        if pa.types.is_string(target):
+            return array
     if pa.types.is_integer(array.type) and pa.types.is_decimal(target):
         wide = pa.decimal256(76, target.scale) if target.bit_width == 256 else None
         array = pc.cast(array, wide or pa.decimal128(38, target.scale))
