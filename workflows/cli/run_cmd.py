@@ -158,21 +158,27 @@ def run(
       ferry run orders-daily --pipelines workflows.pipelines --no-cache
       ferry run orders-daily --pipelines workflows.pipelines --no-triggers
     """  # noqa: D301 (click needs a real \b)
-    from workflows.runner import RunStatus
-    from workflows.runner.triggered import run_with_triggers
+    from workflows.runner.warm import WARM_STARTS
 
     values = parse_parameters(params)
-    first, resolve = _manifest_for(pipeline, manifest, paths)
-    records = run_with_triggers(
-        first.manifest,
-        source=first.source,
-        resolve=None if no_triggers else resolve,
-        parameters=values,
-        python_path=first.python_path,
-        store=store,
-        parallelism=parallelism,
-        no_cache=no_cache,
-    )
+    WARM_STARTS.start()  # the first steps' interpreters start while the pipeline renders
+    try:
+        from workflows.runner import RunStatus
+        from workflows.runner.triggered import run_with_triggers
+
+        first, resolve = _manifest_for(pipeline, manifest, paths)
+        records = run_with_triggers(
+            first.manifest,
+            source=first.source,
+            resolve=None if no_triggers else resolve,
+            parameters=values,
+            python_path=first.python_path,
+            store=store,
+            parallelism=parallelism,
+            no_cache=no_cache,
+        )
+    finally:
+        WARM_STARTS.close()
     echo_run(records[0], output)
     if output != "json":
         for triggered in records[1:]:

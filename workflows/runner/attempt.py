@@ -7,63 +7,26 @@ takes its steps with it.
 """
 
 import contextlib
-import ctypes
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
 from steps.contract import DEFAULT_OUTPUTS_DIR
 from workflows.runner.manifest import OutputParameter
+from workflows.runner.parent_death import die_with_runner
 from workflows.runner.retry import AttemptPhase
 from workflows.runner.run_store import store_problem
 from workflows.runner.tracing import AttemptIdentity, trace_attempt
+from workflows.runner.warm import WARM_STARTS
 
 _POLL_SECONDS = 0.05
-_PR_SET_PDEATHSIG = 1
-
-
-def _load_prctl() -> Callable[..., int] | None:
-    """The C library's ``prctl`` on Linux (loaded once, before any fork), else None."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return prctl
-
-
-_PRCTL = _load_prctl()
-
-
-def _die_with_runner() -> Callable[[], None] | None:
-    """What the child runs before ``exec``: SIGKILL me when the runner dies.
-
-    The signal follows the death of the *thread* that forked the child; that is the
-    task's worker thread, which lives until the attempt has ended, so in effect it is
-    the runner's death. If the runner died between fork and ``prctl``, the child is
-    already an orphan and exits at once. ``prctl`` is a plain C call that takes no
-    Python lock, which keeps this ``preexec_fn`` safe in a threaded runner. Without
-    ``prctl`` (not Linux) there is no such guarantee; see docs/local-runner.md.
-    """
-    prctl = _PRCTL
-    if prctl is None:
-        return None
-    runner = os.getpid()
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != runner:
-            os._exit(137)
-
-    return preexec
 
 
 class Cancellation:
@@ -151,13 +114,13 @@ def _run(
         return AttemptResult(AttemptPhase.ERROR, None, problem, time.monotonic() - started)
     with log:
         try:
-            process = subprocess.Popen(
+            process = _started_warm(spec) or subprocess.Popen(
                 [sys.executable, *spec.argv],
                 env=spec.env,
                 stdout=log,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
-                preexec_fn=_die_with_runner(),
+                preexec_fn=die_with_runner(),
             )
         except OSError as err:
             reason = f"could not start {sys.executable}: {err}"
@@ -185,6 +148,23 @@ def _run(
         reason = last_line[0] if last_line else _exit_description(code)
         return AttemptResult(AttemptPhase.FAILED, code, reason, elapsed, _written_outputs(spec))
     return _collect_outputs(spec, elapsed)
+
+
+def _started_warm(spec: AttemptSpec) -> "subprocess.Popen[bytes] | None":
+    """The attempt handed to an interpreter started ahead (``warm``), or None to start cold."""
+    process = WARM_STARTS.take(spec.argv, spec.env)
+    if process is None:
+        return None
+    order = {"argv": list(spec.argv), "env": spec.env, "stdout": str(spec.log_file)}
+    assert process.stdin is not None
+    try:
+        process.stdin.write(json.dumps(order).encode() + b"\n")
+        process.stdin.close()
+    except OSError:  # it died meanwhile: start this attempt cold
+        process.kill()
+        process.wait()
+        return None
+    return process
 
 
 def _write(log: IO[bytes], data: bytes, path: Path, problems: list[str]) -> None:

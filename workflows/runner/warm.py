@@ -1,0 +1,139 @@
+"""Step interpreters started ahead of their steps, so a step starts with its imports done.
+
+Every step is a process of its own, as a pod is on the cluster, and starting Python
+and importing pyarrow, DuckDB and the step harness costs 0.3-0.4 s before the first
+row: on the critical path of every step, and on one core while the other waits.
+The runner keeps two such interpreters ready (``workflows.runner.warm_child``),
+started in the background while the run renders and while earlier steps work, and
+hands each attempt of a ``python -m steps`` command to one of them. The step then
+runs exactly as after a cold start: same command line, environment and log, its
+own session and parent-death signal, its exit code; only what it imported first is
+already there.
+
+An interpreter is used only if the attempt's environment agrees with the one it
+was started in on everything read at interpreter or library start (``PYTHON*``
+except ``PYTHONPATH``, which it applies itself, ``LD_*``, ``TZ``, locale, thread
+and allocator settings); otherwise, or when none is ready, the step starts cold.
+``FERRY_WARM_STARTS=0`` turns it off.
+"""
+
+import contextlib
+import os
+import queue
+import subprocess
+import sys
+import threading
+
+from workflows.runner.parent_death import die_with_runner
+
+DISABLE_ENV = "FERRY_WARM_STARTS"
+READY = 2
+"""Interpreters kept ready: as many as steps start at once on a 2-core machine."""
+
+_STARTUP_PREFIXES = ("PYTHON", "LD_", "MALLOC_", "ARROW_", "OMP_", "DUCKDB_", "LC_")
+_STARTUP_NAMES = ("TZ", "LANG", "LANGUAGE")
+
+
+def _read_at_startup(name: str) -> bool:
+    """Whether a variable takes effect only when the interpreter or a library starts."""
+    if name == "PYTHONPATH":
+        return False  # the child applies the step's own
+    return name.startswith(_STARTUP_PREFIXES) or name in _STARTUP_NAMES
+
+
+def _startup_view(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if _read_at_startup(k)}
+
+
+class _Ready:
+    """A started interpreter and the environment it started in."""
+
+    def __init__(self, process: "subprocess.Popen[bytes]", env: dict[str, str]) -> None:
+        self.process = process
+        self.startup = _startup_view(env)
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        self.process.wait()
+
+
+class WarmStarts:
+    """Keeps :data:`READY` step interpreters started; :meth:`take` hands one to an attempt.
+
+    The interpreters are started by one long-lived thread: the parent-death signal a
+    child gets follows the thread that started it, which must outlive every step.
+    """
+
+    def __init__(self, ready: int = READY) -> None:
+        self._ready: queue.SimpleQueue[_Ready] = queue.SimpleQueue()
+        self._wanted: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._target = ready
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def enabled() -> bool:
+        """Whether warm starts are on (``FERRY_WARM_STARTS`` is not ``0``)."""
+        return os.environ.get(DISABLE_ENV, "1").strip() not in ("0", "false", "no", "off")
+
+    def start(self) -> None:
+        """Start the interpreters (in the background); later calls change nothing."""
+        if not self.enabled():
+            return
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(
+                target=self._keep_ready, name="ferry-warm-starts", daemon=True
+            )
+            self._thread.start()
+        for _ in range(self._target):
+            self._wanted.put(1)
+
+    def take(self, argv: tuple[str, ...], env: dict[str, str]) -> "subprocess.Popen[bytes] | None":
+        """A ready interpreter for ``python *argv`` in ``env``, or None to start it cold."""
+        if not self.enabled() or tuple(argv[:2]) != ("-m", "steps"):
+            return None
+        self.start()
+        try:
+            ready = self._ready.get_nowait()
+        except queue.Empty:
+            return None
+        self._wanted.put(1)  # its replacement starts while this step runs
+        if ready.process.poll() is not None or ready.startup != _startup_view(env):
+            ready.discard()
+            return None
+        return ready.process
+
+    def close(self) -> None:
+        """Stop the interpreters that are ready and unused (a run has ended)."""
+        while True:
+            try:
+                self._ready.get_nowait().discard()
+            except queue.Empty:
+                return
+
+    def _keep_ready(self) -> None:
+        while True:
+            self._wanted.get()
+            if self._ready.qsize() >= self._target:
+                continue
+            env = dict(os.environ)
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "workflows.runner.warm_child"],
+                    env=env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,
+                    preexec_fn=die_with_runner(),
+                )
+            except OSError:
+                continue  # steps start cold
+            self._ready.put(_Ready(process, env))
+
+
+WARM_STARTS = WarmStarts()
+"""The runner process's interpreters (one set, whatever runs it starts)."""
