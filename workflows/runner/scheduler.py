@@ -31,6 +31,7 @@ from workflows.runner.retry import AttemptPhase, declined_retry_label
 from workflows.runner.run_store import RunFolder, StoreWriteError, file_name
 from workflows.runner.tracing import AttemptIdentity
 from workflows.runner.variables import pod_name, substitute
+from workflows.runner.warm import WARM_STARTS
 
 
 def _now() -> datetime:
@@ -220,6 +221,7 @@ class _Loop:
                     self._fold_finished()
                 self._save()
         finally:
+            WARM_STARTS.want(0)
             for task in self.pending:
                 run.record.task(task.name).status = TaskStatus.OMITTED
             self.pending.clear()
@@ -240,6 +242,7 @@ class _Loop:
                 self.running.add(task.name)
                 worker = _TaskWorker(self.run_, task, self.events.put, self.cancel)
                 threading.Thread(target=worker.run, name=f"task-{task.name}", daemon=True).start()
+        WARM_STARTS.want(len(self.pending))  # interpreters for the steps still to start
 
     def _expand(self, task: Task) -> None:
         """Replace a fanned-out task by its partitions (those a resumed run kept stay done)."""

@@ -3,12 +3,13 @@
 Every step is a process of its own, as a pod is on the cluster, and starting Python
 and importing pyarrow, DuckDB and the step harness costs 0.3-0.4 s before the first
 row: on the critical path of every step, and on one core while the other waits.
-The runner keeps two such interpreters ready (``workflows.runner.warm_child``),
+The runner keeps up to two such interpreters ready (``workflows.runner.warm_child``),
 started in the background while the run renders and while earlier steps work, and
 hands each attempt of a ``python -m steps`` command to one of them. The step then
 runs exactly as after a cold start: same command line, environment and log, its
 own session and parent-death signal, its exit code; only what it imported first is
-already there.
+already there. The scheduler says how many steps are still to start
+(:meth:`WarmStarts.want`), so a run's last step leaves no spare one behind.
 
 An interpreter is used only if the attempt's environment agrees with the one it
 was started in on everything read at interpreter or library start (``PYTHON*``
@@ -19,7 +20,6 @@ and allocator settings); otherwise, or when none is ready, the step starts cold.
 
 import contextlib
 import os
-import queue
 import subprocess
 import sys
 import threading
@@ -28,7 +28,7 @@ from workflows.runner.parent_death import die_with_runner
 
 DISABLE_ENV = "FERRY_WARM_STARTS"
 READY = 2
-"""Interpreters kept ready: as many as steps start at once on a 2-core machine."""
+"""Interpreters kept ready at most: as many as steps start at once on a 2-core machine."""
 
 _STARTUP_PREFIXES = ("PYTHON", "LD_", "MALLOC_", "ARROW_", "OMP_", "DUCKDB_", "LC_")
 _STARTUP_NAMES = ("TZ", "LANG", "LANGUAGE")
@@ -59,48 +59,55 @@ class _Ready:
 
 
 class WarmStarts:
-    """Keeps :data:`READY` step interpreters started; :meth:`take` hands one to an attempt.
+    """Keeps step interpreters started; :meth:`take` hands one to an attempt.
 
     The interpreters are started by one long-lived thread: the parent-death signal a
     child gets follows the thread that started it, which must outlive every step.
     """
 
     def __init__(self, ready: int = READY) -> None:
-        self._ready: queue.SimpleQueue[_Ready] = queue.SimpleQueue()
-        self._wanted: queue.SimpleQueue[int] = queue.SimpleQueue()
-        self._target = ready
-        self._lock = threading.Lock()
+        self._limit = ready
+        self._target = 0
+        self._starting = 0
+        self._ready: list[_Ready] = []
+        self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
 
     @staticmethod
     def enabled() -> bool:
         """Whether warm starts are on (``FERRY_WARM_STARTS`` is not ``0``)."""
-        return os.environ.get(DISABLE_ENV, "1").strip() not in ("0", "false", "no", "off")
+        return os.environ.get(DISABLE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
     def start(self) -> None:
-        """Start the interpreters (in the background); later calls change nothing."""
+        """Start interpreters for the steps a run is about to start (in the background)."""
+        self.want(self._limit)
+
+    def want(self, steps: int) -> None:
+        """Keep ready as many interpreters as ``steps`` still to start can use (at most READY)."""
         if not self.enabled():
             return
-        with self._lock:
-            if self._thread is not None:
-                return
-            self._thread = threading.Thread(
-                target=self._keep_ready, name="ferry-warm-starts", daemon=True
-            )
-            self._thread.start()
-        for _ in range(self._target):
-            self._wanted.put(1)
+        with self._changed:
+            self._target = min(self._limit, max(0, steps))
+            extra = self._ready[self._target :]
+            del self._ready[self._target :]
+            if self._thread is None and self._target:
+                self._thread = threading.Thread(
+                    target=self._keep_ready, name="ferry-warm-starts", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify_all()
+        for ready in extra:
+            ready.discard()
 
     def take(self, argv: tuple[str, ...], env: dict[str, str]) -> "subprocess.Popen[bytes] | None":
         """A ready interpreter for ``python *argv`` in ``env``, or None to start it cold."""
         if not self.enabled() or tuple(argv[:2]) != ("-m", "steps"):
             return None
-        self.start()
-        try:
-            ready = self._ready.get_nowait()
-        except queue.Empty:
+        with self._changed:
+            ready = self._ready.pop(0) if self._ready else None
+            self._changed.notify_all()  # its replacement starts while this step runs
+        if ready is None:
             return None
-        self._wanted.put(1)  # its replacement starts while this step runs
         if ready.process.poll() is not None or ready.startup != _startup_view(env):
             ready.discard()
             return None
@@ -108,20 +115,17 @@ class WarmStarts:
 
     def close(self) -> None:
         """Stop the interpreters that are ready and unused (a run has ended)."""
-        while True:
-            try:
-                self._ready.get_nowait().discard()
-            except queue.Empty:
-                return
+        self.want(0)
 
     def _keep_ready(self) -> None:
         while True:
-            self._wanted.get()
-            if self._ready.qsize() >= self._target:
-                continue
+            with self._changed:
+                while len(self._ready) + self._starting >= self._target:
+                    self._changed.wait()
+                self._starting += 1
             env = dict(os.environ)
             try:
-                process = subprocess.Popen(
+                process: subprocess.Popen[bytes] | None = subprocess.Popen(
                     [sys.executable, "-m", "workflows.runner.warm_child"],
                     env=env,
                     stdin=subprocess.PIPE,
@@ -131,8 +135,18 @@ class WarmStarts:
                     preexec_fn=die_with_runner(),
                 )
             except OSError:
-                continue  # steps start cold
-            self._ready.put(_Ready(process, env))
+                process = None
+            with self._changed:
+                self._starting -= 1
+                keep = process is not None and len(self._ready) < self._target
+                if keep:
+                    assert process is not None
+                    self._ready.append(_Ready(process, env))
+            if process is not None and not keep:
+                _Ready(process, env).discard()  # no longer wanted while it started
+            if process is None:  # cannot start one (no processes or files left): start cold
+                with self._changed:
+                    self._limit = self._target = 0  # the thread stays: it is the steps' parent
 
 
 WARM_STARTS = WarmStarts()
