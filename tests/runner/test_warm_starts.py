@@ -40,7 +40,7 @@ def taken(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
 
 
 def _wait_until_ready(pool: WarmStarts = WARM_STARTS, count: int = 1) -> None:
-    pool.start()
+    pool.want(count)
     deadline = time.monotonic() + 30
     while len(pool._ready) < count and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -161,7 +161,9 @@ def run(
     from workflows.runner.warm import WARM_STARTS
 
     values = parse_parameters(params)
-    WARM_STARTS.start()  # the first steps' interpreters start while the pipeline renders
+    # the first step's interpreter starts while the pipeline renders; one, so that the
+    # render keeps a core of its own (the scheduler asks for more as steps come)
+    WARM_STARTS.want(1)
     try:
         from workflows.runner import RunStatus
         from workflows.runner.triggered import run_with_triggers

@@ -78,10 +78,6 @@ class WarmStarts:
         """Whether warm starts are on (``FERRY_WARM_STARTS`` is not ``0``)."""
         return os.environ.get(DISABLE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
-    def start(self) -> None:
-        """Start interpreters for the steps a run is about to start (in the background)."""
-        self.want(self._limit)
-
     def want(self, steps: int) -> None:
         """Keep ready as many interpreters as ``steps`` still to start can use (at most READY)."""
         if not self.enabled():
