@@ -23,7 +23,7 @@ from typing import Any
 from bench.common import Measured, dag_tasks, measure
 
 DATA_ROOT = Path(__file__).resolve().parent / "results" / "data"
-PAIRS = 3
+PAIRS = 5
 """Pairs of (Ferry, baseline) runs; the ratio is the median of the pairs' ratios."""
 
 PIPELINE = "orders-daily"
