@@ -5,7 +5,8 @@ and importing pyarrow, DuckDB and the step harness costs 0.3-0.4 s before the fi
 row: on the critical path of every step, and on one core while the other waits.
 The runner keeps up to two such interpreters ready (``workflows.runner.warm_child``),
 started in the background while the run renders and while earlier steps work, and
-hands each attempt of a ``python -m steps`` command to one of them. The step then
+hands each attempt of a ``python -m steps`` command to one that has finished its
+imports (an interpreter still importing is not waited for). The step then
 runs exactly as after a cold start: same command line, environment and log, its
 own session and parent-death signal, its exit code; only what it imported first is
 already there. The scheduler says how many steps are still to start
@@ -27,6 +28,8 @@ import threading
 from workflows.runner.parent_death import die_with_runner
 
 DISABLE_ENV = "FERRY_WARM_STARTS"
+READY_SIGNAL = b"ready\n"
+"""What an interpreter writes to its stdout once its imports are done."""
 READY = 2
 """Interpreters kept ready at most: as many as steps start at once on a 2-core machine."""
 
@@ -56,6 +59,17 @@ class _Ready:
         with contextlib.suppress(OSError):
             self.process.kill()
         self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _imported(process: "subprocess.Popen[bytes]") -> bool:
+    """Wait until the interpreter has done its imports (it says so on its stdout)."""
+    assert process.stdout is not None
+    said = process.stdout.read(len(READY_SIGNAL))
+    process.stdout.close()
+    return said == READY_SIGNAL
 
 
 class WarmStarts:
@@ -121,28 +135,35 @@ class WarmStarts:
                 self._starting += 1
             env = dict(os.environ)
             try:
-                process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                process = subprocess.Popen(
                     [sys.executable, "-m", "workflows.runner.warm_child"],
                     env=env,
                     stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     start_new_session=True,
                     preexec_fn=die_with_runner(),
                 )
-            except OSError:
-                process = None
-            with self._changed:
-                self._starting -= 1
-                keep = process is not None and len(self._ready) < self._target
-                if keep:
-                    assert process is not None
-                    self._ready.append(_Ready(process, env))
-            if process is not None and not keep:
-                _Ready(process, env).discard()  # no longer wanted while it started
-            if process is None:  # cannot start one (no processes or files left): start cold
+            except OSError:  # no processes or files left: steps start cold from now on
                 with self._changed:
-                    self._limit = self._target = 0  # the thread stays: it is the steps' parent
+                    self._starting -= 1
+                    self._limit = self._target = 0  # this thread stays: it is the steps' parent
+                continue
+            threading.Thread(
+                target=self._await_imports, args=(process, env), name="ferry-warm-wait", daemon=True
+            ).start()
+
+    def _await_imports(self, process: "subprocess.Popen[bytes]", env: dict[str, str]) -> None:
+        """Make ``process`` ready once it has imported, unless it is no longer wanted."""
+        imported = _imported(process)
+        with self._changed:
+            self._starting -= 1
+            keep = imported and len(self._ready) < self._target
+            if keep:
+                self._ready.append(_Ready(process, env))
+            self._changed.notify_all()
+        if not keep:
+            _Ready(process, env).discard()
 
 
 WARM_STARTS = WarmStarts()

@@ -17,6 +17,9 @@ import runpy
 import sys
 import threading
 
+READY_SIGNAL = b"ready\n"
+"""Written to stdout once the imports are done (``workflows.runner.warm`` waits for it)."""
+
 PRELOADED = (
     "numpy",
     "pyarrow",
@@ -96,6 +99,7 @@ def main() -> int:
     """
     for name in PRELOADED:
         importlib.import_module(name)
+    os.write(1, READY_SIGNAL)  # the runner hands out only interpreters that said so
     line = sys.stdin.buffer.readline()
     if not line.strip():
         return 0
