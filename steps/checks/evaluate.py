@@ -28,15 +28,9 @@ _VALUES = "__ferry_values"
 class BatchEvaluator:
     """Runs the compiled rules over batches on one DuckDB connection."""
 
-    def __init__(
-        self,
-        con: "duckdb.DuckDBPyConnection",
-        rules: list[CompiledRule],
-        hashed: list[str] | None = None,
-    ) -> None:
+    def __init__(self, con: "duckdb.DuckDBPyConnection", rules: list[CompiledRule]) -> None:
         self._con = con
         self._rules = rules
-        self._hashed = hashed or []
         self._unique_columns = [
             unique_flag_column(i) for i, r in enumerate(rules) if isinstance(r.rule, Unique)
         ]
@@ -96,17 +90,16 @@ class BatchEvaluator:
         batch: pa.RecordBatch,
         start: int,
         unique_flags: dict[str, pa.Array],
-        hashed: list[str] | None = None,
+        hashed: list[str],
     ) -> tuple[list[pa.Array], dict[str, pa.Array]]:
         """Per rule, which rows of the batch (at input position ``start``) fail it.
 
-        Also returns, per column of ``hashed`` (default: all the evaluator was made
-        with), each row's hash (for the column profile). ``con`` is the calling
-        thread's own cursor: the batch is registered on it.
+        Also returns, per column of ``hashed``, each row's hash (for the column
+        profile). ``con`` is the calling thread's own cursor: the batch is registered
+        on it.
         """
         import duckdb
 
-        hashed = self._hashed if hashed is None else hashed
         if not self._rules and not hashed:
             return [], {}
         query = self._queries.get(tuple(hashed))

@@ -100,7 +100,7 @@ def run(ctx: StepContext, config: ChecksConfig) -> RowCounts:
         con = connect(memory_limit=DUCKDB_MEMORY_LIMIT, temp_directory=spill)
         try:
             profiler = Profiler(schema)
-            evaluator = BatchEvaluator(con, compiled, profiler.hashed_columns)
+            evaluator = BatchEvaluator(con, compiled)
             evaluator.check_rules_bind(schema)
             writer = ctx.artifact_writer()
             uniques = {i: r for i, r in enumerate(row_rules) if isinstance(r, Unique)}

@@ -26,10 +26,9 @@ import sys
 import threading
 
 from workflows.runner.parent_death import die_with_runner
+from workflows.runner.warm_child import READY_SIGNAL
 
 DISABLE_ENV = "FERRY_WARM_STARTS"
-READY_SIGNAL = b"ready\n"
-"""What an interpreter writes to its stdout once its imports are done."""
 READY = 2
 """Interpreters kept ready at most: as many as steps start at once on a 2-core machine."""
 
