@@ -10,6 +10,7 @@ import sys
 import click
 
 from workflows.errors import EXIT_USAGE, FerryError
+from workflows.process_exit import exit_code, exit_now
 
 _COMMANDS = {
     "list": ("workflows.cli.list_cmd:list_pipelines", "List the pipelines Ferry finds."),
@@ -71,7 +72,7 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console entry point: run the group, turn Ferry errors into one line + exit code."""
+    """Run the group, turn Ferry errors into one line + exit code (raises SystemExit)."""
     try:
         sys.exit(cli.main(standalone_mode=False) or 0)
     except FerryError as err:
@@ -85,3 +86,16 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("ferry: aborted", err=True)
         sys.exit(EXIT_USAGE)
+
+
+def console() -> None:
+    """The installed ``ferry`` command: :func:`main`, then an exit without finalization.
+
+    A run leaves pyarrow, pydantic and Hera loaded, whose teardown at exit would
+    hold the command's return for 0.1-0.3 s (see ``workflows.process_exit``).
+    """
+    try:
+        main()
+    except SystemExit as stop:
+        exit_now(exit_code(stop.code))
+    exit_now(0)

@@ -1,5 +1,5 @@
 """``python -m workflows.cli``: the ``ferry`` command, for a child that needs no console script."""
 
-from workflows.cli import main
+from workflows.cli import console
 
-main()
+console()

@@ -7,7 +7,6 @@ takes its steps with it.
 """
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -24,9 +23,12 @@ from workflows.runner.parent_death import die_with_runner
 from workflows.runner.retry import AttemptPhase
 from workflows.runner.run_store import store_problem
 from workflows.runner.tracing import AttemptIdentity, trace_attempt
-from workflows.runner.warm import WARM_STARTS
+from workflows.runner.warm import WARM_STARTS, ForkedStep
 
 _POLL_SECONDS = 0.05
+
+StepProcess = subprocess.Popen[bytes] | ForkedStep
+"""A step's process: started cold by the runner, or forked by its fork server."""
 
 
 class Cancellation:
@@ -136,6 +138,7 @@ def _run(
         copier.join()
     elapsed = time.monotonic() - started
     code = process.returncode
+    assert code is not None  # waited for
     if stopped_by == "deadline":
         reason = (
             f"killed after exceeding activeDeadlineSeconds={spec.deadline_seconds}; "
@@ -150,21 +153,9 @@ def _run(
     return _collect_outputs(spec, elapsed)
 
 
-def _started_warm(spec: AttemptSpec) -> "subprocess.Popen[bytes] | None":
-    """The attempt handed to an interpreter started ahead (``warm``), or None to start cold."""
-    process = WARM_STARTS.take(spec.argv, spec.env)
-    if process is None:
-        return None
-    order = {"argv": list(spec.argv), "env": spec.env, "stdout": str(spec.log_file)}
-    assert process.stdin is not None
-    try:
-        process.stdin.write(json.dumps(order).encode() + b"\n")
-        process.stdin.close()
-    except OSError:  # it died meanwhile: start this attempt cold
-        process.kill()
-        process.wait()
-        return None
-    return process
+def _started_warm(spec: AttemptSpec) -> "StepProcess | None":
+    """The attempt forked by the runner's fork server (``warm``), or None to start it cold."""
+    return WARM_STARTS.start(spec.argv, spec.env, spec.log_file)
 
 
 def _write(log: IO[bytes], data: bytes, path: Path, problems: list[str]) -> None:
@@ -190,7 +181,7 @@ def _copy_stderr(
 
 
 def _wait(
-    process: subprocess.Popen[bytes], spec: AttemptSpec, started: float, cancel: Cancellation
+    process: StepProcess, spec: AttemptSpec, started: float, cancel: Cancellation
 ) -> str | None:
     """Wait for the process; kill it at its deadline or on cancel. Returns what stopped it."""
     while True:
@@ -210,7 +201,7 @@ def _wait(
             return "cancel"
 
 
-def _kill(process: subprocess.Popen[bytes], grace_seconds: float, cancel: Cancellation) -> None:
+def _kill(process: StepProcess, grace_seconds: float, cancel: Cancellation) -> None:
     """SIGTERM the process group, then SIGKILL it after the grace period (or when hurried)."""
     try:
         os.killpg(process.pid, signal.SIGTERM)

@@ -51,3 +51,18 @@ def die_with_runner() -> Callable[[], None] | None:
             os._exit(137)
 
     return preexec
+
+
+def die_with_parent(parent: int) -> None:
+    """In a child forked without ``exec`` (a step of the fork server): SIGKILL me with ``parent``.
+
+    The parent is single-threaded, so its thread's death is its death; a child
+    whose parent died before the ``prctl`` is already an orphan and exits at once.
+    Without ``prctl`` (not Linux) it does nothing.
+    """
+    prctl = _PRCTL
+    if prctl is None:
+        return
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(137)

@@ -242,7 +242,8 @@ class _Loop:
                 self.running.add(task.name)
                 worker = _TaskWorker(self.run_, task, self.events.put, self.cancel)
                 threading.Thread(target=worker.run, name=f"task-{task.name}", daemon=True).start()
-        WARM_STARTS.want(len(self.pending))  # interpreters for the steps still to start
+        # the fork server lives while a task may still start an attempt (a retry, too)
+        WARM_STARTS.want(len(self.pending) + len(self.running))
 
     def _expand(self, task: Task) -> None:
         """Replace a fanned-out task by its partitions (those a resumed run kept stay done)."""
