@@ -4,10 +4,13 @@
 ``bench/results/data/``, which git ignores), then runs pairs of ``ferry run
 orders-daily`` (a fresh store, ``--no-cache``) and ``bench.baseline_orders_daily``,
 which of the two goes first alternating. Every run starts from an empty output
-folder that is removed afterwards. The input is read once before the pairs, so
-that it is in the page cache for every run (the first run would otherwise be the
-only one to read it from disk); otherwise OS caches are left alone, which treats
-both sides alike. Both outputs are compared row by row before any figure counts. Each
+folder that is removed afterwards. The page cache of the benchmark machine lets
+files go within minutes and its disk reads about 20 MB/s, so a run's time would
+depend on whether the cache had been dropped just before it: every run, of either
+side, starts with the input read into the page cache (outside the timing), and one
+warm-up pair, not counted, runs first for the libraries (Hera, pyarrow, DuckDB;
+about 7 s more for the first run otherwise). OS caches are otherwise left alone,
+which treats both sides alike. Both outputs are compared row by row before any figure counts. Each
 step's share of the wall time comes from the run record, its peak RSS and CPU
 seconds from its own ``step_finished`` log line.
 """
@@ -123,11 +126,23 @@ def run_baseline(data: Path, work: Path) -> tuple[dict[str, Any], Path]:
     return _side(measured), out / "daily_revenue"
 
 
+def _cache_input(data: Path) -> None:
+    """Read every input file, so that the run about to start finds it in the page cache."""
+    for path in sorted(data.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as file:
+                while file.read(1 << 23):
+                    pass
+
+
 def _pair(data: Path, ferry_first: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ferry-pipeline-bench-") as tmp:
         work = Path(tmp)
         runs = (run_ferry, run_baseline) if ferry_first else (run_baseline, run_ferry)
-        results = [run(data, work) for run in runs]
+        results = []
+        for run in runs:
+            _cache_input(data)
+            results.append(run(data, work))
         (ferry, ferry_out), (baseline, baseline_out) = results if ferry_first else results[::-1]
         difference = same_output(ferry_out, baseline_out)
         if difference:
@@ -140,19 +155,10 @@ def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
 
 
-def _read_once(data: Path) -> None:
-    """Read every input file, so that each run finds it in the page cache, as the next does."""
-    for path in sorted(data.rglob("*")):
-        if path.is_file():
-            with path.open("rb") as file:
-                while file.read(1 << 23):
-                    pass
-
-
 def main(rows: int, large_rows: int | None, pairs: int = PAIRS) -> dict[str, Any]:
     """Run the pairs at ``rows`` and one Ferry run at ``large_rows`` (for memory)."""
     data = demo_data(rows)
-    _read_once(data)
+    _pair(data, ferry_first=True)  # warm-up, not counted: see the module docstring
     load_before = os.getloadavg()[0]
     measured = []
     for n in range(pairs):
@@ -237,8 +243,9 @@ def markdown(result: dict[str, Any]) -> str:
         "against `bench/baseline_orders_daily.py`, one DuckDB script doing the same work",
         "without artifacts: the typed CSV read keeping rejected lines, the eight rules with",
         "a reason per failing row, the join, the aggregate, the partitioned Parquet output.",
-        f"Pairs: {len(result['pairs'])}, which side goes first alternating, the input read",
-        "once before them (in the page cache for every run); both outputs are",
+        f"Pairs: {len(result['pairs'])} after one warm-up pair not counted, which side goes",
+        "first alternating, the input read into the page cache before every run (outside",
+        "the timing; this machine's cache drops files within minutes); both outputs are",
         "compared row by row in every pair. The ratio is baseline time / Ferry time",
         "(higher is better for Ferry), the median of the pairs'. Run it alone with",
         "`python -m bench pipeline`.",
