@@ -116,7 +116,8 @@ def _run(
         return AttemptResult(AttemptPhase.ERROR, None, problem, time.monotonic() - started)
     with log:
         try:
-            process = _started_warm(spec) or subprocess.Popen(
+            # forked by the fork server (``warm``), else started cold
+            process = WARM_STARTS.start(spec.argv, spec.env, spec.log_file) or subprocess.Popen(
                 [sys.executable, *spec.argv],
                 env=spec.env,
                 stdout=log,
@@ -151,11 +152,6 @@ def _run(
         reason = last_line[0] if last_line else _exit_description(code)
         return AttemptResult(AttemptPhase.FAILED, code, reason, elapsed, _written_outputs(spec))
     return _collect_outputs(spec, elapsed)
-
-
-def _started_warm(spec: AttemptSpec) -> "StepProcess | None":
-    """The attempt forked by the runner's fork server (``warm``), or None to start it cold."""
-    return WARM_STARTS.start(spec.argv, spec.env, spec.log_file)
 
 
 def _write(log: IO[bytes], data: bytes, path: Path, problems: list[str]) -> None:

@@ -101,7 +101,6 @@ class _Order:
     def __init__(self, stderr: IO[bytes]) -> None:
         self.stderr = stderr
         self.step: ForkedStep | None = None
-        self.error = ""
         self.answered = threading.Event()
 
 
@@ -200,12 +199,10 @@ class _Server:
                 order = self._orders.get(int(message["order"]))  # type: ignore[call-overload]
                 if order is None:
                     return
-                if "pid" in message:
+                if "pid" in message:  # else it could not fork: the attempt starts cold
                     pid = int(message["pid"])  # type: ignore[call-overload]
                     order.step = ForkedStep(pid, order.stderr)
                     self._steps[pid] = order.step
-                else:
-                    order.error = str(message.get("error", ""))
             order.answered.set()
         elif "pid" in message:
             with self._lock:
@@ -240,8 +237,7 @@ class WarmStarts:
         with self._changed:
             self._wanted = steps > 0
             if not self._wanted and self._server is not None:
-                self._server.stop()
-                self._stopped.append(self._server)
+                self._retire(self._server)
                 self._server = None
             if self._thread is None and self._wanted:
                 self._thread = threading.Thread(
@@ -284,8 +280,6 @@ class WarmStarts:
             with self._changed:
                 while not self._wanted or self._server is not None:
                     self._changed.wait()
-                if self._stopped and all(s.gone.is_set() for s in self._stopped):
-                    self._stopped.clear()
             try:
                 server = _Server(dict(os.environ))
             except OSError:  # no processes or files left: steps start cold from now on
@@ -296,10 +290,14 @@ class WarmStarts:
                 if self._wanted and self._server is None:
                     self._server = server
                     self._changed.notify_all()
-                    continue
-            server.stop()  # no longer wanted while it started
-            with self._changed:
-                self._stopped.append(server)
+                else:  # no longer wanted while it started
+                    self._retire(server)
+
+    def _retire(self, server: _Server) -> None:
+        """Stop ``server`` and keep it for :meth:`close` to wait for (lock held)."""
+        server.stop()
+        self._stopped = [s for s in self._stopped if not s.gone.is_set()]
+        self._stopped.append(server)
 
 
 WARM_STARTS = WarmStarts()
