@@ -26,7 +26,7 @@ from steps.runtime.store import open_location
 from tests.steps.test_python_step import FNS, ORDERS, USER, make_artifact
 from workflows.runner.attempt import AttemptResult, AttemptSpec, Cancellation, run_attempt
 from workflows.runner.retry import AttemptPhase
-from workflows.runner.warm import DISABLE_ENV, WARM_STARTS, ForkedStep, WarmStarts
+from workflows.warmstart.starts import DISABLE_ENV, WARM_STARTS, ForkedStep, WarmStarts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -252,7 +252,7 @@ def test_a_killed_runner_takes_its_forked_steps_with_it(tmp_path: Path) -> None:
         f"""
         import json, sys
         from pathlib import Path
-        from workflows.runner.warm import WARM_STARTS
+        from workflows.warmstart.starts import WARM_STARTS
         WARM_STARTS.want(1)
         step = WARM_STARTS.start(tuple(json.loads(sys.argv[1])), json.loads(sys.argv[2]),
                                  Path({str(spec.log_file)!r}))

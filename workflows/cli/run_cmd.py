@@ -158,11 +158,11 @@ def run(
       ferry run orders-daily --pipelines workflows.pipelines --no-cache
       ferry run orders-daily --pipelines workflows.pipelines --no-triggers
     """  # noqa: D301 (click needs a real \b)
-    from workflows.runner.warm import WARM_STARTS
+    from workflows.warmstart.starts import WARM_STARTS
 
     values = parse_parameters(params)
-    # the first step's interpreter starts while the pipeline renders; one, so that the
-    # render keeps a core of its own (the scheduler asks for more as steps come)
+    # the fork server does the steps' imports on the other core while this process
+    # imports the runner and renders the pipeline
     WARM_STARTS.want(1)
     try:
         from workflows.runner import RunStatus

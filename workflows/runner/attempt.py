@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import IO
 
 from steps.contract import DEFAULT_OUTPUTS_DIR
+from workflows.parent_death import die_with_runner
 from workflows.runner.manifest import OutputParameter
-from workflows.runner.parent_death import die_with_runner
 from workflows.runner.retry import AttemptPhase
 from workflows.runner.run_store import store_problem
 from workflows.runner.tracing import AttemptIdentity, trace_attempt
-from workflows.runner.warm import WARM_STARTS, ForkedStep
+from workflows.warmstart.starts import WARM_STARTS, ForkedStep
 
 _POLL_SECONDS = 0.05
 
@@ -116,7 +116,7 @@ def _run(
         return AttemptResult(AttemptPhase.ERROR, None, problem, time.monotonic() - started)
     with log:
         try:
-            # forked by the fork server (``warm``), else started cold
+            # forked by the fork server (``workflows.warmstart``), else started cold
             process = WARM_STARTS.start(spec.argv, spec.env, spec.log_file) or subprocess.Popen(
                 [sys.executable, *spec.argv],
                 env=spec.env,

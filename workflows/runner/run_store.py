@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pyarrow.fs as pafs
 from pydantic import ValidationError
 
 from steps.runtime.errors import StepUsageError
@@ -260,6 +259,8 @@ def read_runs(store: str, pipeline: str | None = None) -> RunListing:
     Raises:
         UsageError: the store is not a folder or cannot be reached (exit 2).
     """
+    import pyarrow.fs as pafs  # here: a run never lists runs, and starts sooner without it
+
     location = open_store(store)
     check_readable(location)
     root = location.child("runs", *([pipeline] if pipeline else []))

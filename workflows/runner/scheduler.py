@@ -31,7 +31,7 @@ from workflows.runner.retry import AttemptPhase, declined_retry_label
 from workflows.runner.run_store import RunFolder, StoreWriteError, file_name
 from workflows.runner.tracing import AttemptIdentity
 from workflows.runner.variables import pod_name, substitute
-from workflows.runner.warm import WARM_STARTS
+from workflows.warmstart.starts import WARM_STARTS
 
 
 def _now() -> datetime:

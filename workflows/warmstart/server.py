@@ -1,6 +1,6 @@
 """The step fork server: libraries imported once, a fresh step process forked per attempt.
 
-The local runner starts one of these ahead (``workflows.runner.warm``) so that a
+The local runner starts one of these ahead (``workflows.warmstart.starts``) so that a
 step does not spend its first 0.3-0.4 s of CPU starting Python and importing
 pyarrow, DuckDB and Ferry's step harness while the run waits for it. The server
 imports them, says so, and then forks one child per order it receives on its
@@ -31,8 +31,8 @@ import socket
 import sys
 import traceback
 
+from workflows.parent_death import die_with_parent
 from workflows.process_exit import exit_code, exit_now
-from workflows.runner.parent_death import die_with_parent
 
 MESSAGE_LIMIT = 1 << 20
 """Largest order accepted (an environment of that size is far beyond any real one)."""
@@ -49,6 +49,24 @@ PRELOADED = (
     "steps.runtime.harness",
 )
 """What most steps import before their first row: about 0.4 s of CPU, paid once per server."""
+
+
+def _preload() -> None:
+    """Import the libraries, then every step kind's config and run modules.
+
+    A kind's own modules cost a step 0.01-0.1 s more before its first row; the
+    server has them imported long before the run has rendered. A kind that cannot be
+    imported here (a missing optional driver) is left to its step, which then fails
+    with its own message exactly as a cold start would.
+    """
+    for name in PRELOADED:
+        importlib.import_module(name)
+    from steps.registry import KINDS
+
+    for kind in KINDS.values():
+        with contextlib.suppress(Exception):
+            kind.load_config_class()
+            kind.load_run()
 
 
 def _python_path(env: dict[str, str]) -> list[str]:
@@ -182,14 +200,13 @@ class _Server:
 
 
 def main() -> None:
-    """Import, then fork steps on order until told to stop: ``warm_child SOCKET_FD``.
+    """Import, then fork steps on order until told to stop (``... server SOCKET_FD``).
 
     It ends without finalization (``exit_now``): tearing down what it imported would
     only delay the runner that waits for it.
     """
     sock = socket.socket(fileno=int(sys.argv[1]))
-    for name in PRELOADED:
-        importlib.import_module(name)
+    _preload()
     _Server(sock).serve()
     exit_now(0)
 

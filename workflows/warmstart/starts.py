@@ -3,7 +3,7 @@
 Every step is a process of its own, as a pod is on the cluster, and starting Python
 and importing pyarrow, DuckDB and the step harness costs 0.3-0.4 s of CPU before
 the first row: on the critical path of every step, and on a core another step
-could use. The runner instead keeps one fork server (``workflows.runner.warm_child``)
+could use. The runner instead keeps one fork server (``workflows.warmstart.server``)
 that imports them once, started in the background while the run renders, and has
 it fork each attempt of a ``python -m steps`` command: a fork costs milliseconds.
 The step then runs exactly as after a cold start: same command line, environment
@@ -31,7 +31,7 @@ import threading
 from pathlib import Path
 from typing import IO
 
-from workflows.runner.parent_death import die_with_runner
+from workflows.parent_death import die_with_runner
 
 DISABLE_ENV = "FERRY_WARM_STARTS"
 IMPORT_WAIT_SECONDS = 30.0
@@ -111,7 +111,7 @@ class _Server:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "workflows.runner.warm_child", str(theirs.fileno())],
+                [sys.executable, "-m", "workflows.warmstart.server", str(theirs.fileno())],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

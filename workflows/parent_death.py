@@ -33,8 +33,8 @@ def die_with_runner() -> Callable[[], None] | None:
 
     The signal follows the death of the *thread* that forked the child: the task's
     worker thread, which lives until the attempt has ended, or for the fork server
-    (``warm``) the thread that starts it, which lives as long as the runner; so in
-    effect it is the runner's death. If the runner died between fork
+    (``workflows.warmstart``) the thread that starts it, which lives as long as the
+    runner; so in effect it is the runner's death. If the runner died between fork
     and ``prctl``, the child is already an orphan and exits at once. ``prctl`` is a
     plain C call that takes no Python lock, which keeps this ``preexec_fn`` safe in a
     threaded runner. Without ``prctl`` (not Linux) there is no such guarantee; see
