@@ -47,4 +47,4 @@ def test_chunks_are_whole_records_wherever_blocks_end(seed: int, odd: bool) -> N
         )
         assert all(c.broken is None for c in chunks)
         assert b"".join(c.data for c in chunks) == data
-        assert [row for c in chunks for row in parse(c.data)] == expected
+        assert [row for c in chunks for row in parse(bytes(c.data))] == expected

@@ -19,7 +19,6 @@ Line numbers are CSV records counted from 1 with the header as record 1; blank l
 are skipped and not counted, and a quoted value spanning lines counts once.
 """
 
-import io
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -42,7 +41,7 @@ from steps.runtime.store import Location
 def _parse(
     loc: Location,
     config: FilesExtract,
-    data: bytes,
+    data: memoryview | bytes,
     names: list[str] | None,
     text_columns: list[str] | None,
     handler: object = None,
@@ -73,7 +72,10 @@ def _parse(
     )
     try:
         return pacsv.read_csv(
-            io.BytesIO(data), read_options=read, parse_options=parse, convert_options=convert
+            pa.BufferReader(pa.py_buffer(data)),
+            read_options=read,
+            parse_options=parse,
+            convert_options=convert,
         )
     except pa.ArrowInvalid as err:
         raise DataRejected(
@@ -160,7 +162,7 @@ class _File:
         names = self.names
         assert names is not None
         if chunk.broken is not None:
-            bad_record = BadRow(self.loc.uri, 1, chunk.broken, _text(_line(chunk.data)))
+            bad_record = BadRow(self.loc.uri, 1, chunk.broken, _text(_line(bytes(chunk.data))))
             return _Parsed([(None, [bad_record])], 1)
         skipped: list[int] = []
         bad: list[BadRow] = []
@@ -225,7 +227,7 @@ def read_csv(
 def _work(header: bool, chunks: Iterator[Chunk]) -> Iterator[_Work]:
     """The chunks holding records, the first of them marked as starting with the header."""
     for chunk in chunks:
-        if chunk.broken is None and not chunk.data.strip():
+        if chunk.broken is None and chunk.blank:
             continue
         yield _Work(chunk, header and chunk.broken is None)
         header = header and chunk.broken is not None
@@ -241,7 +243,7 @@ def _sample(
     Also returns the error when a record too long for a block came up meanwhile.
     """
     head: list[Chunk] = []
-    good: list[bytes] = []
+    good: list[memoryview | bytes] = []
     size = 0
     while True:
         try:
@@ -253,7 +255,7 @@ def _sample(
         if chunk.broken is not None and not head and file.config.csv.header:
             raise DataRejected(f"{loc.uri} line 1: the header is malformed: {chunk.broken}")
         head.append(chunk)
-        if chunk.broken is None and chunk.data.strip():
+        if chunk.broken is None and not chunk.blank:
             good.append(chunk.data)
             size += len(chunk.data)
             if size >= block_size:

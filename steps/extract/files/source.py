@@ -104,8 +104,12 @@ def _looks_compressed(head: bytes) -> str | None:
     return "lz4" if head.startswith(_LZ4_MAGIC) else None
 
 
-def byte_pieces(loc: Location, compression: str, size: int) -> Iterator[bytes]:
-    """The file's (decompressed) bytes in pieces of up to ``size`` bytes."""
+def byte_pieces(loc: Location, compression: str, size: int) -> Iterator[memoryview]:
+    """The file's (decompressed) bytes in pieces of up to ``size`` bytes.
+
+    Views of the buffers read, not copies: a CSV's bytes are copied once more on
+    their way to the parsers, by the record splitter.
+    """
     codec = codec_for(loc, compression)
     with reading(loc):
         raw = loc.fs.open_input_stream(loc.path, compression=None)
@@ -115,13 +119,13 @@ def byte_pieces(loc: Location, compression: str, size: int) -> Iterator[bytes]:
         while True:
             try:
                 with reading(loc):
-                    piece = bytes(stream.read(size))
+                    piece = memoryview(stream.read(size))
             except (OSError, pa.ArrowInvalid) as err:
                 if codec is None:
                     raise
                 raise _not_decompressible(loc, codec, err) from None
             if first and codec is None:
-                _refuse_compressed(loc, compression, piece)
+                _refuse_compressed(loc, compression, bytes(piece[:16]))
             first = False
             if not piece:
                 return
