@@ -1,7 +1,10 @@
-"""Evaluate the row rules on one Arrow batch with one DuckDB query.
+"""Evaluate the row rules on one Arrow batch: in Arrow where that is exact, else in DuckDB.
 
-The batch is registered zero-copy together with the ``unique`` flags; the query
-returns one flag per rule for every row, in input order. The ``_ferry_reason`` of
+Built-in rules whose SQL means the same as an Arrow kernel are computed in Arrow
+(:mod:`steps.checks.arrow_rules`, several times faster); the others, and the
+profile's hashes, in one DuckDB query over the batch, registered zero-copy together
+with the ``unique`` flags, which returns one flag per rule for every row, in input
+order. The ``_ferry_reason`` of
 a failing row, the failed rules' labels joined with ``"; "``, is then built in
 Arrow for the failing rows only.
 """
@@ -13,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from steps.checks.arrow_rules import Flags, arrow_flags
 from steps.checks.config import Unique
 from steps.checks.rules import ROW_COLUMN, CompiledRule, evaluation_sql, unique_flag_column
 from steps.runtime.duckdb_session import one_line, parse_tree, quote_identifier, quote_literal
@@ -25,16 +29,46 @@ _BATCH = "__ferry_batch"
 _VALUES = "__ferry_values"
 
 
+def _complete(flags: list[pa.Array | None]) -> list[pa.Array]:
+    """The flags of every rule, once Arrow and SQL have each computed theirs."""
+    complete = [flag for flag in flags if flag is not None]
+    assert len(complete) == len(flags)
+    return complete
+
+
+class _Plan:
+    """For one batch schema: which rules Arrow computes, and the SQL of the rest."""
+
+    def __init__(self, rules: list[CompiledRule], schema: pa.Schema, arrow: bool) -> None:
+        self.arrow: list[Flags | None] = [
+            arrow_flags(r.rule, i, schema) if arrow else None for i, r in enumerate(rules)
+        ]
+        self.in_sql = [i for i, fn in enumerate(self.arrow) if fn is None]
+        self._sql_rules = [rules[i] for i in self.in_sql]
+        self._queries: dict[tuple[str, ...], str] = {}
+
+    def query(self, hashed: list[str]) -> str:
+        """The DuckDB query of the rules left to SQL, then the hashes of ``hashed``."""
+        query = self._queries.get(tuple(hashed))
+        if query is None:
+            query = self._queries[tuple(hashed)] = evaluation_sql(self._sql_rules, _BATCH, hashed)
+        return query
+
+
 class BatchEvaluator:
     """Runs the compiled rules over batches on one DuckDB connection."""
 
-    def __init__(self, con: "duckdb.DuckDBPyConnection", rules: list[CompiledRule]) -> None:
+    def __init__(
+        self, con: "duckdb.DuckDBPyConnection", rules: list[CompiledRule], *, arrow: bool = True
+    ) -> None:
+        """``arrow=False`` evaluates every rule in SQL (the reference the Arrow path is held to)."""
         self._con = con
         self._rules = rules
+        self._arrow = arrow
         self._unique_columns = [
             unique_flag_column(i) for i, r in enumerate(rules) if isinstance(r.rule, Unique)
         ]
-        self._queries: dict[tuple[str, ...], str] = {}
+        self._plans: dict[pa.Schema, _Plan] = {}
 
     def check_rules_bind(self, schema: pa.Schema) -> None:
         """Evaluate each rule on one all-null row, so a bad rule fails before any row is read.
@@ -100,17 +134,20 @@ class BatchEvaluator:
         """
         import duckdb
 
-        if not self._rules and not hashed:
-            return [], {}
-        query = self._queries.get(tuple(hashed))
-        if query is None:
-            query = self._queries[tuple(hashed)] = evaluation_sql(self._rules, _BATCH, hashed)
+        plan = self._plans.get(batch.schema)
+        if plan is None:
+            plan = self._plans[batch.schema] = _Plan(self._rules, batch.schema, self._arrow)
+        flags: list[pa.Array | None] = [
+            None if fn is None else fn(batch, unique_flags) for fn in plan.arrow
+        ]
+        if not plan.in_sql and not hashed:
+            return _complete(flags), {}
         table = pa.Table.from_batches([batch])
         for name, column in unique_flags.items():
             table = table.append_column(name, column)
         con.register(_BATCH, table)
         try:
-            result = con.sql(query).to_arrow_table()
+            result = con.sql(plan.query(hashed)).to_arrow_table()
         except duckdb.Error as err:
             failure = DataRejected if isinstance(err, duckdb.DataError) else StepError
             raise failure(
@@ -120,8 +157,10 @@ class BatchEvaluator:
         finally:
             con.unregister(_BATCH)
         columns = [result.column(i).combine_chunks() for i in range(result.num_columns)]
-        rules = len(self._rules)
-        return columns[:rules], dict(zip(hashed, columns[rules:], strict=True))
+        for position, index in enumerate(plan.in_sql):
+            flags[index] = columns[position]
+        hashes = dict(zip(hashed, columns[len(plan.in_sql) :], strict=True))
+        return _complete(flags), hashes
 
     @staticmethod
     def hash_values(con: "duckdb.DuckDBPyConnection", values: pa.Array) -> np.ndarray:
