@@ -272,3 +272,27 @@ def test_a_killed_runner_takes_its_forked_steps_with_it(tmp_path: Path) -> None:
     proc.kill()
     proc.wait(timeout=30)
     assert _gone_within(pid, 5)
+
+
+def test_the_server_imports_every_kind_and_leaves_one_that_fails_to_its_step() -> None:
+    script = textwrap.dedent(
+        """
+        import json, sys
+        import steps.registry
+        from workflows.warmstart import server
+        broken = steps.registry.StepKind(
+            "broken", "", "no_such_module_for_ferry:Config", "no_such_module_for_ferry:run", ""
+        )
+        steps.registry.KINDS["broken"] = broken
+        server._preload()
+        print(json.dumps(sorted(m for m in sys.modules if m.startswith(("steps.", "no_such")))))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    loaded = json.loads(done.stdout)
+    for kind in ("steps.checks.step", "steps.extract.files.step", "steps.transform.step"):
+        assert kind in loaded  # each kind's own modules, not only the harness
+    assert "steps.checks.arrow_rules" in loaded
+    assert not any(m.startswith("no_such") for m in loaded)
