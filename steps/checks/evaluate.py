@@ -4,9 +4,8 @@ Built-in rules whose SQL means the same as an Arrow kernel are computed in Arrow
 (:mod:`steps.checks.arrow_rules`, several times faster); the others, and the
 profile's hashes, in one DuckDB query over the batch, registered zero-copy together
 with the ``unique`` flags, which returns one flag per rule for every row, in input
-order. The ``_ferry_reason`` of
-a failing row, the failed rules' labels joined with ``"; "``, is then built in
-Arrow for the failing rows only.
+order. The ``_ferry_reason`` of a failing row, the failed rules' labels joined with
+``"; "``, is then built in Arrow for the failing rows only.
 """
 
 from functools import reduce
